@@ -1,0 +1,88 @@
+/* Private to netsh: the lexer, the command table and the shared helpers. */
+#ifndef SECPOL_NETSH_INTERNAL_H
+#define SECPOL_NETSH_INTERNAL_H
+
+#include "netsh/netsh.h"
+#include "store/store.h"
+
+/* ---- lexer ---- */
+struct token {
+	const char *tag;             /* NULL for a positional value */
+	const char *value;
+};
+#define MAX_TOKENS 96
+struct tokens {
+	struct token t[MAX_TOKENS];
+	size_t n;
+	char *buf;                   /* owns the strings */
+	size_t buflen;
+};
+bool lex_line(const char *line, struct tokens *out, struct diag *d);
+void tokens_free(struct tokens *t);
+
+/* ---- command table ---- */
+enum {
+	PF_REQUIRED = 1,             /* must be given */
+	PF_AUTH = 2,                 /* kerberos/psk/rootca: collected in order */
+	PF_NAMED = 4,                /* never bound positionally */
+};
+struct param_spec {
+	const char *tag;
+	unsigned flags;
+	const char *type;            /* for usage: "<string>", "yes|no", ... */
+};
+#define MAX_PARAMS 16
+#define MAX_AUTH_ARGS 16
+struct args {
+	const struct command_spec *cmd;
+	const char *v[MAX_PARAMS];
+	struct {
+		enum auth_kind kind;
+		const char *value;
+	} auth[MAX_AUTH_ARGS];
+	size_t nauth;
+};
+enum cmd_access { CMD_READ, CMD_WRITE, CMD_NONE };
+struct command_spec {
+	const char *verb, *object;   /* object NULL for one-word commands */
+	const struct param_spec *params;
+	size_t nparams;
+	bool (*run)(struct netsh_session *ns, const struct args *a, struct diag *d);
+	enum cmd_access access;
+	const char *help;
+};
+extern const struct command_spec static_commands[];
+extern const size_t static_command_count;
+
+/* Binds tokens[first..] to cmd's parameters. */
+bool bind_args(const struct command_spec *cmd, const struct tokens *t, size_t first,
+               struct args *a, struct diag *d);
+const char *arg(const struct args *a, const char *tag);
+/* Unique-prefix match of word among n names; -1 unknown, -2 ambiguous. */
+int match_word(const char *word, const char *const *names, size_t n);
+const char *closest_word(const char *word, const char *const *names, size_t n);
+void print_usage(FILE *f, const struct command_spec *c);
+
+/* ---- handlers shared between files ---- */
+bool show_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+bool dump_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+bool export_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+bool import_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+/* Opens the current store if needed. */
+bool session_store(struct netsh_session *ns, struct diag *d);
+void format_time(int64_t t, char *buf, size_t len);
+
+/* ---- list and table output (netsh-ipsec.md §5.1) ---- */
+#define LIST_LABEL_WIDTH 23
+void list_field(FILE *f, const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void list_header(FILE *f, const char *title);
+struct table;
+struct table *table_new(size_t ncols, const char *const *headers);
+void table_row(struct table *t, const char *const *cells);
+void table_print(FILE *f, struct table *t, bool wide);
+void table_free(struct table *t);
+const char *yesno(bool b);
+const char *none_if_empty(const char *s);
+
+#endif

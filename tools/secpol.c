@@ -1,0 +1,92 @@
+/*
+ * secpol — the command line: `netsh ipsec` for Linux.
+ *
+ *   secpol [options] static add policy name=Web      one command
+ *   secpol [options] -f script.txt                   a script
+ *   secpol [options]                                 the interactive shell
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netsh/netsh.h"
+#include "store/store.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: secpol [--store PATH] [-c CONTEXT] [-f SCRIPT [-e]] [COMMAND ...]\n"
+	        "\n"
+	        "  --store PATH   policy store (default $SECPOL_STORE or " STORE_DEFAULT_PATH ")\n"
+	        "  -c CONTEXT     start in a context, e.g. -c \"ipsec static\"\n"
+	        "  -f SCRIPT      run the commands of SCRIPT ('-' = standard input)\n"
+	        "  -e             stop a script at its first failing command\n"
+	        "  -h, --help     this text; `secpol help` lists the commands\n"
+	        "\n"
+	        "Examples:\n"
+	        "  secpol static add policy name=Web description=\"web servers\"\n"
+	        "  secpol static show policy all format=table\n"
+	        "  secpol dump > policy.txt\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store = getenv("SECPOL_STORE");
+	const char *script = NULL, *context = NULL;
+	bool stop_on_error = false;
+	int c;
+	/* '+': options end at the first command word, whose own words may start with '-'. */
+	while ((c = getopt_long(argc, argv, "+s:c:f:ehV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': store = optarg; break;
+		case 'c': context = optarg; break;
+		case 'f': script = optarg; break;
+		case 'e': stop_on_error = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("secpol 0.1.0\n"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!store || !store[0])
+		store = STORE_DEFAULT_PATH;
+
+	struct netsh_session ns;
+	netsh_session_init(&ns, store, stdout, stderr);
+	if (context && !netsh_exec_line(&ns, context)) {
+		netsh_session_finish(&ns);
+		return 1;
+	}
+	if (script) {
+		FILE *in = strcmp(script, "-") ? fopen(script, "r") : stdin;
+		if (!in) {
+			fprintf(stderr, "secpol: cannot open script '%s': %m\n", script);
+			return 1;
+		}
+		netsh_run_script(&ns, in, script, stop_on_error);
+		if (in != stdin)
+			fclose(in);
+	} else if (optind < argc) {
+		netsh_exec_argv(&ns, argc - optind, argv + optind);
+		/* `secpol static` alone: stay in that context, interactively. */
+		if (ns.errors == 0 && ns.context[0] && !context && argc - optind <= 3) {
+			bool only_context = true;
+			for (int i = optind; i < argc; i++)
+				only_context = only_context && !strchr(argv[i], '=') &&
+				               (!strcasecmp(argv[i], "ipsec") || !strcasecmp(argv[i], "static") ||
+				                !strcasecmp(argv[i], "dynamic") || !strcasecmp(argv[i], "netsh"));
+			if (only_context)
+				netsh_interactive(&ns);
+		}
+	} else {
+		netsh_interactive(&ns);
+	}
+	bool ok = netsh_session_finish(&ns);
+	return ns.errors == 0 && ok ? 0 : 1;
+}
