@@ -188,8 +188,9 @@ static void methods_table(FILE *f, const struct qm_methods *q, const struct show
 		const char *row[] = {
 			m->ah && m->esp ? "AH+ESP" : m->ah ? "AH" : "ESP",
 			m->ah ? policy_integ_name(m->ah_integ) : "NONE",
-			m->esp ? policy_conf_name(m->esp_conf) : "NONE",
-			m->esp ? policy_integ_name(m->esp_integ) : "NONE", kb, s };
+			m->esp && m->esp_conf != CONF_NONE ? policy_conf_name(m->esp_conf) : "NONE",
+			m->esp && m->esp_integ != INTEG_NONE ? policy_integ_name(m->esp_integ) : "NONE",
+			kb, s };
 		table_row(t, row);
 	}
 	table_print(f, t, o->wide);
