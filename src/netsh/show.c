@@ -514,7 +514,8 @@ static bool show_lists_cmd(struct netsh_session *ns, const struct args *a,
 	bool ok;
 	size_t n, kept = 0;
 	if (lists) {
-		struct filter_list *fl;
+		struct filter_list *fl = NULL;
+		n = 0;
 		ok = store_filterlists_load(ns->store, &fl, &n, d);
 		for (size_t i = 0; ok && i < n; i++) {
 			if (selected(fl[i].name, (const char (*)[POLICY_NAME_MAX])names, nnames, name)) {
@@ -529,10 +530,9 @@ static bool show_lists_cmd(struct netsh_session *ns, const struct args *a,
 			fprintf(ns->out, "No filter lists found.\n");
 		else if (ok)
 			show_filter_lists(ns->out, fl, kept, o);
-		if (ok)
-			store_filterlists_free(fl, n);
+		store_filterlists_free(fl, n);
 	} else {
-		struct filter_action *fa;
+		struct filter_action *fa = NULL;
 		ok = store_filteractions_load(ns->store, &fa, &n, d);
 		for (size_t i = 0; ok && i < n; i++)
 			if (selected(fa[i].name, (const char (*)[POLICY_NAME_MAX])names, nnames, name))
@@ -543,8 +543,7 @@ static bool show_lists_cmd(struct netsh_session *ns, const struct args *a,
 			fprintf(ns->out, "No filter actions found.\n");
 		else if (ok)
 			show_filter_actions(ns->out, fa, kept, o);
-		if (ok)
-			free(fa);
+		free(fa);
 	}
 	free(names);
 	return ok;
