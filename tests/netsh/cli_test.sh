@@ -10,7 +10,8 @@ SCRIPTS=$(realpath "$2")
 GOLDEN=$(realpath "$3")
 ONLY=${4:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/secpol-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+sess=secpol-tty-$$
+trap 'tmux kill-session -t "$sess" 2>/dev/null; rm -rf "$T"' EXIT
 export SECPOL_STORE=$T/default.db
 pass=0
 fail=0
@@ -28,6 +29,7 @@ stable() {
 		sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}/<time>/g'
 }
 sp() { "$SECPOL" --store "$1" "${@:2}"; }
+screen_has_row() { tmux capture-pane -p -t "$sess" | grep -qE '^Tty +NO '; }
 
 group() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
@@ -216,6 +218,35 @@ if group interactive; then
 	# `secpol static` alone enters that context.
 	printf 'show store\n' | sp "$S" static >"$T/out" 2>&1
 	check "secpol static enters context" has "$T/out" "ipsec static> The current IPsec store"
+fi
+
+if group tty; then
+	# The shell on a real terminal (libedit): prompt, line editing, history.
+	S=$T/tty.db
+	screen() { tmux capture-pane -p -t "$sess"; }
+	wait_for() { # wait_for <text>: up to 5 s
+		for _ in $(seq 1 50); do screen | grep -qF -- "$1" && return 0; sleep 0.1; done
+		return 1
+	}
+	tmux new-session -d -s "$sess" -x 120 -y 40 "$SECPOL --store $S; sleep 30"
+	check "tty prompt" wait_for "secpol>"
+	tmux send-keys -t "$sess" "static" Enter
+	check "tty static prompt" wait_for "ipsec static>"
+	tmux send-keys -t "$sess" "add policy name=Tty description=typed" Enter
+	# Backspace over a typo before Enter: libedit edits the line.
+	tmux send-keys -t "$sess" "show policy Tty format=tble" BSpace BSpace BSpace "able" Enter
+	check "tty edited line ran" wait_for "1 Policy(s)"
+	check "tty table output" screen_has_row
+	# Up arrow recalls the previous command from history.
+	tmux send-keys -t "$sess" "show store" Enter
+	tmux send-keys -t "$sess" Up Enter
+	for _ in $(seq 1 50); do [ "$(screen | grep -c 'The current IPsec store is the Local Store.')" -ge 2 ] && break; sleep 0.1; done
+	check "tty history recall" test "$(screen | grep -c 'The current IPsec store is the Local Store.')" -ge 2
+	tmux send-keys -t "$sess" "exit" Enter
+	sleep 0.3
+	tmux kill-session -t "$sess" 2>/dev/null
+	sp "$S" static show policy name=Tty >"$T/out"
+	check "tty command reached the store" has "$T/out" "Description            : typed"
 fi
 
 if group golden; then
