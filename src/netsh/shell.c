@@ -323,6 +323,12 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 		return true;
 	}
 	oc->cmd = c;
+	/* An import file may only create and change objects: no store switch,
+	 * no batch, no file access, no nested import. */
+	if (import_only && (c->access != CMD_WRITE || c->run == import_run ||
+	                    !strcmp(c->verb, "show")))
+		return diag_error(d, ERR_IMPORT, "'%s%s%s' is not allowed in an import file.",
+		                  c->verb, c->object ? " " : "", c->object ? c->object : "");
 	return run_static(ns, c, t, i, d);
 }
 

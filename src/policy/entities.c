@@ -95,17 +95,27 @@ bool policy_validate_filter(const struct filter *f, struct diag *d)
 	if (f->src.kind == ADDR_ME && f->dst.kind == ADDR_ME)
 		return diag_error(d, ERR_BAD_VALUE, "'me' is not a valid value for 'dstaddr'. "
 		                  "Allowed: a filter from 'me' must go to another address.");
+	char src[128], dst[128];
+	policy_format_address(&f->src, src, sizeof(src));
+	policy_format_address(&f->dst, dst, sizeof(dst));
 	if ((policy_address_is_server(&f->src) && f->dst.kind != ADDR_ME) ||
 	    (policy_address_is_server(&f->dst) && f->src.kind != ADDR_ME))
 		return diag_error(d, ERR_SERVER_PAIRING,
-		                  "When one address is a server type, the other must be 'me'.");
+		                  "When one address is a server type, the other must be 'me' "
+		                  "(srcaddr=%s, dstaddr=%s).", src, dst);
 	int fs = addr_family(&f->src), fd = addr_family(&f->dst);
 	if (fs && fd && fs != fd)
-		return diag_error(d, ERR_BAD_VALUE, "The source and destination addresses are "
-		                  "of different families. Allowed: both IPv4 or both IPv6.");
-	if ((f->srcport || f->dstport) && f->protocol != 6 && f->protocol != 17)
+		return diag_error(d, ERR_BAD_VALUE, "'%s' is not a valid value for 'dstaddr' with "
+		                  "srcaddr=%s: the addresses are of different families. Allowed: "
+		                  "both IPv4 or both IPv6.", dst, src);
+	if ((f->srcport || f->dstport) && f->protocol != 6 && f->protocol != 17) {
+		char proto[8];
 		return diag_error(d, ERR_PORT_PROTOCOL,
-		                  "Ports can only be specified with protocol TCP or UDP.");
+		                  "Ports can only be specified with protocol TCP or UDP "
+		                  "(protocol=%s, srcport=%u, dstport=%u).",
+		                  policy_protocol_name(f->protocol, proto, sizeof(proto)),
+		                  f->srcport, f->dstport);
+	}
 	return policy_validate_description("description", f->description, d);
 }
 

@@ -195,6 +195,15 @@ if group roundtrip; then
 	{ echo "# ipsec-policy-export v1"; echo "# body-sha256 $(printf '%s' "$body" | sha256sum | cut -d' ' -f1)"; printf '%s' "$body"; } >"$T/half.ipsec"
 	sp "$I" static importpolicy file="$T/half.ipsec" 2>"$T/err"
 	check "failing line reported" has "$T/err" "line 4"
+	# An import file can only add, set and delete objects.
+	for evil in 'exportpolicy file="'"$T"'/written-by-import"' 'set store location=persistent' 'importpolicy file="'"$T"'/e1.ipsec"' 'set batch mode=enable'; do
+		body="add filterlist name=\"Evil\""$'\n'"$evil"$'\n'
+		{ echo "# ipsec-policy-export v1"; echo "# body-sha256 $(printf '%s' "$body" | sha256sum | cut -d' ' -f1)"; printf '%s' "$body"; } >"$T/evil.ipsec"
+		sp "$I" static importpolicy file="$T/evil.ipsec" 2>"$T/err"
+		check "import refuses: $evil" has "$T/err" "is not allowed in an import file"
+	done
+	check "import wrote no file" test ! -e "$T/written-by-import"
+	check "import opened no persistent store" test ! -e "$T/import-persistent.db"
 	sp "$I" static importpolicy file="$T/missing.ipsec" 2>"$T/err"
 	check "missing file refused" has "$T/err" "could not be read"
 	check "store unchanged by refused imports" test "$before" = "$(sum)"
