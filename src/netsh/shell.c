@@ -438,9 +438,13 @@ unsigned netsh_run_script(struct netsh_session *ns, FILE *in, const char *name,
 		ns->line++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
-		if (is_comment(line))
+		/* Scripts saved by Windows editors start with a UTF-8 byte order mark. */
+		char *l = line;
+		if (ns->line == 1 && !strncmp(l, "\xEF\xBB\xBF", 3))
+			l += 3;
+		if (is_comment(l))
 			continue;
-		if (!netsh_exec_line(ns, line)) {
+		if (!netsh_exec_line(ns, l)) {
 			failed++;
 			if (stop_on_error)
 				break;

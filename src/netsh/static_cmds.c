@@ -78,10 +78,11 @@ static bool take_auth(const struct args *a, struct auth_methods *am, struct diag
 
 /* An address value: literal, keyword or DNS name resolved now (§2.1). */
 static bool parse_addresses(struct netsh_session *ns, const char *tag, const char *text,
-                            struct filter_addr *out, size_t *n, struct diag *d)
+                            struct filter_addr *out, size_t *n, bool *dns, struct diag *d)
 {
 	enum addr_parse r = policy_parse_address(tag, text, &out[0], d);
 	*n = 1;
+	*dns = r == ADDR_PARSE_DNS_NAME;
 	if (r == ADDR_PARSE_ERROR)
 		return false;
 	if (r == ADDR_PARSE_OK)
@@ -150,6 +151,7 @@ static bool add_filterlist(struct netsh_session *ns, const struct args *a, struc
 struct filter_fields {
 	struct filter_addr src[MAX_RESOLVED], dst[MAX_RESOLVED];
 	size_t nsrc, ndst;
+	bool src_dns, dst_dns;       /* the side came from a DNS name */
 	struct filter_pattern pat;   /* which optional fields were given */
 	struct filter base;
 };
@@ -160,8 +162,8 @@ static bool parse_filter_fields(struct netsh_session *ns, const struct args *a,
 	const char *v;
 	memset(ff, 0, sizeof(*ff));
 	policy_filter_init(&ff->base);
-	if (!parse_addresses(ns, "srcaddr", arg(a, "srcaddr"), ff->src, &ff->nsrc, d) ||
-	    !parse_addresses(ns, "dstaddr", arg(a, "dstaddr"), ff->dst, &ff->ndst, d))
+	if (!parse_addresses(ns, "srcaddr", arg(a, "srcaddr"), ff->src, &ff->nsrc, &ff->src_dns, d) ||
+	    !parse_addresses(ns, "dstaddr", arg(a, "dstaddr"), ff->dst, &ff->ndst, &ff->dst_dns, d))
 		return false;
 	if ((v = arg(a, "srcmask"))) {
 		ff->pat.has_srcmask = true;
@@ -212,13 +214,23 @@ static bool add_filter(struct netsh_session *ns, const struct args *a, struct di
 		snprintf(fl.name, sizeof(fl.name), "%s", list);
 		ok = store_filterlist_add(ns->store, &fl, d);
 	}
+	size_t added = 0;
 	for (size_t i = 0; ok && i < ff->nsrc; i++)
 		for (size_t j = 0; ok && j < ff->ndst; j++) {
 			struct filter f = ff->base;
 			f.src = ff->src[i];
 			f.dst = ff->dst[j];
+			/* A name with IPv4 and IPv6 addresses pairs only with its own family. */
+			if ((ff->src_dns || ff->dst_dns) && f.src.kind == ADDR_HOST_OR_SUBNET &&
+			    f.dst.kind == ADDR_HOST_OR_SUBNET && f.src.ip.family != f.dst.ip.family)
+				continue;
 			ok = policy_validate_filter(&f, d) && store_filter_add(ns->store, list, &f, d);
+			added++;
 		}
+	if (ok && added == 0)
+		ok = diag_error(d, ERR_BAD_VALUE, "'%s' is not a valid value for 'dstaddr' with "
+		                "srcaddr=%s: no address of the same family. Allowed: both IPv4 or "
+		                "both IPv6.", arg(a, "dstaddr"), arg(a, "srcaddr"));
 	free(ff);
 	return ok;
 }
@@ -240,6 +252,9 @@ static bool delete_filter(struct netsh_session *ns, const struct args *a, struct
 			p.srcport = ff->base.srcport;
 			p.dstport = ff->base.dstport;
 			p.mirrored = ff->base.mirrored;
+			if ((ff->src_dns || ff->dst_dns) && p.src.kind == ADDR_HOST_OR_SUBNET &&
+			    p.dst.kind == ADDR_HOST_OR_SUBNET && p.src.ip.family != p.dst.ip.family)
+				continue;
 			struct diag none;
 			diag_init(&none);
 			deleted += store_filter_delete(ns->store, arg(a, "filterlist"), &p, &none);

@@ -125,6 +125,10 @@ EOF
 	sp "$S" static show filterlist all format=table >"$T/out"
 	check "-e stopped before line 5" test "$(grep -c '^Two ' "$T/out")" -eq 0
 	check "-e kept line 3" has "$T/out" "One"
+	# A script saved by a Windows editor: byte order mark and CRLF line ends.
+	printf '\xef\xbb\xbfnetsh ipsec static add filterlist name=Bom\r\nnetsh ipsec static show filterlist Bom\r\n' >"$T/bom.txt"
+	sp "$T/bom.db" -f "$T/bom.txt" >"$T/out" 2>&1
+	check "BOM and CRLF script" has "$T/out" "Filter List Name       : Bom"
 	# One command as arguments: exit status and quoting by the shell.
 	S=$T/args.db
 	check "argv add" sp "$S" static add policy name="Two words" description="with spaces"

@@ -130,6 +130,12 @@ static const struct tcase cases[] = {
 	  0, NULL, NULL },
 	{ { 0 }, "static add filter filterlist=New srcaddr=192.0.2.1-192.0.2.9 dstaddr=me", 0, NULL, NULL },
 	{ { 0 }, "static add filter filterlist=New srcaddr=me dstaddr=twohosts.example", 0, NULL, NULL },
+	{ { 0 }, "static add filter filterlist=New srcaddr=192.0.2.1 dstaddr=twohosts.example", 0,
+	  NULL, NULL },
+	{ { 0 }, "static add filter filterlist=New srcaddr=198.51.100.0/24 dstaddr=gw.example "
+	  "protocol=udp dstport=500", 0, NULL, NULL },
+	{ { 0 }, "static add filter filterlist=New srcaddr=2001:db8::1 dstaddr=gw.example", 5003,
+	  "no address of the same family", NULL },
 	{ { 0 }, "static add filter filterlist=New srcaddr=me dstaddr=nohost.example", 5032,
 	  "'nohost.example' could not be resolved", NULL },
 	{ { 0 }, "static add filter filterlist=New srcaddr=192.0.2.300 dstaddr=me", 5003,
