@@ -98,7 +98,7 @@ static int ip_compare(const struct ip_address *a, const struct ip_address *b)
 enum addr_parse policy_parse_address(const char *tag, const char *text,
                                      struct filter_addr *out, struct diag *d)
 {
-	char buf[128];
+	char buf[256];              /* a host name has at most 253 characters */
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < sizeof(address_keywords) / sizeof(address_keywords[0]); i++) {
 		if (strcasecmp(text, address_keywords[i].word) == 0) {
@@ -148,8 +148,10 @@ enum addr_parse policy_parse_address(const char *tag, const char *text,
 		out->prefix = (uint8_t)prefix;
 		mask_ip(&out->ip, out->prefix);
 	}
-	/* netsh: 0.0.0.0 means any whatever mask is given (§2.1). */
-	if (!slash && ip_is_zero(&out->ip)) {
+	/* netsh: 0.0.0.0 means any whatever mask is given (§2.1). With a /prefix
+	 * it is a subnet like any other: that is how a stored x/0 reads back.
+	 * "::" stays the IPv6 subnet ::/128 or ::/0 as written (IPv6 only). */
+	if (!slash && out->ip.family == AF_INET && ip_is_zero(&out->ip)) {
 		memset(out, 0, sizeof(*out));
 		out->kind = ADDR_ANY;
 	}

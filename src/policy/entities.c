@@ -209,25 +209,31 @@ static bool parse_rootca(const char *text, struct auth_method *m, struct diag *d
 		}
 	}
 	buf[o] = '\0';
-	/* Peel the option words off the end. */
+	/* Peel the option words off the end; a flag given twice: the last wins. */
+	bool seen_certmap = false, seen_exclude = false;
 	for (;;) {
 		while (o && isspace((unsigned char)buf[o - 1]))
 			buf[--o] = '\0';
 		char *sp = strrchr(buf, ' ');
 		char *word = sp ? sp + 1 : buf;
-		bool *flag = NULL;
+		bool *flag = NULL, *seen = NULL, value;
 		const char *val = NULL;
 		if (strncasecmp(word, "certmap:", 8) == 0) {
 			flag = &m->certmap;
+			seen = &seen_certmap;
 			val = word + 8;
 		} else if (strncasecmp(word, "excludecaname:", 14) == 0) {
 			flag = &m->excludecaname;
+			seen = &seen_exclude;
 			val = word + 14;
 		}
 		if (!flag)
 			break;
-		if (!policy_parse_bool("rootca", val, flag, d))
+		if (!policy_parse_bool("rootca", val, &value, d))
 			return false;
+		if (!*seen)
+			*flag = value;
+		*seen = true;
 		*word = '\0';
 		o = (size_t)(word - buf);
 	}

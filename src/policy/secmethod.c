@@ -136,13 +136,13 @@ static bool parse_lifetime(struct cursor *c, struct security_method *m)
 		}
 		if (c->p == c->end)
 			return true;
-		if (!take(c, '/'))
+		if (part == 1 || !take(c, '/'))
 			return false;
 	}
-	return c->p == c->end;
+	return false;
 }
 
-static bool parse_esp(struct cursor *c, struct security_method *m, struct diag *d)
+static bool parse_esp(struct cursor *c, struct security_method *m)
 {
 	int conf, integ = INTEG_NONE;
 	if (!take_word(c, "ESP[") || !take_alg(c, conf_names, NELEM(conf_names), &conf))
@@ -162,9 +162,6 @@ static bool parse_esp(struct cursor *c, struct security_method *m, struct diag *
 	m->esp = true;
 	m->esp_conf = (enum esp_conf)conf;
 	m->esp_integ = (enum integ_alg)integ;
-	if (conf != CONF_NONE && integ == INTEG_NONE && !is_aead(m->esp_conf))
-		diag_warn(d, "ESP[%s,None] encrypts without integrity protection; "
-		          "modern guidance (RFC 8221) forbids it.", conf_names[conf]);
 	return true;
 }
 
@@ -179,8 +176,7 @@ static bool parse_ah(struct cursor *c, struct security_method *m)
 	return true;
 }
 
-static bool parse_offer(const char *s, size_t len, struct security_method *m,
-                        struct diag *d)
+static bool parse_offer(const char *s, size_t len, struct security_method *m)
 {
 	struct cursor c = { s, s + len };
 	memset(m, 0, sizeof(*m));
@@ -189,9 +185,9 @@ static bool parse_offer(const char *s, size_t len, struct security_method *m,
 	if ((size_t)(c.end - c.p) >= 3 && strncasecmp(c.p, "AH[", 3) == 0) {
 		if (!parse_ah(&c, m))
 			return false;
-		if (take(&c, '+') && !parse_esp(&c, m, d))
+		if (take(&c, '+') && !parse_esp(&c, m))
 			return false;
-	} else if (!parse_esp(&c, m, d)) {
+	} else if (!parse_esp(&c, m)) {
 		return false;
 	}
 	if (c.p == c.end)
@@ -205,6 +201,9 @@ static void warn_method(const struct security_method *m, struct diag *d)
 		warn_legacy(d, "DES");
 	if ((m->ah && m->ah_integ == INTEG_MD5) || (m->esp && m->esp_integ == INTEG_MD5))
 		warn_legacy(d, "MD5");
+	if (m->esp && m->esp_conf != CONF_NONE && m->esp_integ == INTEG_NONE && !is_aead(m->esp_conf))
+		diag_warn(d, "ESP[%s,None] encrypts without integrity protection; "
+		          "modern guidance (RFC 8221) forbids it.", conf_names[m->esp_conf]);
 }
 
 bool policy_parse_qmsec(const char *tag, const char *text, struct qm_methods *out,
@@ -224,7 +223,7 @@ bool policy_parse_qmsec(const char *tag, const char *text, struct qm_methods *ou
 			return diag_error(d, ERR_BAD_VALUE,
 			        "'%.200s' is not a valid value for '%s'. Allowed: at most %d "
 			        "security methods.", text, tag, POLICY_MAX_METHODS);
-		if (!parse_offer(s, (size_t)(p - s), &q.m[q.n], d))
+		if (!parse_offer(s, (size_t)(p - s), &q.m[q.n]))
 			return diag_error(d, ERR_BAD_SECMETHOD,
 			        "'%.*s' is not a valid security method for '%s'. Allowed: %s.",
 			        (int)(p - s > 200 ? 200 : p - s), s, tag, QM_ALLOWED);
