@@ -253,15 +253,12 @@ void policy_display_address(const struct filter_addr *a, char *buf, size_t len)
 		[ADDR_DNS_SERVERS] = "<DNS Servers>", [ADDR_WINS_SERVERS] = "<WINS Servers>",
 		[ADDR_DHCP_SERVER] = "<DHCP Server>", [ADDR_GATEWAY] = "<Default Gateway>",
 	};
-	char x[INET6_ADDRSTRLEN], y[INET6_ADDRSTRLEN];
 	switch (a->kind) {
 	case ADDR_HOST_OR_SUBNET:
 		policy_format_ip(&a->ip, buf, len);
 		return;
 	case ADDR_RANGE:
-		policy_format_ip(&a->ip, x, sizeof(x));
-		policy_format_ip(&a->last, y, sizeof(y));
-		snprintf(buf, len, "%s-%s", x, y);
+		policy_format_address(a, buf, len);
 		return;
 	default:
 		snprintf(buf, len, "%s", label[a->kind]);

@@ -206,11 +206,18 @@ static void warn_method(const struct security_method *m, struct diag *d)
 		          "modern guidance (RFC 8221) forbids it.", conf_names[m->esp_conf]);
 }
 
-bool policy_parse_qmsec(const char *tag, const char *text, struct qm_methods *out,
-                        struct diag *d)
+/*
+ * An offer list: blank-separated offers, at most POLICY_MAX_METHODS, at least
+ * one. parse reads one offer into slot (and warns about it); false = invalid.
+ */
+typedef bool (*offer_parser)(const char *s, size_t len, void *slot, struct diag *d);
+
+static bool parse_offer_list(const char *tag, const char *text, const char *allowed,
+                             void *slots, size_t slot_size, size_t *n,
+                             offer_parser parse, struct diag *d)
 {
-	struct qm_methods q = { .n = 0 };
 	const char *p = text;
+	*n = 0;
 	for (;;) {
 		while (isspace((unsigned char)*p))
 			p++;
@@ -219,21 +226,37 @@ bool policy_parse_qmsec(const char *tag, const char *text, struct qm_methods *ou
 		const char *s = p;
 		while (*p && !isspace((unsigned char)*p))
 			p++;
-		if (q.n == POLICY_MAX_METHODS)
+		if (*n == POLICY_MAX_METHODS)
 			return diag_error(d, ERR_BAD_VALUE,
 			        "'%.200s' is not a valid value for '%s'. Allowed: at most %d "
 			        "security methods.", text, tag, POLICY_MAX_METHODS);
-		if (!parse_offer(s, (size_t)(p - s), &q.m[q.n]))
+		if (!parse(s, (size_t)(p - s), (char *)slots + *n * slot_size, d))
 			return diag_error(d, ERR_BAD_SECMETHOD,
 			        "'%.*s' is not a valid security method for '%s'. Allowed: %s.",
-			        (int)(p - s > 200 ? 200 : p - s), s, tag, QM_ALLOWED);
-		warn_method(&q.m[q.n], d);
-		q.n++;
+			        (int)(p - s > 200 ? 200 : p - s), s, tag, allowed);
+		(*n)++;
 	}
-	if (q.n == 0)
+	if (*n == 0)
 		return diag_error(d, ERR_BAD_SECMETHOD,
 		        "'%.200s' is not a valid value for '%s'. Allowed: one or more "
-		        "security methods (%s).", text, tag, QM_ALLOWED);
+		        "security methods (%s).", text, tag, allowed);
+	return true;
+}
+
+static bool qm_offer(const char *s, size_t len, void *slot, struct diag *d)
+{
+	if (!parse_offer(s, len, slot))
+		return false;
+	warn_method(slot, d);
+	return true;
+}
+
+bool policy_parse_qmsec(const char *tag, const char *text, struct qm_methods *out,
+                        struct diag *d)
+{
+	struct qm_methods q;
+	if (!parse_offer_list(tag, text, QM_ALLOWED, q.m, sizeof(q.m[0]), &q.n, qm_offer, d))
+		return false;
 	*out = q;
 	return true;
 }
@@ -306,42 +329,28 @@ static bool parse_mm_offer(const char *s, size_t len, struct mm_method *m)
 	return false;
 }
 
+static bool mm_offer(const char *s, size_t len, void *slot, struct diag *d)
+{
+	struct mm_method *m = slot;
+	if (!parse_mm_offer(s, len, m))
+		return false;
+	if (m->conf == CONF_DES)
+		warn_legacy(d, "DES");
+	if (m->hash == INTEG_MD5)
+		warn_legacy(d, "MD5");
+	if (m->group == 1)
+		warn_legacy(d, "Diffie-Hellman group 1");
+	if (m->group == 2)
+		warn_legacy(d, "Diffie-Hellman group 2");
+	return true;
+}
+
 bool policy_parse_mmsec(const char *tag, const char *text, struct mm_methods *out,
                         struct diag *d)
 {
-	struct mm_methods mm = { .n = 0 };
-	const char *p = text;
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		const char *s = p;
-		while (*p && !isspace((unsigned char)*p))
-			p++;
-		if (mm.n == POLICY_MAX_METHODS)
-			return diag_error(d, ERR_BAD_VALUE,
-			        "'%.200s' is not a valid value for '%s'. Allowed: at most %d "
-			        "security methods.", text, tag, POLICY_MAX_METHODS);
-		struct mm_method *m = &mm.m[mm.n];
-		if (!parse_mm_offer(s, (size_t)(p - s), m))
-			return diag_error(d, ERR_BAD_SECMETHOD,
-			        "'%.*s' is not a valid security method for '%s'. Allowed: %s.",
-			        (int)(p - s > 200 ? 200 : p - s), s, tag, MM_ALLOWED);
-		if (m->conf == CONF_DES)
-			warn_legacy(d, "DES");
-		if (m->hash == INTEG_MD5)
-			warn_legacy(d, "MD5");
-		if (m->group == 1)
-			warn_legacy(d, "Diffie-Hellman group 1");
-		if (m->group == 2)
-			warn_legacy(d, "Diffie-Hellman group 2");
-		mm.n++;
-	}
-	if (mm.n == 0)
-		return diag_error(d, ERR_BAD_SECMETHOD,
-		        "'%.200s' is not a valid value for '%s'. Allowed: one or more "
-		        "security methods (%s).", text, tag, MM_ALLOWED);
+	struct mm_methods mm;
+	if (!parse_offer_list(tag, text, MM_ALLOWED, mm.m, sizeof(mm.m[0]), &mm.n, mm_offer, d))
+		return false;
 	*out = mm;
 	return true;
 }
