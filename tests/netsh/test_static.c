@@ -319,8 +319,8 @@ static void test_failed_command_leaves_file_unchanged(void **state)
 	static const char *const failing[] = {
 		/* fails after its first filter was written: the second is a duplicate */
 		"static add filter filterlist=\"All IP Traffic\" srcaddr=me dstaddr=twohosts.example",
-		"static add rule name=X policy=\"Client (Respond Only)\" filterlist=\"All IP Traffic\" "
-		"filteraction=Nope",
+		("static add rule name=X policy=\"Client (Respond Only)\" filterlist=\"All IP Traffic\" "
+		 "filteraction=Nope"),
 		"static delete policy name=Nope",
 		"static set policy name=\"Client (Respond Only)\" pollinginterval=0",
 	};
