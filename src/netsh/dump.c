@@ -74,8 +74,8 @@ static bool dump_body(struct netsh_session *ns, FILE *f, struct diag *d)
 	if (!ok)
 		goto out;
 	for (size_t i = 0; i < nfl; i++)
-		fprintf(f, "add filterlist name=\"%s\" description=\"%s\"\n", fl[i].name,
-		        fl[i].description);
+		fprintf(f, "add filterlist name=\"%s\" description=\"%s\" guid=%s\n", fl[i].name,
+		        fl[i].description, fl[i].guid);
 	for (size_t i = 0; i < nfl; i++)
 		for (size_t j = 0; j < fl[i].nfilters; j++) {
 			const struct filter *x = &fl[i].filters[j];
@@ -89,8 +89,8 @@ static bool dump_body(struct netsh_session *ns, FILE *f, struct diag *d)
 	for (size_t i = 0; i < nfa; i++) {
 		static const char *const act[] = { "permit", "block", "negotiate" };
 		fprintf(f, "add filteraction name=\"%s\" description=\"%s\" qmpfs=%s inpass=%s "
-		        "soft=%s action=%s", fa[i].name, fa[i].description, yn(fa[i].qmpfs),
-		        yn(fa[i].inpass), yn(fa[i].soft), act[fa[i].action]);
+		        "soft=%s action=%s guid=%s", fa[i].name, fa[i].description, yn(fa[i].qmpfs),
+		        yn(fa[i].inpass), yn(fa[i].soft), act[fa[i].action], fa[i].guid);
 		if (fa[i].methods.n) {
 			policy_format_qmsec(&fa[i].methods, buf, sizeof(buf));
 			fprintf(f, " qmsecmethods=\"%s\"", buf);
@@ -102,8 +102,9 @@ static bool dump_body(struct netsh_session *ns, FILE *f, struct diag *d)
 		policy_format_mmsec(&p[i].mm, buf, sizeof(buf));
 		fprintf(f, "add policy name=\"%s\" description=\"%s\" mmpfs=%s qmpermm=%u "
 		        "mmlifetime=%u activatedefaultrule=%s pollinginterval=%u "
-		        "mmsecmethods=\"%s\"\n", p[i].name, p[i].description, yn(p[i].mmpfs),
-		        p[i].qmpermm, p[i].mmlifetime, yn(def->active), p[i].pollinginterval, buf);
+		        "mmsecmethods=\"%s\" guid=%s\n", p[i].name, p[i].description,
+		        yn(p[i].mmpfs), p[i].qmpermm, p[i].mmlifetime, yn(def->active),
+		        p[i].pollinginterval, buf, p[i].guid);
 	}
 	for (size_t i = 0; i < np; i++)
 		for (size_t j = 0; j + 1 < p[i].nrules; j++) {

@@ -6,6 +6,7 @@
  */
 #include "netsh/internal.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -126,16 +127,32 @@ static bool parse_tunnel(struct netsh_session *ns, const char *v, struct rule *r
 	return true;
 }
 
+/* add ... guid=: an extension of netsh so that dumps and exports keep identities. */
+static bool take_guid(const struct args *a, char out[POLICY_GUID_LEN], struct diag *d)
+{
+	const char *g = arg(a, "guid");
+	if (!g)
+		return true;
+	if (!policy_parse_guid(g))
+		return diag_bad_value(d, "guid", g, "a GUID such as "
+		                      "{11E6E97E-0031-49F5-AC7D-5F2FE99BABAF}");
+	for (size_t i = 0; i < POLICY_GUID_LEN; i++)
+		out[i] = (char)toupper((unsigned char)g[i]);
+	return true;
+}
+
 /* ---- filter lists and filters ------------------------------------------------------ */
 
 static bool add_filterlist(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct filter_list fl;
 	memset(&fl, 0, sizeof(fl));
+	char guid[POLICY_GUID_LEN] = "";
 	if (!set_text(fl.name, sizeof(fl.name), "name", arg(a, "name"), true, d) ||
 	    !set_text(fl.description, sizeof(fl.description), "description",
-	              arg(a, "description"), false, d))
+	              arg(a, "description"), false, d) || !take_guid(a, guid, d))
 		return false;
+	/* Import replaces a same-named list in place: rules that use it stay valid. */
 	if (ns->import_mode && store_filterlist_exists(ns->store, fl.name)) {
 		struct filter_list old;
 		if (!store_filterlist_get(ns->store, fl.name, &old, d))
@@ -143,8 +160,10 @@ static bool add_filterlist(struct netsh_session *ns, const struct args *a, struc
 		snprintf(fl.guid, sizeof(fl.guid), "%s", old.guid);
 		policy_filter_list_free(&old);
 		return store_filterlist_update(ns->store, &fl, d) &&
-		       store_filterlist_clear(ns->store, fl.name, d);
+		       store_filterlist_clear(ns->store, fl.name, d) &&
+		       (!guid[0] || store_filterlist_set_guid(ns->store, fl.guid, guid, d));
 	}
+	memcpy(fl.guid, guid, sizeof(guid));
 	return store_filterlist_add(ns->store, &fl, d);
 }
 
@@ -404,8 +423,9 @@ static bool add_filteraction(struct netsh_session *ns, const struct args *a, str
 	struct filter_action fa;
 	memset(&fa, 0, sizeof(fa));
 	fa.action = ACTION_NEGOTIATE;
+	char guid[POLICY_GUID_LEN] = "";
 	if (!set_text(fa.name, sizeof(fa.name), "name", arg(a, "name"), true, d) ||
-	    !apply_filteraction_args(ns, a, &fa, d))
+	    !apply_filteraction_args(ns, a, &fa, d) || !take_guid(a, guid, d))
 		return false;
 	if (ns->import_mode) {
 		struct filter_action old;
@@ -413,9 +433,11 @@ static bool add_filteraction(struct netsh_session *ns, const struct args *a, str
 		diag_init(&none);
 		if (store_filteraction_get(ns->store, fa.name, &old, &none)) {
 			snprintf(fa.guid, sizeof(fa.guid), "%s", old.guid);
-			return store_filteraction_update(ns->store, &fa, d);
+			return store_filteraction_update(ns->store, &fa, d) &&
+			       (!guid[0] || store_filteraction_set_guid(ns->store, fa.guid, guid, d));
 		}
 	}
+	memcpy(fa.guid, guid, sizeof(guid));
 	return store_filteraction_add(ns->store, &fa, d);
 }
 
@@ -474,7 +496,7 @@ static bool add_policy(struct netsh_session *ns, const struct args *a, struct di
 	policy_policy_init(&p, profile(ns));
 	policy_default_rule_init(&def, profile(ns));
 	if (!set_text(p.name, sizeof(p.name), "name", arg(a, "name"), true, d) ||
-	    !apply_policy_args(a, &p, d) ||
+	    !take_guid(a, p.guid, d) || !apply_policy_args(a, &p, d) ||
 	    !set_bool(&active, "activatedefaultrule", arg(a, "activatedefaultrule"), d) ||
 	    !set_bool(&assign, "assign", arg(a, "assign"), d))
 		return false;
@@ -723,6 +745,7 @@ static bool set_batch(struct netsh_session *ns, const struct args *a, struct dia
 
 static const struct param_spec p_add_filterlist[] = {
 	{ "name", PF_REQUIRED, "<string>" }, { "description", 0, "<string>" },
+	{ "guid", PF_NAMED, "<guid>" },
 };
 static const struct param_spec p_add_filter[] = {
 	{ "filterlist", PF_REQUIRED, "<string>" },
@@ -745,6 +768,7 @@ static const struct param_spec p_add_filteraction[] = {
 	{ "name", PF_REQUIRED, "<string>" }, { "description", 0, "<string>" },
 	{ "qmpfs", 0, "yes|no" }, { "inpass", 0, "yes|no" }, { "soft", 0, "yes|no" },
 	{ "action", 0, "permit|block|negotiate" }, { "qmsecmethods", 0, "\"neg#1 neg#2 ...\"" },
+	{ "guid", PF_NAMED, "<guid>" },
 };
 static const struct param_spec p_set_filteraction[] = {
 	{ "name", 0, "<string>" }, { "guid", PF_NAMED, "<guid>" }, { "newname", 0, "<string>" },
@@ -757,7 +781,7 @@ static const struct param_spec p_add_policy[] = {
 	{ "mmpfs", 0, "yes|no" }, { "qmpermm", 0, "<integer>" },
 	{ "mmlifetime", 0, "<minutes 5-2879>" }, { "activatedefaultrule", 0, "yes|no" },
 	{ "pollinginterval", 0, "<minutes>" }, { "assign", 0, "yes|no" },
-	{ "mmsecmethods", 0, "\"sec#1 sec#2 ...\"" },
+	{ "mmsecmethods", 0, "\"sec#1 sec#2 ...\"" }, { "guid", PF_NAMED, "<guid>" },
 };
 static const struct param_spec p_set_policy[] = {
 	{ "name", 0, "<string>" }, { "guid", PF_NAMED, "<guid>" }, { "newname", 0, "<string>" },

@@ -392,6 +392,41 @@ static bool duplicate(struct diag *d, const char *kind, const char *name)
 	return diag_error(d, ERR_DUPLICATE_NAME, "A %s named '%s' already exists.", kind, name);
 }
 
+/* A GUID names one object of the store, whatever its kind. */
+static bool guid_taken(struct store *s, const char *guid, struct diag *d)
+{
+	static const char sql[] =
+		"SELECT 1 FROM filterlist WHERE guid = ?1 COLLATE NOCASE UNION ALL "
+		"SELECT 1 FROM filteraction WHERE guid = ?1 COLLATE NOCASE UNION ALL "
+		"SELECT 1 FROM policy WHERE guid = ?1 COLLATE NOCASE UNION ALL "
+		"SELECT 1 FROM rule WHERE guid = ?1 COLLATE NOCASE";
+	if (!one_int(s, q(s, sql, "t", guid)))
+		return false;
+	return !diag_error(d, ERR_DUPLICATE_NAME, "An object with GUID %s already exists.", guid);
+}
+
+static bool set_guid(struct store *s, const char *sql, const char *old_guid,
+                     const char *new_guid, struct diag *d)
+{
+	if (strcasecmp(old_guid, new_guid) == 0)
+		return true;
+	return !guid_taken(s, new_guid, d) && run(s, q(s, sql, "tt", new_guid, old_guid), d);
+}
+
+bool store_filterlist_set_guid(struct store *s, const char *old_guid, const char *new_guid,
+                               struct diag *d)
+{
+	static const char sql[] = "UPDATE filterlist SET guid = ? WHERE guid = ?";
+	return set_guid(s, sql, old_guid, new_guid, d);
+}
+
+bool store_filteraction_set_guid(struct store *s, const char *old_guid, const char *new_guid,
+                                 struct diag *d)
+{
+	static const char sql[] = "UPDATE filteraction SET guid = ? WHERE guid = ?";
+	return set_guid(s, sql, old_guid, new_guid, d);
+}
+
 bool store_filterlist_add(struct store *s, struct filter_list *fl, struct diag *d)
 {
 	static const char sql[] =
@@ -400,6 +435,8 @@ bool store_filterlist_add(struct store *s, struct filter_list *fl, struct diag *
 		return duplicate(d, "filter list", fl->name);
 	if (!fl->guid[0])
 		policy_new_guid(fl->guid);
+	else if (guid_taken(s, fl->guid, d))
+		return false;
 	fl->modified = now();
 	return run(s, q(s, sql, "ttti", fl->guid, fl->name, fl->description, fl->modified), d);
 }
@@ -632,6 +669,8 @@ bool store_filteraction_add(struct store *s, struct filter_action *fa, struct di
 		return duplicate(d, "filter action", fa->name);
 	if (!fa->guid[0])
 		policy_new_guid(fa->guid);
+	else if (guid_taken(s, fa->guid, d))
+		return false;
 	fa->modified = now();
 	policy_format_qmsec(&fa->methods, methods, sizeof(methods));
 	return run(s, q(s, sql, "tttibbbbt", fa->guid, fa->name, fa->description, fa->modified,
@@ -749,6 +788,8 @@ static bool insert_rule(struct store *s, int64_t policy, const char *policy_name
 	char tunnel[64], methods[2048];
 	if (!r->guid[0])
 		policy_new_guid(r->guid);
+	else if (guid_taken(s, r->guid, d))
+		return false;
 	if (rule_name_taken(s, policy, r))
 		return diag_error(d, ERR_DUPLICATE_NAME, "A rule named '%s' already exists in "
 		                  "policy '%s'.", r->name, policy_name);
@@ -959,6 +1000,8 @@ bool store_policy_add(struct store *s, struct policy *p, struct diag *d)
 		return duplicate(d, "policy", p->name);
 	if (!p->guid[0])
 		policy_new_guid(p->guid);
+	else if (guid_taken(s, p->guid, d))
+		return false;
 	p->modified = now();
 	policy_format_mmsec(&p->mm, methods, sizeof(methods));
 	if (!run(s, q(s, sql, "tttiibiit", p->guid, p->name, p->description, p->modified,

@@ -95,6 +95,13 @@ bool store_filterlist_in_use(struct store *s, const char *name, char *rule,
 bool store_filteraction_in_use(struct store *s, const char *name, char *rule,
                                char *policy, size_t len);
 
+/* Gives an existing filter list or filter action another GUID (import keeps
+ * the GUIDs of the file). */
+bool store_filterlist_set_guid(struct store *s, const char *old_guid, const char *new_guid,
+                               struct diag *d);
+bool store_filteraction_set_guid(struct store *s, const char *old_guid, const char *new_guid,
+                                 struct diag *d);
+
 /* Removes every policy, filter list and filter action. */
 bool store_delete_all(struct store *s, struct diag *d);
 

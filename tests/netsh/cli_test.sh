@@ -165,7 +165,8 @@ if group roundtrip; then
 	check "dump round trip is exact" cmp -s "$T/d1.txt" "$T/d2.txt"
 	sp "$S" static show all >"$T/a1.txt"
 	sp "$E" static show all >"$T/a2.txt"
-	check "show all equal after dump replay" diff <(stable "$T/a1.txt") <(stable "$T/a2.txt")
+	# GUIDs survive the dump; only the modification times differ.
+	check "show all equal after dump replay" diff <(grep -v '^Last Modified' "$T/a1.txt") <(grep -v '^Last Modified' "$T/a2.txt")
 
 	# export -> import into an empty store -> export: the same file.
 	sp "$S" static exportpolicy file="$T/e1.ipsec"

@@ -122,6 +122,15 @@ static const struct tcase cases[] = {
 	  "A filter list named 'All IP Traffic' already exists", NULL },
 	{ { 0 }, "static add filterlist name=all", 5003, "reserved", NULL },
 	{ { 0 }, "static add filterlist name=X colour=red", 5001, "'colour' is not valid", NULL },
+	{ { 0 }, "static add filterlist name=X guid={11E6E97E-0031-49f5-AC7D-5F2FE99BABAF}", 0, NULL,
+	  NULL },
+	{ { "add filterlist name=X guid={11E6E97E-0031-49f5-AC7D-5F2FE99BABAF}" },
+	  "static add policy name=Y guid={11e6e97e-0031-49F5-ac7d-5f2fe99babaf}", 5020,
+	  "An object with GUID {11E6E97E-0031-49F5-AC7D-5F2FE99BABAF} already exists", NULL },
+	{ { 0 }, "static add filteraction name=X guid=11E6E97E", 5003,
+	  "'11E6E97E' is not a valid value for 'guid'", NULL },
+	{ { "add filterlist name=X guid={11E6E97E-0031-49f5-AC7D-5F2FE99BABAF}" },
+	  "static show filterlist X", 0, NULL, "GUID                   : {11E6E97E-0031-49F5-AC7D-5F2FE99BABAF}" },
 	{ { 0 }, "static add filterlist name=X descriptoin=red", 5001, "Did you mean 'description'", NULL },
 	/* add filter */
 	{ { 0 }, "static add filter filterlist=New srcaddr=192.0.2.0 srcmask=24 dstaddr=me "
