@@ -1,0 +1,275 @@
+/*
+ * ESP (RFC 4303) output and input, transport and tunnel mode, IPv4 and IPv6.
+ *
+ *   transport:  [IP hdr][ESP hdr][IV][ payload | pad | padlen | nh ][ICV]
+ *   tunnel:     [outer IP][ESP hdr][IV][ inner packet | pad | padlen | nh ][ICV]
+ *
+ * The bracketed middle part is encrypted. Integrity covers ESP hdr .. end of
+ * ciphertext, plus the high half of an extended sequence number, which is not
+ * sent (§2.2.1); AEAD ciphers take SPI | seq as additional data instead
+ * (RFC 4106 §5). Inbound order (§3.4): replay check, integrity, replay
+ * update, decryption, trailer checks.
+ */
+#include "esp/esp.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "esp/ip.h"
+
+#define ESP_HDR 8
+
+static enum sa_drop drop(struct ipsec_sa *sa, enum sa_drop why)
+{
+	sa->count.drops[why]++;
+	return why;
+}
+
+static size_t icv_len(const struct ipsec_sa *sa)
+{
+	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
+	return ei->aead ? ei->icv_len : sa->mac.icv_len;
+}
+
+/* AEAD additional data: SPI | seq (| with ESN: SPI | seq high | seq low). */
+static size_t make_aad(const struct ipsec_sa *sa, uint64_t seq, uint8_t aad[12])
+{
+	ip_put32(aad, sa->spi);
+	if (sa->esn) {
+		ip_put32(aad + 4, (uint32_t)(seq >> 32));
+		ip_put32(aad + 8, (uint32_t)seq);
+		return 12;
+	}
+	ip_put32(aad + 4, (uint32_t)seq);
+	return 8;
+}
+
+enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
+{
+	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
+	uint8_t *d = pkt_data(p);
+	struct ip_info ii;
+	size_t hlen, outer;
+	uint8_t nh;
+
+	if (!sa_usable(sa, now))
+		return drop(sa, DROP_LIFETIME);
+	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX))
+		return drop(sa, DROP_SEQ_EXHAUSTED);  /* §3.3.3: never cycle, rekey */
+	if (sa->mode == SA_TUNNEL) {
+		int version;
+		size_t len;
+		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
+			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		hlen = 0;                          /* the whole packet is payload */
+		nh = version == 4 ? 4 : 41;
+		outer = sa->dst.family == AF_INET ? 20 : 40;
+		memset(&ii, 0, sizeof(ii));
+	} else {
+		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
+			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		hlen = ii.hlen;
+		nh = ii.nh;
+		outer = 0;
+	}
+	size_t plen = p->len - hlen;
+	size_t block = ei->block;
+	size_t padded = (plen + 2 + block - 1) / block * block;
+	size_t padlen = padded - plen - 2;
+	size_t icv = icv_len(sa);
+	size_t front = outer + ESP_HDR + ei->iv_len;
+	size_t total = p->len + front + padlen + 2 + icv;
+	if (p->off < front || p->cap - p->off - p->len < padlen + 2 + icv)
+		return drop(sa, DROP_NO_ROOM);
+	if (total > 65535)
+		return drop(sa, DROP_BAD_LENGTH);
+	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
+		return drop(sa, DROP_LIFETIME);
+
+	uint64_t seq = ++sa->seq;
+	uint8_t tc = ip_traffic_class(d);     /* before the inner header is encrypted */
+	/* Transport: the IP header moves into the headroom, in front of ESP. */
+	uint8_t *start = d - front;
+	if (hlen)
+		memmove(start, d, hlen);
+	uint8_t *esp = start + outer + hlen;
+	uint8_t *iv = esp + ESP_HDR;
+	uint8_t *body = iv + ei->iv_len;     /* = the payload, where it already is */
+	ip_put32(esp, sa->spi);
+	ip_put32(esp + 4, (uint32_t)seq);
+	uint8_t *trailer = body + plen;
+	for (size_t i = 0; i < padlen; i++)
+		trailer[i] = (uint8_t)(i + 1);    /* §2.4 default padding */
+	trailer[padlen] = (uint8_t)padlen;
+	trailer[padlen + 1] = nh;
+	uint8_t *icv_at = body + padded;
+
+	bool ok;
+	if (ei->aead) {
+		/* The sequence number is the IV: unique for the life of the key (RFC 4106 §3.1). */
+		uint8_t aad[12];
+		ip_put32(iv, (uint32_t)(seq >> 32));
+		ip_put32(iv + 4, (uint32_t)seq);
+		size_t aad_len = make_aad(sa, seq, aad);
+		ok = aead_seal(&sa->cipher, iv, aad, aad_len, body, padded, icv_at);
+	} else {
+		uint8_t hi[4];
+		ip_put32(hi, (uint32_t)(seq >> 32));
+		ok = (ei->iv_len == 0 || crypto_random(iv, ei->iv_len)) &&
+		     cbc_crypt(&sa->cipher, iv, body, padded) &&
+		     mac_compute(&sa->mac, esp, ESP_HDR + ei->iv_len + padded, hi,
+		                 sa->esn ? 4 : 0, NULL, 0, icv_at);
+	}
+	if (!ok)
+		return drop(sa, DROP_DECRYPT);
+
+	if (sa->mode == SA_TUNNEL) {
+		ip_write_outer(start, sa->dst.family == AF_INET ? 4 : 6, sa->src.bytes, sa->dst.bytes,
+		               SA_PROTO_ESP, tc, total, (uint16_t)seq);
+	} else {
+		start[ii.nh_off] = SA_PROTO_ESP;
+		ip_set_total(start, ii.version, total);
+	}
+	p->off -= front;
+	p->len = total;
+	sa->count.packets++;
+	sa->count.bytes += plen;
+	sa->count.auth_bytes += ESP_HDR + ei->iv_len + padded;
+	if (sa->enc != ENC_NULL && !ei->gmac)
+		sa->count.conf_bytes += padded;
+	return DROP_NONE;
+}
+
+enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
+{
+	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
+	uint8_t *d = pkt_data(p);
+	struct ip_info ii;
+
+	if (!sa_usable(sa, now))
+		return drop(sa, DROP_LIFETIME);
+	if (!ip_find_proto(d, p->len, SA_PROTO_ESP, &ii))
+		return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+	size_t icv = icv_len(sa);
+	size_t elen = ii.total - ii.hlen;
+	if (elen < ESP_HDR + ei->iv_len + 4 + icv)
+		return drop(sa, DROP_TRUNCATED);
+	uint8_t *esp = d + ii.hlen;
+	uint8_t *iv = esp + ESP_HDR;
+	uint8_t *body = iv + ei->iv_len;
+	size_t clen = elen - ESP_HDR - ei->iv_len - icv;
+	if (clen % ei->block)
+		return drop(sa, DROP_BAD_LENGTH);
+	uint8_t *icv_at = body + clen;
+
+	uint64_t seq;
+	switch (replay_check(&sa->replay, ip_get32(esp + 4), &seq)) {
+	case REPLAY_OK:
+		break;
+	case REPLAY_DUPLICATE:
+		return drop(sa, DROP_REPLAY);
+	default:
+		return drop(sa, DROP_OUT_OF_WINDOW);
+	}
+
+	if (ei->aead) {
+		uint8_t aad[12];
+		size_t aad_len = make_aad(sa, seq, aad);
+		if (!aead_open(&sa->cipher, iv, aad, aad_len, body, clen, icv_at))
+			return drop(sa, DROP_AUTH);
+	} else {
+		uint8_t hi[4], want[64];
+		ip_put32(hi, (uint32_t)(seq >> 32));
+		if (!mac_compute(&sa->mac, esp, ESP_HDR + ei->iv_len + clen, hi, sa->esn ? 4 : 0,
+		                 NULL, 0, want) ||
+		    !crypto_icv_equal(want, icv_at, icv))
+			return drop(sa, DROP_AUTH);
+	}
+	/* Authentic: only now may it move the window (§3.4.3). */
+	replay_update(&sa->replay, seq);
+	if (!ei->aead && !cbc_crypt(&sa->cipher, iv, body, clen))
+		return drop(sa, DROP_DECRYPT);
+
+	size_t padlen = body[clen - 2];
+	uint8_t nh = body[clen - 1];
+	if (padlen + 2 > clen)
+		return drop(sa, DROP_PADDING);
+	for (size_t i = 0; i < padlen; i++)
+		if (body[clen - 2 - padlen + i] != (uint8_t)(i + 1))
+			return drop(sa, DROP_PADDING);
+	size_t plen = clen - 2 - padlen;
+	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
+		return drop(sa, DROP_LIFETIME);
+	sa->count.auth_bytes += ESP_HDR + ei->iv_len + clen;
+	if (sa->enc != ENC_NULL && !ei->gmac)
+		sa->count.conf_bytes += clen;
+
+	if (nh == 59) {                       /* §2.6: a dummy packet, discarded silently */
+		p->len = 0;
+		return DROP_NONE;
+	}
+	if (sa->mode == SA_TUNNEL) {
+		int version;
+		size_t inner;
+		if ((nh != 4 && nh != 41) || !ip_packet(body, plen, &version, &inner) ||
+		    version != (nh == 4 ? 4 : 6))
+			return drop(sa, DROP_PADDING);
+		/* Traffic-flow padding may follow the inner packet (§2.7). */
+		p->off = (size_t)(body - p->buf);
+		p->len = inner;
+	} else {
+		size_t front = ESP_HDR + ei->iv_len;
+		memmove(d + front, d, ii.hlen);
+		d += front;
+		d[ii.nh_off] = nh;
+		ip_set_total(d, ii.version, ii.hlen + plen);
+		p->off += front;
+		p->len = ii.hlen + plen;
+	}
+	sa->count.packets++;
+	sa->count.bytes += plen;
+	return DROP_NONE;
+}
+
+/* One SA's worth of inbound processing: the outermost ESP or AH header. */
+static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
+                              struct ipsec_sa **sa_out)
+{
+	const uint8_t *d = pkt_data(p);
+	struct ip_info ii;
+	struct sa_address dst;
+	if (!ip_find_proto(d, p->len, 0, &ii))
+		return p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH;
+	if (ii.total - ii.hlen < 8)
+		return DROP_TRUNCATED;
+	memset(&dst, 0, sizeof(dst));
+	dst.family = ii.version == 4 ? AF_INET : AF_INET6;
+	memcpy(dst.bytes, ii.version == 4 ? d + 16 : d + 24, ii.version == 4 ? 4 : 16);
+	enum sa_proto proto = ii.nh == SA_PROTO_AH ? SA_PROTO_AH : SA_PROTO_ESP;
+	uint32_t spi = ip_get32(d + ii.hlen + (proto == SA_PROTO_AH ? 4 : 0));
+	struct ipsec_sa *sa = sad_lookup(sad, spi, &dst, proto);
+	if (!sa || !sa->inbound) {
+		sad_count_bad_spi(sad);
+		return DROP_BAD_SPI;
+	}
+	*sa_out = sa;
+	return proto == SA_PROTO_AH ? ah_input(sa, p, now) : esp_input(sa, p, now);
+}
+
+enum sa_drop ipsec_input(struct sad *sad, struct pkt *p, uint64_t now,
+                         struct ipsec_sa **sa_out)
+{
+	*sa_out = NULL;
+	enum sa_drop r = input_one(sad, p, now, sa_out);
+	/* AH[..]+ESP[..] in transport mode: after AH comes off, ESP is outermost. */
+	struct ip_info ii;
+	if (r == DROP_NONE && *sa_out && (*sa_out)->proto == SA_PROTO_AH &&
+	    (*sa_out)->mode == SA_TRANSPORT &&
+	    ip_find_proto(pkt_data(p), p->len, SA_PROTO_ESP, &ii)) {
+		struct ipsec_sa *outer = *sa_out;
+		r = input_one(sad, p, now, sa_out);
+		if (r == DROP_BAD_SPI)
+			*sa_out = outer;
+	}
+	return r;
+}
