@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build="$root/build-fuzz"
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-"fuzz_netsh_line fuzz_import fuzz_secmethod"}
+targets=${FUZZ_TARGETS:-"fuzz_netsh_line fuzz_import fuzz_secmethod fuzz_esp_input"}
 
 case $secs in
 	''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;

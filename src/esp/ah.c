@@ -131,6 +131,8 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	} else {
 		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
 			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
+			return drop(sa, DROP_SELECTOR);
 		version = ii.version;
 		hlen = ii.hlen;
 		nh = ii.nh;

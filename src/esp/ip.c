@@ -6,6 +6,7 @@
 #include "esp/ip.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 uint16_t ip_get16(const uint8_t *p)
 {
@@ -179,4 +180,11 @@ void ip_write_outer(uint8_t *d, int version, const uint8_t *src, const uint8_t *
 	d[7] = 64;
 	memcpy(d + 8, src, 16);
 	memcpy(d + 24, dst, 16);
+}
+
+bool ip_dst_is(const uint8_t *d, uint8_t family, const uint8_t *addr)
+{
+	if (d[0] >> 4 == 4)
+		return family == AF_INET && memcmp(d + 16, addr, 4) == 0;
+	return family == AF_INET6 && memcmp(d + 24, addr, 16) == 0;
 }

@@ -22,6 +22,8 @@ bool ip_find_insert(const uint8_t *d, size_t len, struct ip_info *ii);
 bool ip_find_proto(const uint8_t *d, size_t len, uint8_t proto, struct ip_info *ii);
 /* A whole IP packet of any kind (fragments too): its version and length. */
 bool ip_packet(const uint8_t *d, size_t len, int *version, size_t *total);
+/* Whether a transport-mode packet goes to the SA's peer (family and address). */
+bool ip_dst_is(const uint8_t *d, uint8_t family, const uint8_t *addr);
 /* Writes a new total length (IPv4: and the header checksum). */
 void ip_set_total(uint8_t *d, int version, size_t total);
 void ipv4_fix_checksum(uint8_t *d);

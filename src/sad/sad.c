@@ -22,7 +22,7 @@ static const char *const drop_names[DROP_COUNT] = {
 	[DROP_OUT_OF_WINDOW] = "out-of-window", [DROP_AUTH] = "auth-failed",
 	[DROP_DECRYPT] = "decrypt-failed", [DROP_PADDING] = "bad-padding",
 	[DROP_LIFETIME] = "lifetime-expired", [DROP_SEQ_EXHAUSTED] = "seq-exhausted",
-	[DROP_NO_ROOM] = "no-buffer-room",
+	[DROP_NO_ROOM] = "no-buffer-room", [DROP_SELECTOR] = "selector-mismatch",
 };
 
 const char *sa_drop_name(enum sa_drop d)

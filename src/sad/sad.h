@@ -33,6 +33,7 @@ enum sa_drop {
 	DROP_LIFETIME,           /* hard lifetime reached */
 	DROP_SEQ_EXHAUSTED,      /* outbound: sequence numbers used up, rekey */
 	DROP_NO_ROOM,            /* outbound: the buffer lacks head/tail room */
+	DROP_SELECTOR,           /* the packet does not belong to this SA */
 	DROP_COUNT
 };
 const char *sa_drop_name(enum sa_drop d);
