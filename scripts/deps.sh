@@ -3,7 +3,8 @@
 # Only what is missing is installed, so a second run costs nothing.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libsqlite3-dev libssl-dev libedit-dev libcmocka-dev sqlite3 tmux)
+      libsqlite3-dev libssl-dev libedit-dev libcmocka-dev sqlite3 tmux
+      tshark python3)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
