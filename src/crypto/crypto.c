@@ -12,6 +12,7 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -104,11 +105,26 @@ bool crypto_icv_equal(const uint8_t *a, const uint8_t *b, size_t len)
  * the default one from loading implicitly, so both are loaded, once. */
 static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
 static bool legacy_ok;
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+/* A provider loaded by hand is freed only when unloaded (OPENSSL_cleanup
+ * does not drop that reference): unload both at exit, before OpenSSL's own
+ * exit handler (registered earlier, so it runs later) cleans up. */
+static void unload_legacy(void)
+{
+	if (prov_legacy)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
 
 static void load_legacy(void)
 {
-	legacy_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
-	            OSSL_PROVIDER_load(NULL, "legacy") != NULL;
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	prov_legacy = prov_default ? OSSL_PROVIDER_load(NULL, "legacy") : NULL;
+	legacy_ok = prov_default && prov_legacy;
+	atexit(unload_legacy);
 }
 
 static bool legacy_refused(bool legacy, bool allowed, const char **err)
@@ -202,7 +218,9 @@ bool aead_seal(struct cipher *c, const uint8_t iv[8], const uint8_t *aad, size_t
 {
 	uint8_t end[16];
 	int outl;
-	return c->ctx && c->encrypt && aead_start(c, iv, aad, aad_len) &&
+	/* Only AEAD contexts: a CBC context would read a 16-octet IV from the
+	 * 12-octet nonce, and OpenSSL ignores the tag controls on it. */
+	return c->ctx && enc_info[c->alg].aead && c->encrypt && aead_start(c, iv, aad, aad_len) &&
 	       aead_body(c, data, len) && EVP_CipherFinal_ex(c->ctx, end, &outl) == 1 &&
 	       EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
 }
@@ -213,7 +231,8 @@ bool aead_open(struct cipher *c, const uint8_t iv[8], const uint8_t *aad, size_t
 	uint8_t end[16];
 	int outl;
 	/* The tag is set before the final step, which compares it in constant time. */
-	return c->ctx && !c->encrypt && aead_start(c, iv, aad, aad_len) &&
+	return c->ctx && enc_info[c->alg].aead && !c->encrypt &&
+	       aead_start(c, iv, aad, aad_len) &&
 	       aead_body(c, data, len) &&
 	       EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) == 1 &&
 	       EVP_CipherFinal_ex(c->ctx, end, &outl) == 1;

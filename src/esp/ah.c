@@ -24,10 +24,13 @@ static enum sa_drop drop(struct ipsec_sa *sa, enum sa_drop why)
 	return why;
 }
 
-/* IPv4 options that routers change on the way (RFC 4302 Appendix A.1). */
+/* RFC 4302 Appendix A.1: only these IPv4 options are immutable; every other
+ * one (record route, timestamp, source routes, traceroute, the experimental
+ * and superseded ones) is zeroed for the ICV. */
 static bool v4_option_mutable(uint8_t type)
 {
-	return type == 7 || type == 68 || type == 131 || type == 137;
+	return type != 0 && type != 1 && type != 130 && type != 133 && type != 134 &&
+	       type != 148 && type != 149;
 }
 
 /* Copies the header part [0, hlen) to out with every mutable field zeroed. */
@@ -121,7 +124,7 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	if (sa->mode == SA_TUNNEL) {
 		size_t len;
 		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		nh = version == 4 ? 4 : 41;
 		version = sa->dst.family == AF_INET ? 4 : 6;
 		outer = version == 4 ? 20 : 40;
@@ -130,7 +133,7 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		ii.nh_off = version == 4 ? 9 : 6;
 	} else {
 		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
 			return drop(sa, DROP_SELECTOR);
 		version = ii.version;
@@ -180,7 +183,7 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	if (!sa_usable(sa, now))
 		return drop(sa, DROP_LIFETIME);
 	if (!ip_find_proto(d, p->len, SA_PROTO_AH, &ii))
-		return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 	if (ii.total - ii.hlen < AH_FIXED)
 		return drop(sa, DROP_TRUNCATED);
 	uint8_t *ah = d + ii.hlen;
@@ -212,15 +215,17 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 
 	uint8_t nh = ah[0];
 	size_t plen = ii.total - ii.hlen - ahlen;
+	/* Tunnel mode: checked before any accounting (a drop moves only its counter). */
+	int version = 0;
+	size_t inner = 0;
+	if (sa->mode == SA_TUNNEL &&
+	    ((nh != 4 && nh != 41) || !ip_packet(ah + ahlen, plen, &version, &inner) ||
+	     version != (nh == 4 ? 4 : 6)))
+		return drop(sa, DROP_BAD_LENGTH);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return drop(sa, DROP_LIFETIME);
 	sa->count.auth_bytes += ii.total;
 	if (sa->mode == SA_TUNNEL) {
-		int version;
-		size_t inner;
-		if ((nh != 4 && nh != 41) || !ip_packet(ah + ahlen, plen, &version, &inner) ||
-		    version != (nh == 4 ? 4 : 6))
-			return drop(sa, DROP_BAD_LENGTH);
 		p->off += ii.hlen + ahlen;
 		p->len = inner;
 	} else {

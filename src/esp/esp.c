@@ -60,14 +60,14 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		int version;
 		size_t len;
 		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		hlen = 0;                          /* the whole packet is payload */
 		nh = version == 4 ? 4 : 41;
 		outer = sa->dst.family == AF_INET ? 20 : 40;
 		memset(&ii, 0, sizeof(ii));
 	} else {
 		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
 			return drop(sa, DROP_SELECTOR);
 		hlen = ii.hlen;
@@ -151,7 +151,7 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	if (!sa_usable(sa, now))
 		return drop(sa, DROP_LIFETIME);
 	if (!ip_find_proto(d, p->len, SA_PROTO_ESP, &ii))
-		return drop(sa, p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 	size_t icv = icv_len(sa);
 	size_t elen = ii.total - ii.hlen;
 	if (elen < ESP_HDR + ei->iv_len + 4 + icv)
@@ -200,6 +200,14 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		if (body[clen - 2 - padlen + i] != (uint8_t)(i + 1))
 			return drop(sa, DROP_PADDING);
 	size_t plen = clen - 2 - padlen;
+	/* Tunnel mode: the payload must be the IP packet next header names. Checked
+	 * before any accounting, so a dropped packet moves only its drop counter. */
+	int version = 0;
+	size_t inner = 0;
+	if (sa->mode == SA_TUNNEL && nh != 59 &&
+	    ((nh != 4 && nh != 41) || !ip_packet(body, plen, &version, &inner) ||
+	     version != (nh == 4 ? 4 : 6)))
+		return drop(sa, DROP_PADDING);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return drop(sa, DROP_LIFETIME);
 	sa->count.auth_bytes += ESP_HDR + ei->iv_len + clen;
@@ -211,11 +219,6 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		return DROP_NONE;
 	}
 	if (sa->mode == SA_TUNNEL) {
-		int version;
-		size_t inner;
-		if ((nh != 4 && nh != 41) || !ip_packet(body, plen, &version, &inner) ||
-		    version != (nh == 4 ? 4 : 6))
-			return drop(sa, DROP_PADDING);
 		/* Traffic-flow padding may follow the inner packet (§2.7). */
 		p->off = (size_t)(body - p->buf);
 		p->len = inner;
@@ -241,7 +244,7 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	struct ip_info ii;
 	struct sa_address dst;
 	if (!ip_find_proto(d, p->len, 0, &ii))
-		return p->len < 20 ? DROP_TRUNCATED : DROP_BAD_LENGTH;
+		return ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH;
 	if (ii.total - ii.hlen < 8)
 		return DROP_TRUNCATED;
 	memset(&dst, 0, sizeof(dst));

@@ -99,11 +99,17 @@ bool ip_find_insert(const uint8_t *d, size_t len, struct ip_info *ii)
 		return false;
 	if (ii->version == 4)
 		return true;
-	/* IPv6: ESP/AH come after the headers routers look at (RFC 4303 §3.1.1). */
-	for (int i = 0; i < 16 && (ii->nh == 0 || ii->nh == 43 || ii->nh == 44); i++) {
+	/* IPv6: ESP/AH come after the headers routers look at (RFC 4303 §3.1.1):
+	 * hop-by-hop, routing, fragment, and destination options placed in front
+	 * of a routing header (those are for its intermediate destinations, RFC
+	 * 8200 §4.1). Destination options for the final destination stay behind. */
+	for (int i = 0; i < 16 && (ii->nh == 0 || ii->nh == 43 || ii->nh == 44 || ii->nh == 60);
+	     i++) {
 		size_t n = ext_len(d, ii->total, ii->hlen, ii->nh);
 		if (!n || (ii->nh == 0 && ii->hlen != 40))
 			return false;
+		if (ii->nh == 60 && d[ii->hlen] != 43)
+			break;
 		ii->nh_off = ii->hlen;
 		ii->nh = d[ii->hlen];
 		ii->hlen += n;
@@ -135,6 +141,17 @@ bool ip_find_proto(const uint8_t *d, size_t len, uint8_t proto, struct ip_info *
 		ii->hlen += n;
 	}
 	return wanted(ii->nh, proto);
+}
+
+bool ip_truncated(const uint8_t *d, size_t len)
+{
+	if (len < 20)
+		return true;
+	if (d[0] >> 4 == 4)
+		return (size_t)(d[0] & 15) * 4 > len || ip_get16(d + 2) > len;
+	if (d[0] >> 4 == 6)
+		return len < 40 || 40 + (size_t)ip_get16(d + 4) > len;
+	return false;
 }
 
 bool ip_packet(const uint8_t *d, size_t len, int *version, size_t *total)

@@ -20,6 +20,10 @@ bool ip_find_insert(const uint8_t *d, size_t len, struct ip_info *ii);
 /* Where the inbound header of protocol `proto` (0: the first ESP or AH)
  * starts. False: not there, or malformed. */
 bool ip_find_proto(const uint8_t *d, size_t len, uint8_t proto, struct ip_info *ii);
+/* Whether the buffer holds less than the IP header claims (its fixed part,
+ * IPv4 options, or the total length): DROP_TRUNCATED rather than a bad
+ * length when a header check fails. */
+bool ip_truncated(const uint8_t *d, size_t len);
 /* A whole IP packet of any kind (fragments too): its version and length. */
 bool ip_packet(const uint8_t *d, size_t len, int *version, size_t *total);
 /* Whether a transport-mode packet goes to the SA's peer (family and address). */

@@ -178,9 +178,16 @@ void sad_count_bad_spi(struct sad *s)
 	s->bad_spi++;
 }
 
+/* Seconds since the SA was made; a reading from before that (a clock value a
+ * worker cached before the SA was installed) is age 0, not a huge age. */
+static uint64_t sa_age(const struct ipsec_sa *sa, uint64_t now)
+{
+	return now > sa->created ? now - sa->created : 0;
+}
+
 bool sa_usable(struct ipsec_sa *sa, uint64_t now)
 {
-	if (sa->life.hard_seconds && now - sa->created >= sa->life.hard_seconds)
+	if (sa->life.hard_seconds && sa_age(sa, now) >= sa->life.hard_seconds)
 		sa->hard_expired = true;
 	return !sa->hard_expired;
 }
@@ -188,7 +195,7 @@ bool sa_usable(struct ipsec_sa *sa, uint64_t now)
 enum sa_event sa_account(struct ipsec_sa *sa, uint64_t bytes, uint64_t now)
 {
 	uint64_t total = sa->count.bytes + bytes;
-	uint64_t age = now - sa->created;
+	uint64_t age = sa_age(sa, now);
 	if ((sa->life.hard_bytes && total >= sa->life.hard_bytes) ||
 	    (sa->life.hard_seconds && age >= sa->life.hard_seconds)) {
 		sa->hard_expired = true;
