@@ -2,7 +2,7 @@
 # Every test of secpol: install what is needed, then build and run the whole
 # suite twice -- with gcc, and with clang under AddressSanitizer +
 # UndefinedBehaviorSanitizer -- replay the fuzzers' reproducers and give every
-# fuzzer a short run (FUZZ_SECONDS each, default 20).
+# fuzzer a short run (FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -36,8 +36,8 @@ cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	suite build-asan || true
 
-echo "== fuzzers (${FUZZ_SECONDS:-20} s each, after replaying their reproducers)"
-if bash fuzz/run.sh "${FUZZ_SECONDS:-20}"; then
+echo "== fuzzers (${FUZZ_SECONDS:-30} s each, after replaying their reproducers)"
+if bash fuzz/run.sh "${FUZZ_SECONDS:-30}"; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

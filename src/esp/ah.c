@@ -119,8 +119,10 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 
 	if (!sa_usable(sa, now))
 		return drop(sa, DROP_LIFETIME);
-	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX))
+	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX)) {
+		sa->soft_expired = true;          /* never cycle (§3.3.3): rekey */
 		return drop(sa, DROP_SEQ_EXHAUSTED);
+	}
 	if (sa->mode == SA_TUNNEL) {
 		size_t len;
 		if (!ip_packet(d, p->len, &version, &len) || len != p->len)

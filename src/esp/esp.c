@@ -54,8 +54,10 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 
 	if (!sa_usable(sa, now))
 		return drop(sa, DROP_LIFETIME);
-	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX))
-		return drop(sa, DROP_SEQ_EXHAUSTED);  /* §3.3.3: never cycle, rekey */
+	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX)) {
+		sa->soft_expired = true;          /* never cycle (§3.3.3): rekey */
+		return drop(sa, DROP_SEQ_EXHAUSTED);
+	}  /* §3.3.3: never cycle, rekey */
 	if (sa->mode == SA_TUNNEL) {
 		int version;
 		size_t len;

@@ -72,7 +72,10 @@ struct ipsec_sa {
 	struct replay_window replay;      /* inbound */
 	struct sa_lifetime life;
 	uint64_t created;                 /* seconds, caller's clock */
-	bool soft_expired, hard_expired;  /* soft event raised once; hard stops the SA */
+	/* Rekey due: set once, when a soft lifetime is crossed or the sequence
+	 * numbers run out (the owner -- the IKE engine -- polls it). Hard
+	 * expiry stops the SA. */
+	bool soft_expired, hard_expired;
 	struct sa_counters count;
 	struct ipsec_sa *next;            /* hash chain */
 };

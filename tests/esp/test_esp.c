@@ -1814,7 +1814,9 @@ static void test_seq_exhaustion(void **state)
 				assert_int_equal(get32(h + (proto ? 8 : 4)), (uint32_t)(last - 1 + (uint64_t)i));
 				expect_rx(&pp, &p, DROP_NONE);
 			}
-			/* The counter would cycle: refused, and it stays refused. */
+			assert_false(pp.tx->soft_expired);
+			/* The counter would cycle: refused, and it stays refused; the SA
+			 * reports that it must be rekeyed. */
 			for (int i = 0; i < 3; i++) {
 				load(&p, buf, &k);
 				struct sa_counters before = pp.tx->count;
@@ -1824,6 +1826,7 @@ static void test_seq_exhaustion(void **state)
 				assert_int_equal(pp.tx->seq, last);
 			}
 			assert_int_equal(pp.tx->count.packets, 2);
+			assert_true(pp.tx->soft_expired);
 			free_peer(&pp);
 		}
 
