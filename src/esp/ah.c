@@ -18,12 +18,6 @@
 #define AH_FIXED 12
 #define AH_MAX_HEADER 512   /* IP header + extension headers covered by the ICV */
 
-static enum sa_drop drop(struct ipsec_sa *sa, enum sa_drop why)
-{
-	sa->count.drops[why]++;
-	return why;
-}
-
 /* RFC 4302 Appendix A.1: only these IPv4 options are immutable; every other
  * one (record route, timestamp, source routes, traceroute, the experimental
  * and superseded ones) is zeroed for the ICV. */
@@ -117,16 +111,13 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	size_t hlen, outer = 0;
 	uint8_t nh;
 
-	if (!sa_usable(sa, now))
-		return drop(sa, DROP_LIFETIME);
-	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX)) {
-		sa->soft_expired = true;          /* never cycle (§3.3.3): rekey */
-		return drop(sa, DROP_SEQ_EXHAUSTED);
-	}
+	enum sa_drop why = sa_may_send(sa, now);
+	if (why != DROP_NONE)
+		return why;
 	if (sa->mode == SA_TUNNEL) {
 		size_t len;
 		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		nh = version == 4 ? 4 : 41;
 		version = sa->dst.family == AF_INET ? 4 : 6;
 		outer = version == 4 ? 20 : 40;
@@ -135,9 +126,9 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		ii.nh_off = version == 4 ? 9 : 6;
 	} else {
 		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
-			return drop(sa, DROP_SELECTOR);
+			return sa_drop(sa, DROP_SELECTOR);
 		version = ii.version;
 		hlen = ii.hlen;
 		nh = ii.nh;
@@ -145,12 +136,12 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	size_t ahlen = ah_length(sa, version);
 	size_t total = p->len + outer + ahlen;
 	if (p->off < outer + ahlen)
-		return drop(sa, DROP_NO_ROOM);
+		return sa_drop(sa, DROP_NO_ROOM);
 	if (total > 65535)
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	size_t plen = p->len - (sa->mode == SA_TUNNEL ? 0 : hlen);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 
 	uint64_t seq = ++sa->seq;
 	uint8_t *start = d - outer - ahlen;
@@ -168,7 +159,7 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	start[ii.nh_off] = SA_PROTO_AH;
 	ip_set_total(start, version, total);
 	if (!ah_icv(sa, start, hlen, version, total, seq, ah + AH_FIXED))
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	p->off -= outer + ahlen;
 	p->len = total;
 	sa->count.packets++;
@@ -183,27 +174,22 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	struct ip_info ii;
 
 	if (!sa_usable(sa, now))
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 	if (!ip_find_proto(d, p->len, SA_PROTO_AH, &ii))
-		return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 	if (ii.total - ii.hlen < AH_FIXED)
-		return drop(sa, DROP_TRUNCATED);
+		return sa_drop(sa, DROP_TRUNCATED);
 	uint8_t *ah = d + ii.hlen;
 	size_t ahlen = ((size_t)ah[1] + 2) * 4;
 	if (ahlen != ah_length(sa, ii.version))
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	if (ii.hlen + ahlen > ii.total)
-		return drop(sa, DROP_TRUNCATED);
+		return sa_drop(sa, DROP_TRUNCATED);
 
 	uint64_t seq;
-	switch (replay_check(&sa->replay, ip_get32(ah + 8), &seq)) {
-	case REPLAY_OK:
-		break;
-	case REPLAY_DUPLICATE:
-		return drop(sa, DROP_REPLAY);
-	default:
-		return drop(sa, DROP_OUT_OF_WINDOW);
-	}
+	enum sa_drop why = sa_replay_check(sa, ip_get32(ah + 8), &seq);
+	if (why != DROP_NONE)
+		return why;
 	uint8_t got[64], want[64];
 	size_t icv = sa->mac.icv_len;
 	memcpy(got, ah + AH_FIXED, icv);
@@ -212,7 +198,7 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	          crypto_icv_equal(got, want, icv);
 	memcpy(ah + AH_FIXED, got, icv);
 	if (!ok)
-		return drop(sa, DROP_AUTH);
+		return sa_drop(sa, DROP_AUTH);
 	replay_update(&sa->replay, seq);
 
 	uint8_t nh = ah[0];
@@ -223,9 +209,9 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	if (sa->mode == SA_TUNNEL &&
 	    ((nh != 4 && nh != 41) || !ip_packet(ah + ahlen, plen, &version, &inner) ||
 	     version != (nh == 4 ? 4 : 6)))
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 	sa->count.auth_bytes += ii.total;
 	if (sa->mode == SA_TUNNEL) {
 		p->off += ii.hlen + ahlen;

@@ -19,12 +19,6 @@
 
 #define ESP_HDR 8
 
-static enum sa_drop drop(struct ipsec_sa *sa, enum sa_drop why)
-{
-	sa->count.drops[why]++;
-	return why;
-}
-
 static size_t icv_len(const struct ipsec_sa *sa)
 {
 	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
@@ -52,26 +46,23 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	size_t hlen, outer;
 	uint8_t nh;
 
-	if (!sa_usable(sa, now))
-		return drop(sa, DROP_LIFETIME);
-	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX)) {
-		sa->soft_expired = true;          /* never cycle (§3.3.3): rekey */
-		return drop(sa, DROP_SEQ_EXHAUSTED);
-	}  /* §3.3.3: never cycle, rekey */
+	enum sa_drop why = sa_may_send(sa, now);
+	if (why != DROP_NONE)
+		return why;
 	if (sa->mode == SA_TUNNEL) {
 		int version;
 		size_t len;
 		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		hlen = 0;                          /* the whole packet is payload */
 		nh = version == 4 ? 4 : 41;
 		outer = sa->dst.family == AF_INET ? 20 : 40;
 		memset(&ii, 0, sizeof(ii));
 	} else {
 		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
-			return drop(sa, DROP_SELECTOR);
+			return sa_drop(sa, DROP_SELECTOR);
 		hlen = ii.hlen;
 		nh = ii.nh;
 		outer = 0;
@@ -84,11 +75,11 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	size_t front = outer + ESP_HDR + ei->iv_len;
 	size_t total = p->len + front + padlen + 2 + icv;
 	if (p->off < front || p->cap - p->off - p->len < padlen + 2 + icv)
-		return drop(sa, DROP_NO_ROOM);
+		return sa_drop(sa, DROP_NO_ROOM);
 	if (total > 65535)
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 
 	uint64_t seq = ++sa->seq;
 	uint8_t tc = ip_traffic_class(d);     /* before the inner header is encrypted */
@@ -125,7 +116,7 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		                 sa->esn ? 4 : 0, NULL, 0, icv_at);
 	}
 	if (!ok)
-		return drop(sa, DROP_DECRYPT);
+		return sa_drop(sa, DROP_DECRYPT);
 
 	if (sa->mode == SA_TUNNEL) {
 		ip_write_outer(start, sa->dst.family == AF_INET ? 4 : 6, sa->src.bytes, sa->dst.bytes,
@@ -151,56 +142,51 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	struct ip_info ii;
 
 	if (!sa_usable(sa, now))
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 	if (!ip_find_proto(d, p->len, SA_PROTO_ESP, &ii))
-		return drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 	size_t icv = icv_len(sa);
 	size_t elen = ii.total - ii.hlen;
 	if (elen < ESP_HDR + ei->iv_len + 4 + icv)
-		return drop(sa, DROP_TRUNCATED);
+		return sa_drop(sa, DROP_TRUNCATED);
 	uint8_t *esp = d + ii.hlen;
 	uint8_t *iv = esp + ESP_HDR;
 	uint8_t *body = iv + ei->iv_len;
 	size_t clen = elen - ESP_HDR - ei->iv_len - icv;
 	if (clen % ei->block)
-		return drop(sa, DROP_BAD_LENGTH);
+		return sa_drop(sa, DROP_BAD_LENGTH);
 	uint8_t *icv_at = body + clen;
 
 	uint64_t seq;
-	switch (replay_check(&sa->replay, ip_get32(esp + 4), &seq)) {
-	case REPLAY_OK:
-		break;
-	case REPLAY_DUPLICATE:
-		return drop(sa, DROP_REPLAY);
-	default:
-		return drop(sa, DROP_OUT_OF_WINDOW);
-	}
+	enum sa_drop why = sa_replay_check(sa, ip_get32(esp + 4), &seq);
+	if (why != DROP_NONE)
+		return why;
 
 	if (ei->aead) {
 		uint8_t aad[12];
 		size_t aad_len = make_aad(sa, seq, aad);
 		if (!aead_open(&sa->cipher, iv, aad, aad_len, body, clen, icv_at))
-			return drop(sa, DROP_AUTH);
+			return sa_drop(sa, DROP_AUTH);
 	} else {
 		uint8_t hi[4], want[64];
 		ip_put32(hi, (uint32_t)(seq >> 32));
 		if (!mac_compute(&sa->mac, esp, ESP_HDR + ei->iv_len + clen, hi, sa->esn ? 4 : 0,
 		                 NULL, 0, want) ||
 		    !crypto_icv_equal(want, icv_at, icv))
-			return drop(sa, DROP_AUTH);
+			return sa_drop(sa, DROP_AUTH);
 	}
 	/* Authentic: only now may it move the window (§3.4.3). */
 	replay_update(&sa->replay, seq);
 	if (!ei->aead && !cbc_crypt(&sa->cipher, iv, body, clen))
-		return drop(sa, DROP_DECRYPT);
+		return sa_drop(sa, DROP_DECRYPT);
 
 	size_t padlen = body[clen - 2];
 	uint8_t nh = body[clen - 1];
 	if (padlen + 2 > clen)
-		return drop(sa, DROP_PADDING);
+		return sa_drop(sa, DROP_PADDING);
 	for (size_t i = 0; i < padlen; i++)
 		if (body[clen - 2 - padlen + i] != (uint8_t)(i + 1))
-			return drop(sa, DROP_PADDING);
+			return sa_drop(sa, DROP_PADDING);
 	size_t plen = clen - 2 - padlen;
 	/* Tunnel mode: the payload must be the IP packet next header names. Checked
 	 * before any accounting, so a dropped packet moves only its drop counter. */
@@ -209,9 +195,9 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	if (sa->mode == SA_TUNNEL && nh != 59 &&
 	    ((nh != 4 && nh != 41) || !ip_packet(body, plen, &version, &inner) ||
 	     version != (nh == 4 ? 4 : 6)))
-		return drop(sa, DROP_PADDING);
+		return sa_drop(sa, DROP_PADDING);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
-		return drop(sa, DROP_LIFETIME);
+		return sa_drop(sa, DROP_LIFETIME);
 	sa->count.auth_bytes += ESP_HDR + ei->iv_len + clen;
 	if (sa->enc != ENC_NULL && !ei->gmac)
 		sa->count.conf_bytes += clen;

@@ -209,3 +209,32 @@ enum sa_event sa_account(struct ipsec_sa *sa, uint64_t bytes, uint64_t now)
 	}
 	return SA_EVENT_NONE;
 }
+
+enum sa_drop sa_drop(struct ipsec_sa *sa, enum sa_drop why)
+{
+	sa->count.drops[why]++;
+	return why;
+}
+
+enum sa_drop sa_may_send(struct ipsec_sa *sa, uint64_t now)
+{
+	if (!sa_usable(sa, now))
+		return sa_drop(sa, DROP_LIFETIME);
+	if (sa->seq == (sa->esn ? UINT64_MAX : UINT32_MAX)) {
+		sa->soft_expired = true;
+		return sa_drop(sa, DROP_SEQ_EXHAUSTED);
+	}
+	return DROP_NONE;
+}
+
+enum sa_drop sa_replay_check(struct ipsec_sa *sa, uint32_t seq_low, uint64_t *seq)
+{
+	switch (replay_check(&sa->replay, seq_low, seq)) {
+	case REPLAY_OK:
+		return DROP_NONE;
+	case REPLAY_DUPLICATE:
+		return sa_drop(sa, DROP_REPLAY);
+	default:
+		return sa_drop(sa, DROP_OUT_OF_WINDOW);
+	}
+}

@@ -124,4 +124,14 @@ enum sa_event sa_account(struct ipsec_sa *sa, uint64_t bytes, uint64_t now);
 /* Whether the SA may still carry traffic at `now` (hard limits by time). */
 bool sa_usable(struct ipsec_sa *sa, uint64_t now);
 
+/* Counts a drop against the SA and returns it. */
+enum sa_drop sa_drop(struct ipsec_sa *sa, enum sa_drop why);
+/* Outbound: DROP_NONE if the SA may send another packet at `now`; else the
+ * counted reason (hard lifetime, or a sequence number that would cycle --
+ * which also marks the SA for rekey, RFC 4303 §3.3.3). */
+enum sa_drop sa_may_send(struct ipsec_sa *sa, uint64_t now);
+/* Inbound: the replay window's verdict on seq_low as a counted drop reason
+ * (DROP_NONE: new), and in *seq the full sequence number. */
+enum sa_drop sa_replay_check(struct ipsec_sa *sa, uint32_t seq_low, uint64_t *seq);
+
 #endif
