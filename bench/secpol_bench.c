@@ -6,6 +6,8 @@
  *   secpol-bench esp [algorithm]    ESP tunnel mode per algorithm at 64, 512 and
  *                                   1400 octets, out (encapsulate + encrypt) and in
  *                                   (replay check + verify + decrypt + decapsulate)
+ *   secpol-bench spd                SPD lookups/s and bytes per filter at 100,
+ *                                   10,000 and 100,000 random filters
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "esp/esp.h"
 #include "netsh/netsh.h"
+#include "spd/spd.h"
 
 static double now(void)
 {
@@ -260,6 +263,156 @@ static int bench_esp(const char *only, double seconds)
 	return 0;
 }
 
+/* ---- spd: the classifier, single thread ------------------------------------------ */
+
+static uint64_t spd_rng = 0x243f6a8885a308d3ull;
+
+static uint32_t spd_rand(void)
+{
+	spd_rng ^= spd_rng << 13;
+	spd_rng ^= spd_rng >> 7;
+	spd_rng ^= spd_rng << 17;
+	return (uint32_t)(spd_rng >> 16);
+}
+
+static void spd_rand_addr(uint8_t family, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++)
+		a[i] = (uint8_t)spd_rand();
+	if (family == AF_INET6) {        /* global unicast, 2001:db8::/32 */
+		a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
+	}
+}
+
+/*
+ * Prefix lengths as policies use them: mostly hosts, then the usual subnet
+ * sizes and `any`, and a fifth of arbitrary lengths.
+ */
+static uint8_t spd_rand_len(uint8_t family)
+{
+	unsigned w = family == AF_INET ? 32 : 128, r = spd_rand() % 100;
+	if (r < 40)
+		return (uint8_t)w;
+	if (r < 60)
+		return (uint8_t)(w == 32 ? 24 : 64);
+	if (r < 70)
+		return (uint8_t)(w == 32 ? 16 : 48);
+	if (r < 80)
+		return 0;
+	return (uint8_t)(spd_rand() % (w + 1));
+}
+
+static struct spd_filter spd_rand_filter(uint32_t id)
+{
+	static const uint8_t protos[] = { 0, 0, 0, 0, 6, 6, 17, 17, 17, 1 };
+	struct spd_filter f = { .rule_id = id, .order = id };
+	f.family = spd_rand() % 5 ? AF_INET : AF_INET6;
+	spd_rand_addr(f.family, f.src);
+	spd_rand_addr(f.family, f.dst);
+	f.src_len = spd_rand_len(f.family);
+	f.dst_len = spd_rand_len(f.family);
+	f.protocol = protos[spd_rand() % 10];
+	if (f.protocol == 6 || f.protocol == 17) {
+		f.src_port = spd_rand() % 5 == 0 ? (uint16_t)(1 + spd_rand() % 65535) : 0;
+		f.dst_port = spd_rand() % 5 < 3 ? (uint16_t)(1 + spd_rand() % 65535) : 0;
+	}
+	f.dir = spd_rand() % 2 ? SPD_OUTBOUND : SPD_INBOUND;
+	f.action = (enum filter_action_kind)(spd_rand() % 3);
+	f.tunnel = spd_rand() % 10 == 0;
+	return f;
+}
+
+/* A packet inside f (host bits and unspecified fields random). */
+static void spd_packet_in(const struct spd_filter *f, struct spd_packet *p)
+{
+	p->family = f->family;
+	spd_rand_addr(f->family, p->src);
+	spd_rand_addr(f->family, p->dst);
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned sb = f->src_len > 8 * i ? f->src_len - 8 * i : 0;
+		unsigned db = f->dst_len > 8 * i ? f->dst_len - 8 * i : 0;
+		uint8_t sm = sb >= 8 ? 0xff : (uint8_t)(0xff00 >> sb);
+		uint8_t dm = db >= 8 ? 0xff : (uint8_t)(0xff00 >> db);
+		p->src[i] = (uint8_t)((f->src[i] & sm) | (p->src[i] & ~sm));
+		p->dst[i] = (uint8_t)((f->dst[i] & dm) | (p->dst[i] & ~dm));
+	}
+	p->protocol = f->protocol ? f->protocol : (uint8_t)(spd_rand() % 2 ? 6 : 17);
+	p->src_port = f->src_port ? f->src_port : (uint16_t)(1 + spd_rand() % 65535);
+	p->dst_port = f->dst_port ? f->dst_port : (uint16_t)(1 + spd_rand() % 65535);
+}
+
+#define SPD_PACKETS (1u << 16)
+
+static int bench_spd_size(unsigned filters, double seconds)
+{
+	struct spd_builder *b = spd_builder_new();
+	struct spd_filter *fs = malloc(filters * sizeof(*fs));
+	struct spd_packet *pk = calloc(SPD_PACKETS, sizeof(*pk));
+	uint8_t *dirs = malloc(SPD_PACKETS);
+	if (!b || !fs || !pk || !dirs)
+		return 1;
+	const char *err = NULL;
+	for (unsigned i = 0; i < filters; i++) {
+		fs[i] = spd_rand_filter(i + 1);
+		bool ok = spd_rand() % 2 ? spd_builder_add_mirrored(b, &fs[i], &err)
+		                         : spd_builder_add(b, &fs[i], &err);
+		if (!ok) {
+			fprintf(stderr, "spd: %s\n", err);
+			return 1;
+		}
+	}
+	struct spd *s = spd_build(b, &err);
+	spd_builder_free(b);
+	if (!s) {
+		fprintf(stderr, "spd: %s\n", err);
+		return 1;
+	}
+	/* Half the packets inside some filter, half random. */
+	for (unsigned i = 0; i < SPD_PACKETS; i++) {
+		if (i % 2) {
+			const struct spd_filter *f = &fs[spd_rand() % filters];
+			spd_packet_in(f, &pk[i]);
+			dirs[i] = (uint8_t)f->dir;
+		} else {
+			struct spd_filter f = spd_rand_filter(0);
+			f.src_len = f.dst_len = 0;
+			f.protocol = 0;
+			f.src_port = f.dst_port = 0;
+			spd_packet_in(&f, &pk[i]);
+			dirs[i] = (uint8_t)(spd_rand() % 2);
+		}
+	}
+	uint64_t n = 0, hits = 0;
+	double t0 = now(), t1;
+	do {
+		for (unsigned i = 0; i < SPD_PACKETS; i++) {
+			struct spd_match m;
+			hits += spd_lookup(s, &pk[i], (enum spd_dir)dirs[i], &m);
+		}
+		n += SPD_PACKETS;
+	} while ((t1 = now()) - t0 < seconds);
+	printf("spd filters=%u lookups_per_s=%.0f bytes_per_filter=%.0f\n", filters,
+	       (double)n / (t1 - t0), (double)spd_memory(s) / filters);
+	fprintf(stderr, "spd filters=%u one_way=%zu matched=%.1f%%\n", filters,
+	        spd_filter_count(s), 100.0 * (double)hits / (double)n);
+	fflush(stdout);
+	spd_free(s);
+	free(fs);
+	free(pk);
+	free(dirs);
+	return 0;
+}
+
+static int bench_spd(double seconds)
+{
+	static const unsigned sizes[] = { 100, 10000, 100000 };
+	for (size_t i = 0; i < 3; i++)
+		if (bench_spd_size(sizes[i], seconds))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "static") == 0) {
@@ -270,7 +423,12 @@ int main(int argc, char **argv)
 		double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 1.0;
 		return bench_esp(argc >= 3 ? argv[2] : NULL, seconds > 0 ? seconds : 1.0);
 	}
+	if (argc >= 2 && strcmp(argv[1], "spd") == 0) {
+		double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 1.0;
+		return bench_spd(seconds > 0 ? seconds : 1.0);
+	}
 	fprintf(stderr, "usage: secpol-bench static [filters]\n"
-	                "       secpol-bench esp [algorithm]      (BENCH_SECONDS per case, default 1)\n");
+	                "       secpol-bench esp [algorithm]      (BENCH_SECONDS per case, default 1)\n"
+	                "       secpol-bench spd                  (BENCH_SECONDS per size, default 1)\n");
 	return 2;
 }

@@ -1,0 +1,596 @@
+/*
+ * SPD classifier tests: the §3.2 worked example (acceptance script 8.1),
+ * mirrored expansion, every tie-break of the weight, ports only for TCP/UDP,
+ * IPv6, /0 /32 /128 edges, no match, validation, and a randomized
+ * differential test against a linear scan that computes the weights itself.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "spd/spd.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* "192.0.2.0/24", "2001:db8::/32", "any" (IPv4 /0), "any6". */
+static void prefix(const char *text, uint8_t *family, uint8_t addr[16], uint8_t *len)
+{
+	char buf[64];
+	memset(addr, 0, 16);
+	if (strcmp(text, "any") == 0 || strcmp(text, "any6") == 0) {
+		*family = text[3] ? AF_INET6 : AF_INET;
+		*len = 0;
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", text);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	*family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(*family, buf, addr), 1);
+	*len = slash ? (uint8_t)atoi(slash + 1) : (*family == AF_INET ? 32 : 128);
+}
+
+static struct spd_filter filt(const char *src, const char *dst, uint8_t proto, uint16_t sport,
+                              uint16_t dport, enum spd_dir dir, enum filter_action_kind action,
+                              uint32_t rule)
+{
+	struct spd_filter f = { .protocol = proto, .src_port = sport, .dst_port = dport,
+	                        .dir = dir, .action = action, .rule_id = rule, .order = rule };
+	uint8_t fam2;
+	prefix(src, &f.family, f.src, &f.src_len);
+	prefix(dst, &fam2, f.dst, &f.dst_len);
+	assert_int_equal(f.family, fam2);
+	return f;
+}
+
+static struct spd_packet pkt(const char *src, const char *dst, uint8_t proto, uint16_t sport,
+                             uint16_t dport)
+{
+	struct spd_packet p = { .protocol = proto, .src_port = sport, .dst_port = dport };
+	uint8_t len, fam2;
+	prefix(src, &p.family, p.src, &len);
+	prefix(dst, &fam2, p.dst, &len);
+	return p;
+}
+
+static void add(struct spd_builder *b, struct spd_filter f)
+{
+	const char *err = NULL;
+	assert_true(spd_builder_add(b, &f, &err));
+}
+
+static void add_mirrored(struct spd_builder *b, struct spd_filter f)
+{
+	const char *err = NULL;
+	assert_true(spd_builder_add_mirrored(b, &f, &err));
+}
+
+static struct spd *build(struct spd_builder *b)
+{
+	const char *err = NULL;
+	struct spd *s = spd_build(b, &err);
+	assert_non_null(s);
+	spd_builder_free(b);
+	return s;
+}
+
+/* The rule that decides p, or 0 for no match. */
+static uint32_t rule(const struct spd *s, struct spd_packet p, enum spd_dir dir)
+{
+	struct spd_match m;
+	return spd_lookup(s, &p, dir, &m) ? m.rule_id : 0;
+}
+
+/* ---- the worked example and expansion ---------------------------------- */
+
+/* Acceptance script 8.1 with me = 198.51.100.10: RDP from the admin subnet is
+ * negotiated, everything else to and from the host is blocked. */
+static void test_rdp_example(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	/* Block first: creation order must not matter, only the weight. */
+	add_mirrored(b, filt("any", "198.51.100.10", 0, 0, 0, SPD_INBOUND, ACTION_BLOCK, 2));
+	add_mirrored(b, filt("192.0.2.0/24", "198.51.100.10", 6, 0, 3389, SPD_INBOUND,
+	                     ACTION_NEGOTIATE, 1));
+	struct spd *s = build(b);
+	struct spd_match m;
+
+	struct spd_packet in = pkt("192.0.2.7", "198.51.100.10", 6, 50000, 3389);
+	assert_true(spd_lookup(s, &in, SPD_INBOUND, &m));
+	assert_int_equal(m.rule_id, 1);
+	assert_int_equal(m.action, ACTION_NEGOTIATE);
+	/* 24 + 32 address bits, protocol, dst port, negotiate, transport. */
+	assert_int_equal(m.weight, (56u << 20) | (1u << 19) | (1u << 17) | (1u << 14) | (1u << 13));
+	/* The reply: the mirrored half, ports swapped. */
+	assert_int_equal(rule(s, pkt("198.51.100.10", "192.0.2.7", 6, 3389, 50000), SPD_OUTBOUND), 1);
+
+	struct spd_packet other = pkt("192.0.2.7", "198.51.100.10", 6, 50000, 22);
+	assert_true(spd_lookup(s, &other, SPD_INBOUND, &m));
+	assert_int_equal(m.rule_id, 2);
+	assert_int_equal(m.action, ACTION_BLOCK);
+	assert_int_equal(m.weight, (32u << 20) | (3u << 14) | (1u << 13));
+	assert_int_equal(rule(s, pkt("203.0.113.5", "198.51.100.10", 6, 50000, 3389), SPD_INBOUND), 2);
+	assert_int_equal(rule(s, pkt("192.0.2.7", "198.51.100.10", 17, 50000, 3389), SPD_INBOUND), 2);
+	/* "a mirrored any<->me block also blocks traffic the computer initiates" */
+	assert_int_equal(rule(s, pkt("198.51.100.10", "203.0.113.5", 1, 0, 0), SPD_OUTBOUND), 2);
+	/* Not to or from me: no filter. */
+	assert_int_equal(rule(s, pkt("192.0.2.7", "198.51.100.11", 6, 50000, 3389), SPD_INBOUND), 0);
+	spd_free(s);
+}
+
+static void test_mirrored_expansion(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	/* §3.1 wording: outbound src->dst, inbound the swapped one. */
+	add_mirrored(b, filt("10.0.0.1", "10.9.0.0/16", 17, 1000, 53, SPD_OUTBOUND, ACTION_PERMIT, 7));
+	struct spd *s = build(b);
+	assert_int_equal(spd_filter_count(s), 2);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.9.3.4", 17, 1000, 53), SPD_OUTBOUND), 7);
+	assert_int_equal(rule(s, pkt("10.9.3.4", "10.0.0.1", 17, 53, 1000), SPD_INBOUND), 7);
+	/* Each half belongs to its own direction only. */
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.9.3.4", 17, 1000, 53), SPD_INBOUND), 0);
+	assert_int_equal(rule(s, pkt("10.9.3.4", "10.0.0.1", 17, 53, 1000), SPD_OUTBOUND), 0);
+	/* Ports are swapped with the addresses, not kept. */
+	assert_int_equal(rule(s, pkt("10.9.3.4", "10.0.0.1", 17, 1000, 53), SPD_INBOUND), 0);
+	spd_free(s);
+}
+
+/* ---- tie-breaks ------------------------------------------------------------ */
+
+static void test_action_rank(void **state)
+{
+	(void)state;
+	static const enum filter_action_kind perm[6][3] = {
+		{ ACTION_PERMIT, ACTION_BLOCK, ACTION_NEGOTIATE },
+		{ ACTION_PERMIT, ACTION_NEGOTIATE, ACTION_BLOCK },
+		{ ACTION_BLOCK, ACTION_PERMIT, ACTION_NEGOTIATE },
+		{ ACTION_BLOCK, ACTION_NEGOTIATE, ACTION_PERMIT },
+		{ ACTION_NEGOTIATE, ACTION_PERMIT, ACTION_BLOCK },
+		{ ACTION_NEGOTIATE, ACTION_BLOCK, ACTION_PERMIT },
+	};
+	for (int i = 0; i < 6; i++) {
+		/* Identical selectors in every insertion order: block > permit > negotiate. */
+		struct spd_builder *b = spd_builder_new();
+		for (int j = 0; j < 3; j++)
+			add(b, filt("10.0.0.0/8", "10.1.1.1", 6, 0, 80, SPD_OUTBOUND, perm[i][j],
+			            10 + (uint32_t)perm[i][j]));
+		struct spd *s = build(b);
+		struct spd_packet p = pkt("10.2.3.4", "10.1.1.1", 6, 1234, 80);
+		struct spd_match m;
+		assert_true(spd_lookup(s, &p, SPD_OUTBOUND, &m));
+		assert_int_equal(m.action, ACTION_BLOCK);
+		spd_free(s);
+
+		/* Without the block filter, permit beats negotiate. */
+		b = spd_builder_new();
+		for (int j = 0; j < 3; j++)
+			if (perm[i][j] != ACTION_BLOCK)
+				add(b, filt("10.0.0.0/8", "10.1.1.1", 6, 0, 80, SPD_OUTBOUND, perm[i][j], 1));
+		s = build(b);
+		assert_true(spd_lookup(s, &p, SPD_OUTBOUND, &m));
+		assert_int_equal(m.action, ACTION_PERMIT);
+		spd_free(s);
+	}
+	/* The action rank breaks ties of equal address bits across shapes too:
+	 * 10.0.0.0/8 -> /32 vs /32 -> 10.0.0.0/8 both have 40 bits. */
+	struct spd_builder *b = spd_builder_new();
+	add(b, filt("10.0.0.0/8", "10.1.1.1", 0, 0, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 1));
+	add(b, filt("10.2.3.4", "10.0.0.0/8", 0, 0, 0, SPD_OUTBOUND, ACTION_PERMIT, 2));
+	struct spd *s = build(b);
+	assert_int_equal(rule(s, pkt("10.2.3.4", "10.1.1.1", 1, 0, 0), SPD_OUTBOUND), 2);
+	spd_free(s);
+}
+
+static void test_tunnel_and_order(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	struct spd_filter t = filt("10.0.0.0/8", "172.16.0.0/12", 0, 0, 0, SPD_OUTBOUND,
+	                           ACTION_NEGOTIATE, 1);
+	t.tunnel = true;
+	t.order = 0;
+	add(b, t);
+	struct spd_filter tr = t;
+	tr.tunnel = false;
+	tr.rule_id = 2;
+	tr.order = 9;
+	add(b, tr);
+	struct spd *s = build(b);
+	/* Transport before tunnel, even when created later. */
+	assert_int_equal(rule(s, pkt("10.1.1.1", "172.16.0.1", 6, 1, 2), SPD_OUTBOUND), 2);
+	spd_free(s);
+
+	/* Everything equal: the lower creation order wins, whatever the insertion. */
+	b = spd_builder_new();
+	struct spd_filter a = tr, c = tr;
+	a.order = 5;
+	a.rule_id = 5;
+	c.order = 3;
+	c.rule_id = 3;
+	add(b, a);
+	add(b, c);
+	s = build(b);
+	assert_int_equal(rule(s, pkt("10.1.1.1", "172.16.0.1", 6, 1, 2), SPD_OUTBOUND), 3);
+	spd_free(s);
+
+	/* Equal order too: the one added first. */
+	b = spd_builder_new();
+	a.order = c.order = 4;
+	add(b, a);
+	add(b, c);
+	s = build(b);
+	assert_int_equal(rule(s, pkt("10.1.1.1", "172.16.0.1", 6, 1, 2), SPD_OUTBOUND), 5);
+	spd_free(s);
+}
+
+/* Protocol beats src port beats dst port when the address bits are equal. */
+static void test_selector_weights(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	add(b, filt("10.0.0.1", "10.0.0.2", 0, 0, 0, SPD_OUTBOUND, ACTION_BLOCK, 1));
+	add(b, filt("10.0.0.1", "10.0.0.2", 6, 0, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 2));
+	add(b, filt("10.0.0.1", "10.0.0.2", 6, 0, 443, SPD_OUTBOUND, ACTION_NEGOTIATE, 3));
+	add(b, filt("10.0.0.1", "10.0.0.2", 6, 1024, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 4));
+	add(b, filt("10.0.0.1", "10.0.0.2", 6, 1024, 443, SPD_OUTBOUND, ACTION_NEGOTIATE, 5));
+	/* One more address bit beats all of them. */
+	add(b, filt("10.0.0.0/31", "10.0.0.2", 0, 0, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 6));
+	add(b, filt("10.0.0.1", "10.0.0.3", 0, 0, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 7));
+	struct spd *s = build(b);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.2", 6, 1024, 443), SPD_OUTBOUND), 5);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.2", 6, 1024, 80), SPD_OUTBOUND), 4);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.2", 6, 7, 443), SPD_OUTBOUND), 3);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.2", 6, 7, 80), SPD_OUTBOUND), 2);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.2", 17, 1024, 443), SPD_OUTBOUND), 1);
+	assert_int_equal(rule(s, pkt("10.0.0.0", "10.0.0.2", 6, 1024, 443), SPD_OUTBOUND), 6);
+	spd_free(s);
+}
+
+/* ---- ports, families, edges ------------------------------------------------------ */
+
+static void test_ports_only_tcp_udp(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	const char *err = NULL;
+	struct spd_filter bad = filt("any", "any", 1, 0, 8, SPD_OUTBOUND, ACTION_BLOCK, 1);
+	assert_false(spd_builder_add(b, &bad, &err));
+	assert_non_null(err);
+	bad.protocol = 0;
+	assert_false(spd_builder_add(b, &bad, &err));
+	add(b, filt("any", "any", 6, 0, 80, SPD_OUTBOUND, ACTION_BLOCK, 1));
+	add(b, filt("any", "any", 17, 0, 80, SPD_OUTBOUND, ACTION_BLOCK, 2));
+	add(b, filt("any", "any", 1, 0, 0, SPD_OUTBOUND, ACTION_PERMIT, 3));
+	add(b, filt("any", "any", 0, 0, 0, SPD_OUTBOUND, ACTION_NEGOTIATE, 4));
+	struct spd *s = build(b);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 6, 9, 80), SPD_OUTBOUND), 1);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 17, 9, 80), SPD_OUTBOUND), 2);
+	/* A packet's port fields mean nothing for other protocols. */
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 1, 9, 80), SPD_OUTBOUND), 3);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 50, 9, 80), SPD_OUTBOUND), 4);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 6, 9, 81), SPD_OUTBOUND), 4);
+	spd_free(s);
+}
+
+static void test_ipv6_and_edges(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	add(b, filt("any6", "any6", 0, 0, 0, SPD_INBOUND, ACTION_PERMIT, 1));
+	add(b, filt("2001:db8::/32", "any6", 0, 0, 0, SPD_INBOUND, ACTION_BLOCK, 2));
+	add(b, filt("2001:db8::1", "2001:db8:ffff::1", 6, 0, 22, SPD_INBOUND, ACTION_NEGOTIATE, 3));
+	add(b, filt("2001:db8::/127", "2001:db8:ffff::1", 0, 0, 0, SPD_INBOUND, ACTION_PERMIT, 4));
+	add(b, filt("2001:db8::/65", "2001:db8:ffff::/64", 0, 0, 0, SPD_INBOUND, ACTION_PERMIT, 5));
+	/* IPv4 /32 <-> /32 and /0: the families never mix. */
+	add(b, filt("0.0.0.0/0", "255.255.255.255", 0, 0, 0, SPD_INBOUND, ACTION_BLOCK, 6));
+	add(b, filt("255.255.255.255", "0.0.0.0", 0, 0, 0, SPD_INBOUND, ACTION_BLOCK, 7));
+	struct spd *s = build(b);
+	assert_int_equal(rule(s, pkt("2001:db8::1", "2001:db8:ffff::1", 6, 5, 22), SPD_INBOUND), 3);
+	assert_int_equal(rule(s, pkt("2001:db8::1", "2001:db8:ffff::1", 6, 5, 23), SPD_INBOUND), 4);
+	assert_int_equal(rule(s, pkt("2001:db8::", "2001:db8:ffff::1", 6, 5, 22), SPD_INBOUND), 4);
+	assert_int_equal(rule(s, pkt("2001:db8::2", "2001:db8:ffff::1", 6, 5, 22), SPD_INBOUND), 5);
+	assert_int_equal(rule(s, pkt("2001:db8:0:0:8000::2", "2001:db8:ffff::1", 6, 5, 22),
+	                      SPD_INBOUND), 2);
+	assert_int_equal(rule(s, pkt("2001:db8::2", "2001:db8:ffff:0:1::1", 6, 5, 22), SPD_INBOUND), 5);
+	assert_int_equal(rule(s, pkt("2001:db9::1", "::", 58, 0, 0), SPD_INBOUND), 1);
+	assert_int_equal(rule(s, pkt("2001:db8::1", "2001:db8:ffff::1", 6, 5, 22), SPD_OUTBOUND), 0);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "255.255.255.255", 17, 5, 22), SPD_INBOUND), 6);
+	assert_int_equal(rule(s, pkt("255.255.255.255", "0.0.0.0", 17, 5, 22), SPD_INBOUND), 7);
+	assert_int_equal(rule(s, pkt("255.255.255.255", "0.0.0.1", 17, 5, 22), SPD_INBOUND), 0);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "255.255.255.254", 17, 5, 22), SPD_INBOUND), 0);
+	spd_free(s);
+}
+
+static void test_no_match_and_empty(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	struct spd *s = build(b);
+	assert_int_equal(rule(s, pkt("1.2.3.4", "5.6.7.8", 6, 1, 2), SPD_OUTBOUND), 0);
+	assert_int_equal(rule(s, pkt("::1", "::2", 6, 1, 2), SPD_INBOUND), 0);
+	assert_int_equal(spd_filter_count(s), 0);
+	spd_free(s);
+
+	b = spd_builder_new();
+	add(b, filt("10.0.0.0/8", "10.0.0.0/8", 0, 0, 0, SPD_OUTBOUND, ACTION_PERMIT, 1));
+	s = build(b);
+	assert_int_equal(rule(s, pkt("11.0.0.1", "10.0.0.1", 6, 1, 2), SPD_OUTBOUND), 0);
+	assert_int_equal(rule(s, pkt("10.0.0.1", "10.0.0.1", 6, 1, 2), SPD_OUTBOUND), 1);
+	struct spd_packet odd = pkt("10.0.0.1", "10.0.0.1", 6, 1, 2);
+	odd.family = 99;
+	assert_false(spd_lookup(s, &odd, SPD_OUTBOUND, NULL));
+	/* Host bits beyond the prefix are ignored. */
+	spd_free(s);
+	b = spd_builder_new();
+	add(b, filt("10.1.2.3/8", "any", 0, 0, 0, SPD_OUTBOUND, ACTION_PERMIT, 1));
+	s = build(b);
+	assert_int_equal(rule(s, pkt("10.200.0.1", "9.9.9.9", 6, 1, 2), SPD_OUTBOUND), 1);
+	spd_free(s);
+}
+
+static void test_validation(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	const char *err = NULL;
+	struct spd_filter f = filt("10.0.0.0/8", "any", 0, 0, 0, SPD_OUTBOUND, ACTION_PERMIT, 1);
+	f.src_len = 33;
+	assert_false(spd_builder_add(b, &f, &err));
+	f.src_len = 8;
+	f.family = 0;
+	assert_false(spd_builder_add(b, &f, &err));
+	f.family = AF_INET;
+	f.dir = (enum spd_dir)5;
+	assert_false(spd_builder_add_mirrored(b, &f, &err));
+	f.dir = SPD_OUTBOUND;
+	f.action = (enum filter_action_kind)9;
+	assert_false(spd_builder_add(b, &f, &err));
+	struct spd *s = build(b);
+	assert_int_equal(spd_filter_count(s), 0);
+	spd_free(s);
+}
+
+/* ---- differential test against a linear scan --------------------------------- */
+
+static uint64_t rng_state = 0x5eed5eed12345678ull;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+/* Addresses from a few overlapping neighbourhoods, so that prefixes nest. */
+static void rnd_addr(uint8_t family, uint8_t a[16])
+{
+	static const uint8_t bases[3][16] = {
+		{ 10, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8 },
+		{ 10, 1, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1 },
+		{ 192, 168, 1, 0, 0xfd, 0 },
+	};
+	unsigned k = rnd() % 4;
+	for (int i = 0; i < 16; i++)
+		a[i] = k < 3 ? bases[k][i] : (uint8_t)rnd();
+	if (family == AF_INET6 && k < 3) {
+		memmove(a, a + 4, 12);
+		memset(a + 12, 0, 4);
+	}
+	unsigned width = family == AF_INET ? 4 : 16;
+	/* Randomize a few low octets, often to small values. */
+	for (unsigned i = width - 1 - rnd() % 3; i < width; i++)
+		a[i] = rnd() % 2 ? (uint8_t)(rnd() % 4) : (uint8_t)rnd();
+}
+
+static uint16_t rnd_port(void)
+{
+	static const uint16_t common[] = { 53, 80, 443, 3389 };
+	return rnd() % 2 ? common[rnd() % 4] : (uint16_t)(1 + rnd() % 65535);
+}
+
+static unsigned rnd_len(uint8_t family)
+{
+	unsigned width = family == AF_INET ? 32 : 128;
+	switch (rnd() % 4) {
+	case 0: return 0 + (rnd() % 8 == 0 ? 0 : width);
+	case 1: return width;
+	default: return rnd() % (width + 1);
+	}
+}
+
+static struct spd_filter rnd_filter(uint32_t id)
+{
+	struct spd_filter f = { 0 };
+	f.family = rnd() % 3 ? AF_INET : AF_INET6;
+	rnd_addr(f.family, f.src);
+	rnd_addr(f.family, f.dst);
+	f.src_len = (uint8_t)rnd_len(f.family);
+	f.dst_len = (uint8_t)rnd_len(f.family);
+	static const uint8_t protos[] = { 0, 0, 6, 17, 1 };
+	f.protocol = protos[rnd() % 5];
+	if (f.protocol == 6 || f.protocol == 17) {
+		f.src_port = rnd() % 3 == 0 ? rnd_port() : 0;
+		f.dst_port = rnd() % 2 == 0 ? rnd_port() : 0;
+	}
+	f.dir = rnd() % 2 ? SPD_OUTBOUND : SPD_INBOUND;
+	static const enum filter_action_kind acts[] = { ACTION_PERMIT, ACTION_BLOCK,
+	                                                ACTION_NEGOTIATE };
+	f.action = acts[rnd() % 3];
+	f.tunnel = rnd() % 4 == 0;
+	f.rule_id = id;
+	f.order = rnd() % 64;       /* small, so that equal orders happen */
+	return f;
+}
+
+static bool ref_prefix(const uint8_t *p, unsigned len, const uint8_t *a)
+{
+	for (unsigned i = 0; i < len; i++) {
+		unsigned bit = 7 - i % 8;
+		if ((p[i / 8] >> bit & 1) != (a[i / 8] >> bit & 1))
+			return false;
+	}
+	return true;
+}
+
+static bool ref_matches(const struct spd_filter *f, const struct spd_packet *p, enum spd_dir dir)
+{
+	bool ports = p->protocol == 6 || p->protocol == 17;
+	return f->family == p->family && f->dir == dir && ref_prefix(f->src, f->src_len, p->src) &&
+	       ref_prefix(f->dst, f->dst_len, p->dst) &&
+	       (f->protocol == 0 || f->protocol == p->protocol) &&
+	       (f->src_port == 0 || (ports && f->src_port == p->src_port)) &&
+	       (f->dst_port == 0 || (ports && f->dst_port == p->dst_port));
+}
+
+/* The §3.2 formula written out again, independently of spd_weight(). */
+static uint32_t ref_weight(const struct spd_filter *f)
+{
+	uint32_t rank = f->action == ACTION_BLOCK ? 3 : f->action == ACTION_PERMIT ? 2 : 1;
+	return (uint32_t)(f->src_len + f->dst_len) * (1u << 20) +
+	       (f->protocol ? 1u << 19 : 0) + (f->src_port ? 1u << 18 : 0) +
+	       (f->dst_port ? 1u << 17 : 0) + rank * (1u << 14) + (f->tunnel ? 0 : 1u << 13);
+}
+
+static long ref_lookup(const struct spd_filter *fs, size_t n, const struct spd_packet *p,
+                       enum spd_dir dir)
+{
+	long best = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!ref_matches(&fs[i], p, dir))
+			continue;
+		if (best < 0)
+			best = (long)i;
+		else {
+			uint32_t w = ref_weight(&fs[i]), bw = ref_weight(&fs[best]);
+			if (w > bw || (w == bw && fs[i].order < fs[best].order))
+				best = (long)i;
+		}
+	}
+	return best;
+}
+
+/* A packet inside filter f: its prefixes with random host bits. */
+static struct spd_packet packet_in(const struct spd_filter *f)
+{
+	struct spd_packet p = { .family = f->family };
+	rnd_addr(f->family, p.src);
+	rnd_addr(f->family, p.dst);
+	for (unsigned i = 0; i < f->src_len; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+		p.src[i / 8] = (uint8_t)((p.src[i / 8] & ~bit) | (f->src[i / 8] & bit));
+	}
+	for (unsigned i = 0; i < f->dst_len; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+		p.dst[i / 8] = (uint8_t)((p.dst[i / 8] & ~bit) | (f->dst[i / 8] & bit));
+	}
+	static const uint8_t protos[] = { 6, 17, 1, 50 };
+	p.protocol = f->protocol ? f->protocol : protos[rnd() % 4];
+	p.src_port = f->src_port ? f->src_port : rnd_port();
+	p.dst_port = f->dst_port ? f->dst_port : rnd_port();
+	return p;
+}
+
+#define DIFF_FILTERS 3000
+#define DIFF_PACKETS 200000
+
+static void test_differential(void **state)
+{
+	(void)state;
+	struct spd_builder *b = spd_builder_new();
+	struct spd_filter *fs = malloc(2 * DIFF_FILTERS * sizeof(*fs));
+	assert_non_null(fs);
+	size_t n = 0;
+	for (uint32_t i = 1; i <= DIFF_FILTERS; i++) {
+		struct spd_filter f;
+		if (n > 0 && rnd() % 8 == 0) {
+			/* Same selectors as an earlier filter: exercise the tie-breaks. */
+			f = fs[rnd() % n];
+			f.action = (enum filter_action_kind)(rnd() % 3);
+			f.tunnel = rnd() % 2;
+			f.order = rnd() % 64;
+			f.rule_id = i;
+		} else {
+			f = rnd_filter(i);
+		}
+		if (rnd() % 2) {
+			add_mirrored(b, f);
+			struct spd_filter in = f;
+			in.dir = f.dir == SPD_OUTBOUND ? SPD_INBOUND : SPD_OUTBOUND;
+			memcpy(in.src, f.dst, 16);
+			memcpy(in.dst, f.src, 16);
+			in.src_len = f.dst_len;
+			in.dst_len = f.src_len;
+			in.src_port = f.dst_port;
+			in.dst_port = f.src_port;
+			fs[n++] = f;
+			fs[n++] = in;
+		} else {
+			add(b, f);
+			fs[n++] = f;
+		}
+	}
+	struct spd *s = build(b);
+	assert_int_equal(spd_filter_count(s), n);
+	unsigned matched = 0;
+	for (unsigned i = 0; i < DIFF_PACKETS; i++) {
+		struct spd_packet p;
+		enum spd_dir dir;
+		if (i % 2) {
+			const struct spd_filter *f = &fs[rnd() % n];
+			p = packet_in(f);
+			dir = f->dir;
+		} else {
+			struct spd_filter f = rnd_filter(0);
+			p = packet_in(&f);
+			dir = rnd() % 2 ? SPD_OUTBOUND : SPD_INBOUND;
+		}
+		long want = ref_lookup(fs, n, &p, dir);
+		struct spd_match m;
+		bool got = spd_lookup(s, &p, dir, &m);
+		if (got != (want >= 0) || (got && m.rule_id != fs[want].rule_id)) {
+			fail_msg("packet %u: spd says %s %u, linear scan says %ld", i,
+			         got ? "rule" : "none", got ? m.rule_id : 0,
+			         want >= 0 ? (long)fs[want].rule_id : -1L);
+		}
+		if (got) {
+			matched++;
+			assert_int_equal(m.weight, ref_weight(&fs[want]));
+			assert_int_equal(m.action, fs[want].action);
+			assert_int_equal(m.tunnel, fs[want].tunnel);
+		}
+	}
+	/* The test means something only if most packets do hit some filter. */
+	assert_true(matched > DIFF_PACKETS / 2);
+	spd_free(s);
+	free(fs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rdp_example),
+		cmocka_unit_test(test_mirrored_expansion),
+		cmocka_unit_test(test_action_rank),
+		cmocka_unit_test(test_tunnel_and_order),
+		cmocka_unit_test(test_selector_weights),
+		cmocka_unit_test(test_ports_only_tcp_udp),
+		cmocka_unit_test(test_ipv6_and_edges),
+		cmocka_unit_test(test_no_match_and_empty),
+		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_differential),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
