@@ -232,19 +232,17 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	struct ip_info ii;
 	struct sa_address dst;
 	if (!ip_find_proto(d, p->len, 0, &ii))
-		return ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH;
+		return sad_drop(sad, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
 	if (ii.total - ii.hlen < 8)
-		return DROP_TRUNCATED;
+		return sad_drop(sad, DROP_TRUNCATED);
 	memset(&dst, 0, sizeof(dst));
 	dst.family = ii.version == 4 ? AF_INET : AF_INET6;
 	memcpy(dst.bytes, ii.version == 4 ? d + 16 : d + 24, ii.version == 4 ? 4 : 16);
 	enum sa_proto proto = ii.nh == SA_PROTO_AH ? SA_PROTO_AH : SA_PROTO_ESP;
 	uint32_t spi = ip_get32(d + ii.hlen + (proto == SA_PROTO_AH ? 4 : 0));
 	struct ipsec_sa *sa = sad_lookup(sad, spi, &dst, proto);
-	if (!sa || !sa->inbound) {
-		sad_count_bad_spi(sad);
-		return DROP_BAD_SPI;
-	}
+	if (!sa || !sa->inbound)
+		return sad_drop(sad, DROP_BAD_SPI);
 	*sa_out = sa;
 	return proto == SA_PROTO_AH ? ah_input(sa, p, now) : esp_input(sa, p, now);
 }

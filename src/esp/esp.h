@@ -8,7 +8,8 @@
  * headroom and IPSEC_TAILROOM of tailroom. Nothing is allocated per packet.
  *
  * Every failure returns an enum sa_drop and bumps that counter in the SA
- * (or in the SAD for an unknown SPI); the packet is then to be dropped.
+ * (or, when no SA could be found, in the SAD: sad_drops()); the packet is
+ * then to be dropped.
  */
 #ifndef SECPOL_ESP_H
 #define SECPOL_ESP_H

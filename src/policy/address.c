@@ -140,7 +140,7 @@ enum addr_parse policy_parse_address(const char *tag, const char *text,
 	out->kind = ADDR_HOST_OR_SUBNET;
 	out->prefix = (uint8_t)max_prefix(&out->ip);
 	if (slash) {
-		uint32_t prefix;
+		uint32_t prefix = 0;
 		struct diag tmp;
 		diag_init(&tmp);
 		if (!policy_parse_uint(tag, slash + 1, 0, max_prefix(&out->ip), &prefix, &tmp))
@@ -191,7 +191,7 @@ bool policy_apply_mask(const char *tag, const char *text, struct filter_addr *a,
 	if (!v6 && parse_dotted_mask(text, &prefix)) {
 		/* fine */
 	} else {
-		uint32_t n;
+		uint32_t n = 0;
 		struct diag tmp;
 		diag_init(&tmp);
 		if (!policy_parse_uint(tag, text, 0, v6 ? 128 : 32, &n, &tmp))
@@ -342,7 +342,7 @@ bool policy_parse_protocol(const char *tag, const char *text, uint8_t *out,
 			*out = protocols[i].number;
 			return true;
 		}
-	uint32_t n;
+	uint32_t n = 0;
 	struct diag tmp;
 	diag_init(&tmp);
 	if (!policy_parse_uint(tag, text, 0, 255, &n, &tmp))
@@ -364,7 +364,7 @@ const char *policy_protocol_name(uint8_t proto, char *buf, size_t len)
 bool policy_parse_port(const char *tag, const char *text, uint16_t *out,
                        struct diag *d)
 {
-	uint32_t n;
+	uint32_t n = 0;
 	struct diag tmp;
 	diag_init(&tmp);
 	if (!policy_parse_uint(tag, text, 0, 65535, &n, &tmp))

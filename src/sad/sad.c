@@ -13,7 +13,7 @@ struct sad {
 	struct ipsec_sa **bucket;
 	size_t nbuckets;                  /* a power of two */
 	size_t count;
-	uint64_t bad_spi;
+	uint64_t drops[DROP_COUNT];       /* decided before an SA was found */
 };
 
 static const char *const drop_names[DROP_COUNT] = {
@@ -168,14 +168,20 @@ size_t sad_count(const struct sad *s)
 	return s->count;
 }
 
-uint64_t sad_bad_spi(const struct sad *s)
+uint64_t sad_drops(const struct sad *s, enum sa_drop why)
 {
-	return s->bad_spi;
+	return (unsigned)why < DROP_COUNT ? s->drops[why] : 0;
 }
 
-void sad_count_bad_spi(struct sad *s)
+enum sa_drop sad_drop(struct sad *s, enum sa_drop why)
 {
-	s->bad_spi++;
+	s->drops[why]++;
+	return why;
+}
+
+uint64_t sad_bad_spi(const struct sad *s)
+{
+	return s->drops[DROP_BAD_SPI];
 }
 
 /* Seconds since the SA was made; a reading from before that (a clock value a

@@ -111,9 +111,11 @@ struct ipsec_sa *sad_lookup(const struct sad *s, uint32_t spi, const struct sa_a
 /* Removes the SA and wipes its keys. */
 void sad_delete(struct sad *s, struct ipsec_sa *sa);
 size_t sad_count(const struct sad *s);
-/* Packets whose SPI matched no SA, per protocol. */
+/* Inbound drops decided before any SA was found: DROP_BAD_SPI (no SA for
+ * the SPI), DROP_TRUNCATED and DROP_BAD_LENGTH (no ESP/AH header to read). */
+uint64_t sad_drops(const struct sad *s, enum sa_drop why);
+enum sa_drop sad_drop(struct sad *s, enum sa_drop why);
 uint64_t sad_bad_spi(const struct sad *s);
-void sad_count_bad_spi(struct sad *s);
 
 /*
  * Accounts `bytes` of payload at time `now` against the SA's lifetimes.

@@ -1132,8 +1132,8 @@ static void test_truncated_and_bad_length(void **state)
 			free_peer(&pp);
 		}
 
-	/* Through ipsec_input: too short to hold an SPI. No SA is known, so only
-	 * the verdict (no per-SA counter) can say so. */
+	/* Through ipsec_input: too short to hold an SPI. No SA is known, so the
+	 * SAD counts it. */
 	struct sad *sad = sad_new(4);
 	uint8_t b[64] = { 0x45, 0, 0, 24, 0, 0, 0, 0, 64, 50 };
 	v4_fix_csum(b);
@@ -1145,11 +1145,14 @@ static void test_truncated_and_bad_length(void **state)
 	assert_int_equal(ipsec_input(sad, &p, NOW, &got), DROP_TRUNCATED);
 	p.len = 0;
 	assert_int_equal(ipsec_input(sad, &p, NOW, &got), DROP_TRUNCATED);
-	/* Neither ESP nor AH: refused (no SA to count it on). */
+	assert_int_equal(sad_drops(sad, DROP_TRUNCATED), 3);
+	/* Neither ESP nor AH: refused and counted in the SAD. */
 	b[9] = 17;
 	v4_fix_csum(b);
 	p.len = 24;
-	assert_int_not_equal(ipsec_input(sad, &p, NOW, &got), DROP_NONE);
+	enum sa_drop r = ipsec_input(sad, &p, NOW, &got);
+	assert_int_not_equal(r, DROP_NONE);
+	assert_int_equal(sad_drops(sad, r), r == DROP_TRUNCATED ? 4 : 1);
 	assert_int_equal(sad_bad_spi(sad), 0);
 	sad_free(sad);
 }
