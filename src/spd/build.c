@@ -99,7 +99,7 @@ static bool build_records(struct spd *s, const struct spd_builder *b)
 	while ((1ull << s->table_bits) < 2 * (uint64_t)b->n)
 		s->table_bits++;
 	s->table = calloc(1ull << s->table_bits, sizeof(*s->table));
-	s->recs = malloc((b->n ? b->n : 1) * sizeof(*s->recs));
+	s->recs = aligned_alloc(_Alignof(struct spd_rec), (b->n ? b->n : 1) * sizeof(*s->recs));
 	if (!pos || !s->table || !s->recs) {
 		free(pos);
 		return false;
@@ -126,9 +126,17 @@ static bool build_records(struct spd *s, const struct spd_builder *b)
 		table_put(s, &r);
 	}
 	free(pos);
-	struct spd_rec *fit = realloc(s->recs, (s->nrecs ? s->nrecs : 1) * sizeof(*s->recs));
-	if (fit)
-		s->recs = fit;
+	/* Give back the slots of merged duplicates (realloc would not keep the
+	 * alignment). */
+	if (s->nrecs < b->n) {
+		struct spd_rec *fit = aligned_alloc(_Alignof(struct spd_rec),
+		                                    (s->nrecs ? s->nrecs : 1) * sizeof(*fit));
+		if (fit) {
+			memcpy(fit, s->recs, s->nrecs * sizeof(*fit));
+			free(s->recs);
+			s->recs = fit;
+		}
+	}
 	s->bytes += (1ull << s->table_bits) * sizeof(*s->table) +
 	            (s->nrecs ? s->nrecs : 1) * sizeof(*s->recs);
 	return true;
@@ -181,7 +189,7 @@ static bool build_space(struct spd *s, struct spd_tscratch *scr, unsigned dir, u
 			if (r->dst_len > maxlen)
 				maxlen = r->dst_len;
 		}
-		if (s->ndtries == UINT32_MAX)
+		if (s->ndtries >= SPD_MAX_FILTERS)   /* SPD_SRC_RES() holds 24 bits */
 			return false;
 		struct spd_dtrie dt = { .maxlen = maxlen };
 		if (!spd_trie_build(s, scr, items, ni, fam == 0, &dt.root))
@@ -189,7 +197,7 @@ static bool build_space(struct spd *s, struct spd_tscratch *scr, unsigned dir, u
 		s->dtries[s->ndtries] = dt;
 		const struct spd_rec *r = &s->recs[idx[g]];
 		srcs[nsrc++] = (struct spd_titem){ .a = { r->src[0], r->src[1] },
-		                                   .res = s->ndtries, .rec = idx[g],
+		                                   .res = SPD_SRC_RES(s->ndtries, maxlen), .rec = idx[g],
 		                                   .len = r->src_len, .side = 0 };
 		s->ndtries++;
 		g = e;

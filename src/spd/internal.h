@@ -40,9 +40,11 @@
 /* The most the action and tunnel bits can add to a tuple's weight. */
 #define SPD_LOW_MAX ((3u << 14) | (1u << 13))
 
-/* One compiled filter: the selectors masked to its tuple, and its result. */
+/* One compiled filter: the selectors masked to its tuple, and its result.
+ * One cache line each (s->recs is 64-byte aligned): a probe touches one. */
 struct spd_rec {
-	uint64_t src[2], dst[2];
+	_Alignas(64) uint64_t src[2];
+	uint64_t dst[2];
 	uint64_t misc;               /* see spd_misc() */
 	uint64_t rank;               /* weight << 32 | (~tie position): max wins */
 	uint32_t rule_id;
@@ -58,18 +60,25 @@ struct spd_rec {
  * each other from res0. Its children are contiguous from child0, one per
  * bit of cbits. A subtree that holds a single prefix is one leaf node
  * instead (this removes the long single-child chains of host prefixes): the
- * prefix inline for IPv4, by record for IPv6.
+ * prefix inline for IPv4, by record for IPv6, and its result inline in res0.
  */
 enum { NODE_INNER, NODE_LEAF4, NODE_LEAF6 };
 struct tnode {
 	uint16_t pbits;              /* LEAF: the prefix length */
 	uint16_t cbits;              /* LEAF6: 0 = the record's src, 1 = its dst */
 	uint32_t child0;             /* LEAF4: the prefix (top 32 bits); LEAF6: record */
-	uint32_t res0;
+	uint32_t res0;               /* LEAF: the result itself */
 	uint32_t kind;
 };
 
 #define SPD_NO_TRIE UINT32_MAX
+
+/* A source-trie result: the destination trie's index and its longest prefix,
+ * so that a lookup prunes a source prefix before touching its dtrie. Indexes
+ * are below SPD_MAX_FILTERS (1 << 24). */
+#define SPD_SRC_RES(dtrie, maxlen) ((uint32_t)(dtrie) | (uint32_t)(maxlen) << 24)
+#define SPD_SRC_DTRIE(res) ((res) & 0xffffffu)
+#define SPD_SRC_MAXLEN(res) ((res) >> 24)
 
 /* A destination trie: the filters whose source is one prefix P. */
 struct spd_dtrie {
@@ -86,7 +95,7 @@ struct spd {
 	struct spd_space space[SPD_DIRS][SPD_FAMILIES];
 	struct tnode *nodes;         /* all tries */
 	uint32_t nnodes, nodes_cap;
-	uint32_t *res;               /* source trie: dtrie index; dst trie: flag set */
+	uint32_t *res;               /* source trie: SPD_SRC_RES(); dst trie: flag set */
 	uint32_t nres, res_cap;
 	struct spd_dtrie *dtries;
 	uint32_t ndtries;
@@ -165,6 +174,47 @@ void spd_tscratch_free(struct spd_tscratch *t);
 /* Appends a trie over items to s->nodes / s->res; *root = its first node. */
 bool spd_trie_build(struct spd *s, struct spd_tscratch *t, const struct spd_titem *items,
                     size_t n, bool v4, uint32_t *root);
+
+static inline unsigned spd_nibble(const uint64_t a[2], unsigned depth)
+{
+	return depth < 16 ? (unsigned)(a[0] >> (60 - 4 * depth)) & 15
+	                  : (unsigned)(a[1] >> (60 - 4 * (depth - 16))) & 15;
+}
+
+/* One node t (at depth) of spd_trie_walk(): appends the prefixes it holds
+ * along a to out[*n...]; returns the next node on a's path, or NULL at the
+ * end. Split out so that a batch lookup can interleave many walks. */
+static inline __attribute__((always_inline)) const struct tnode *spd_trie_step(const struct spd *s, const struct tnode *t,
+                                                unsigned depth, const uint64_t a[2],
+                                                uint64_t *out, unsigned *n)
+{
+	if (t->kind == NODE_LEAF4) {
+		if (((a[0] ^ (uint64_t)t->child0 << 32) & spd_mask_hi(t->pbits)) == 0)
+			out[(*n)++] = (uint64_t)t->pbits << 32 | t->res0;
+		return NULL;
+	}
+	if (t->kind == NODE_LEAF6) {
+		const struct spd_rec *r = &s->recs[t->child0];
+		const uint64_t *p = t->cbits ? r->dst : r->src;
+		if (((a[0] ^ p[0]) & spd_mask_hi(t->pbits)) == 0 &&
+		    ((a[1] ^ p[1]) & spd_mask_lo(t->pbits)) == 0)
+			out[(*n)++] = (uint64_t)t->pbits << 32 | t->res0;
+		return NULL;
+	}
+	unsigned nib = depth < 32 ? spd_nibble(a, depth) : 0;
+	if (t->pbits) {
+		for (unsigned j = 0; j < 4; j++) {
+			unsigned pos = (1u << j) - 1 + (nib >> (4 - j));
+			if (t->pbits >> pos & 1) {
+				unsigned before = spd_pop16(t->pbits & ((1u << pos) - 1));
+				out[(*n)++] = (uint64_t)(4 * depth + j) << 32 | s->res[t->res0 + before];
+			}
+		}
+	}
+	if (!(t->cbits >> nib & 1))
+		return NULL;
+	return &s->nodes[t->child0 + spd_pop16(t->cbits & ((1u << nib) - 1))];
+}
 
 /* The prefixes along address a, shortest first: out[i] = len << 32 | result.
  * out must hold SPD_MAXLEN + 1 entries; returns how many. */

@@ -60,9 +60,10 @@ bool spd_lookup(const struct spd *s, const struct spd_packet *p, enum spd_dir di
 	/* Longest source prefix first: address bits dominate the weight. */
 	while (nsrc > 0) {
 		unsigned sl = (unsigned)(srcs[--nsrc] >> 32);
-		const struct spd_dtrie *dt = &s->dtries[(uint32_t)srcs[nsrc]];
-		if ((int)(sl + dt->maxlen) < best_bits)
+		uint32_t sres = (uint32_t)srcs[nsrc];
+		if ((int)(sl + SPD_SRC_MAXLEN(sres)) < best_bits)
 			continue;    /* nothing under this source can reach the best */
+		const struct spd_dtrie *dt = &s->dtries[SPD_SRC_DTRIE(sres)];
 		uint64_t ks[2] = { a_src[0] & spd_mask_hi(sl), a_src[1] & spd_mask_lo(sl) };
 		unsigned ndst = spd_trie_walk(s, dt->root, a_dst, dsts);
 		while (ndst > 0) {

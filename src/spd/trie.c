@@ -38,11 +38,7 @@ void spd_tscratch_free(struct spd_tscratch *t)
 	free(t);
 }
 
-static unsigned nibble(const uint64_t a[2], unsigned depth)
-{
-	return depth < 16 ? (unsigned)(a[0] >> (60 - 4 * depth)) & 15
-	                  : (unsigned)(a[1] >> (60 - 4 * (depth - 16))) & 15;
-}
+#define nibble spd_nibble
 
 static uint32_t bnew(struct spd_tscratch *b)
 {
@@ -133,7 +129,7 @@ static uint32_t only_result(const struct spd_tscratch *b, uint32_t c)
 	return b->v[c].res[__builtin_ctz(b->v[c].pbits)];
 }
 
-static void make_leaf(struct spd *s, struct tnode *out, const struct spd_titem *it,
+static void make_leaf(struct tnode *out, const struct spd_titem *it,
                       uint32_t res, bool v4)
 {
 	memset(out, 0, sizeof(*out));
@@ -141,8 +137,7 @@ static void make_leaf(struct spd *s, struct tnode *out, const struct spd_titem *
 	out->pbits = it->len;
 	out->child0 = v4 ? (uint32_t)(it->a[0] >> 32) : it->rec;
 	out->cbits = it->side;
-	out->res0 = s->nres;
-	s->res[s->nres++] = res;
+	out->res0 = res;             /* inline: saves a dependent load */
 }
 
 bool spd_trie_build(struct spd *s, struct spd_tscratch *b, const struct spd_titem *items,
@@ -169,7 +164,7 @@ bool spd_trie_build(struct spd *s, struct spd_tscratch *b, const struct spd_tite
 	}
 	*root = s->nnodes;
 	if (b->v[0].sub == 1) {
-		make_leaf(s, &s->nodes[s->nnodes++], &items[b->v[0].rep], only_result(b, 0), v4);
+		make_leaf(&s->nodes[s->nnodes++], &items[b->v[0].rep], only_result(b, 0), v4);
 		return true;
 	}
 	uint32_t head = 0, tail = 0;
@@ -195,7 +190,7 @@ bool spd_trie_build(struct spd *s, struct spd_tscratch *b, const struct spd_tite
 			tn->cbits |= (uint16_t)(1u << nib);
 			uint32_t slot = s->nnodes++;
 			if (b->v[c].sub == 1) {
-				make_leaf(s, &s->nodes[slot], &items[b->v[c].rep], only_result(b, c), v4);
+				make_leaf(&s->nodes[slot], &items[b->v[c].rep], only_result(b, c), v4);
 			} else {
 				b->queue[tail++] = c;
 				b->queue[tail++] = slot;
@@ -210,35 +205,10 @@ unsigned spd_trie_walk(const struct spd *s, uint32_t root, const uint64_t a[2], 
 	unsigned n = 0;
 	if (root == SPD_NO_TRIE)
 		return 0;
-	const struct tnode *t = &s->nodes[root];
 	/* Bounded: a node at depth k has children only for prefixes of 4(k+1)
 	 * bits or more, and no prefix is longer than 128 (depth 32). */
-	for (unsigned depth = 0;; depth++) {
-		if (t->kind == NODE_LEAF4) {
-			if (((a[0] ^ (uint64_t)t->child0 << 32) & spd_mask_hi(t->pbits)) == 0)
-				out[n++] = (uint64_t)t->pbits << 32 | s->res[t->res0];
-			return n;
-		}
-		if (t->kind == NODE_LEAF6) {
-			const struct spd_rec *r = &s->recs[t->child0];
-			const uint64_t *p = t->cbits ? r->dst : r->src;
-			if (((a[0] ^ p[0]) & spd_mask_hi(t->pbits)) == 0 &&
-			    ((a[1] ^ p[1]) & spd_mask_lo(t->pbits)) == 0)
-				out[n++] = (uint64_t)t->pbits << 32 | s->res[t->res0];
-			return n;
-		}
-		unsigned nib = depth < 32 ? nibble(a, depth) : 0;
-		if (t->pbits) {
-			for (unsigned j = 0; j < 4; j++) {
-				unsigned pos = (1u << j) - 1 + (nib >> (4 - j));
-				if (t->pbits >> pos & 1) {
-					unsigned before = spd_pop16(t->pbits & ((1u << pos) - 1));
-					out[n++] = (uint64_t)(4 * depth + j) << 32 | s->res[t->res0 + before];
-				}
-			}
-		}
-		if (!(t->cbits >> nib & 1))
-			return n;
-		t = &s->nodes[t->child0 + spd_pop16(t->cbits & ((1u << nib) - 1))];
-	}
+	const struct tnode *t = &s->nodes[root];
+	for (unsigned depth = 0; t; depth++)
+		t = spd_trie_step(s, t, depth, a, out, &n);
+	return n;
 }
