@@ -140,9 +140,8 @@ int main(int argc, char **argv)
 			.integ = g->mac, .auth_key = authkey, .auth_key_len = mi->key_len,
 			.allow_legacy = true,
 		};
-		int outer = g->mode == SA_TUNNEL ? g->family : g->family;
 		if (g->mode == SA_TUNNEL)
-			set_addr(&cfg.src, outer, 1), set_addr(&cfg.dst, outer, 2);
+			set_addr(&cfg.src, g->family, 1), set_addr(&cfg.dst, g->family, 2);
 		else if (g->family == AF_INET) {
 			cfg.src.family = cfg.dst.family = AF_INET;
 			memcpy(cfg.src.bytes, (uint8_t[]){ 192, 0, 2, 1 }, 4);

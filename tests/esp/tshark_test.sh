@@ -37,8 +37,10 @@ while IFS='|' read -r name proto mode ipv src dst spi enc enckey auth authkey; d
 		bad "$name: tshark's decrypted packets differ from the originals"
 		diff "$T/got" "$T/$name.expect" | head -4 >&2
 	fi
-	# tshark verifies the ICV of only some packets (the first of an SA); it
-	# must call those good and none bad.
+	# tshark 4.0 verifies the ICV of only some packets (in our captures: the
+	# one with the empty UDP payload, whatever its SA or sequence number); it
+	# must call those good and none bad. AEAD tags of the others are checked
+	# by our own tests; HMACs are recomputed below.
 	shark "$T/$name.pcap" -T fields -e esp.icv_good -e esp.icv_bad >"$T/icv"
 	if grep -q '^1' "$T/icv" && ! grep -qP '\t1$' "$T/icv"; then
 		ok
