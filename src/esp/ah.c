@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "esp/ip.h"
+#include "esp/xform.h"
 
 #define AH_FIXED 12
 #define AH_MAX_HEADER 512   /* IP header + extension headers covered by the ICV */
@@ -106,40 +106,21 @@ static bool ah_icv(struct ipsec_sa *sa, const uint8_t *pkt, size_t hlen, int ver
 enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 {
 	uint8_t *d = pkt_data(p);
-	struct ip_info ii;
-	int version;
-	size_t hlen, outer = 0;
-	uint8_t nh;
+	struct out_place o;
 
 	enum sa_drop why = sa_may_send(sa, now);
-	if (why != DROP_NONE)
+	if (why != DROP_NONE || (why = out_place(sa, d, p->len, &o)) != DROP_NONE)
 		return why;
-	if (sa->mode == SA_TUNNEL) {
-		size_t len;
-		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
-		nh = version == 4 ? 4 : 41;
-		version = sa->dst.family == AF_INET ? 4 : 6;
-		outer = version == 4 ? 20 : 40;
-		hlen = outer;
-		memset(&ii, 0, sizeof(ii));
-		ii.nh_off = version == 4 ? 9 : 6;
-	} else {
-		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
-		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
-			return sa_drop(sa, DROP_SELECTOR);
-		version = ii.version;
-		hlen = ii.hlen;
-		nh = ii.nh;
-	}
+	int version = o.version;
+	size_t outer = o.outer;
+	size_t hlen = o.keep + o.outer;     /* the header the ICV covers */
 	size_t ahlen = ah_length(sa, version);
 	size_t total = p->len + outer + ahlen;
 	if (p->off < outer + ahlen)
 		return sa_drop(sa, DROP_NO_ROOM);
 	if (total > 65535)
 		return sa_drop(sa, DROP_BAD_LENGTH);
-	size_t plen = p->len - (sa->mode == SA_TUNNEL ? 0 : hlen);
+	size_t plen = p->len - o.keep;
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return sa_drop(sa, DROP_LIFETIME);
 
@@ -152,11 +133,11 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		memmove(start, d, hlen);
 	uint8_t *ah = start + hlen;
 	memset(ah, 0, ahlen);
-	ah[0] = nh;
+	ah[0] = o.nh;
 	ah[1] = (uint8_t)(ahlen / 4 - 2);
 	ip_put32(ah + 4, sa->spi);
 	ip_put32(ah + 8, (uint32_t)seq);
-	start[ii.nh_off] = SA_PROTO_AH;
+	start[o.nh_off] = SA_PROTO_AH;
 	ip_set_total(start, version, total);
 	if (!ah_icv(sa, start, hlen, version, total, seq, ah + AH_FIXED))
 		return sa_drop(sa, DROP_BAD_LENGTH);
@@ -170,13 +151,19 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 
 enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 {
-	uint8_t *d = pkt_data(p);
 	struct ip_info ii;
-
 	if (!sa_usable(sa, now))
 		return sa_drop(sa, DROP_LIFETIME);
-	if (!ip_find_proto(d, p->len, SA_PROTO_AH, &ii))
-		return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+	if (!ip_find_proto(pkt_data(p), p->len, SA_PROTO_AH, &ii))
+		return sa_drop(sa, malformed(pkt_data(p), p->len));
+	return ah_input_at(sa, p, now, &ii);
+}
+
+enum sa_drop ah_input_at(struct ipsec_sa *sa, struct pkt *p, uint64_t now,
+                         const struct ip_info *found)
+{
+	uint8_t *d = pkt_data(p);
+	struct ip_info ii = *found;
 	if (ii.total - ii.hlen < AH_FIXED)
 		return sa_drop(sa, DROP_TRUNCATED);
 	uint8_t *ah = d + ii.hlen;
@@ -204,11 +191,8 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	uint8_t nh = ah[0];
 	size_t plen = ii.total - ii.hlen - ahlen;
 	/* Tunnel mode: checked before any accounting (a drop moves only its counter). */
-	int version = 0;
 	size_t inner = 0;
-	if (sa->mode == SA_TUNNEL &&
-	    ((nh != 4 && nh != 41) || !ip_packet(ah + ahlen, plen, &version, &inner) ||
-	     version != (nh == 4 ? 4 : 6)))
+	if (sa->mode == SA_TUNNEL && !inner_packet(nh, ah + ahlen, plen, &inner))
 		return sa_drop(sa, DROP_BAD_LENGTH);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return sa_drop(sa, DROP_LIFETIME);
@@ -217,12 +201,7 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		p->off += ii.hlen + ahlen;
 		p->len = inner;
 	} else {
-		memmove(d + ahlen, d, ii.hlen);
-		d += ahlen;
-		d[ii.nh_off] = nh;
-		ip_set_total(d, ii.version, ii.total - ahlen);
-		p->off += ahlen;
-		p->len = ii.total - ahlen;
+		close_gap(p, &ii, ahlen, nh, ii.total - ahlen);
 	}
 	sa->count.packets++;
 	sa->count.bytes += plen;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "esp/ip.h"
+#include "esp/xform.h"
 
 #define ESP_HDR 8
 
@@ -42,37 +42,18 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 {
 	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
 	uint8_t *d = pkt_data(p);
-	struct ip_info ii;
-	size_t hlen, outer;
-	uint8_t nh;
+	struct out_place o;
 
 	enum sa_drop why = sa_may_send(sa, now);
-	if (why != DROP_NONE)
+	if (why != DROP_NONE || (why = out_place(sa, d, p->len, &o)) != DROP_NONE)
 		return why;
-	if (sa->mode == SA_TUNNEL) {
-		int version;
-		size_t len;
-		if (!ip_packet(d, p->len, &version, &len) || len != p->len)
-			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
-		hlen = 0;                          /* the whole packet is payload */
-		nh = version == 4 ? 4 : 41;
-		outer = sa->dst.family == AF_INET ? 20 : 40;
-		memset(&ii, 0, sizeof(ii));
-	} else {
-		if (!ip_find_insert(d, p->len, &ii) || ii.total != p->len)
-			return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
-		if (!ip_dst_is(d, sa->dst.family, sa->dst.bytes))
-			return sa_drop(sa, DROP_SELECTOR);
-		hlen = ii.hlen;
-		nh = ii.nh;
-		outer = 0;
-	}
+	size_t hlen = o.keep;
 	size_t plen = p->len - hlen;
 	size_t block = ei->block;
 	size_t padded = (plen + 2 + block - 1) / block * block;
 	size_t padlen = padded - plen - 2;
 	size_t icv = icv_len(sa);
-	size_t front = outer + ESP_HDR + ei->iv_len;
+	size_t front = o.outer + ESP_HDR + ei->iv_len;
 	size_t total = p->len + front + padlen + 2 + icv;
 	if (p->off < front || p->cap - p->off - p->len < padlen + 2 + icv)
 		return sa_drop(sa, DROP_NO_ROOM);
@@ -87,7 +68,7 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	uint8_t *start = d - front;
 	if (hlen)
 		memmove(start, d, hlen);
-	uint8_t *esp = start + outer + hlen;
+	uint8_t *esp = start + o.outer + hlen;
 	uint8_t *iv = esp + ESP_HDR;
 	uint8_t *body = iv + ei->iv_len;     /* = the payload, where it already is */
 	ip_put32(esp, sa->spi);
@@ -96,7 +77,7 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	for (size_t i = 0; i < padlen; i++)
 		trailer[i] = (uint8_t)(i + 1);    /* §2.4 default padding */
 	trailer[padlen] = (uint8_t)padlen;
-	trailer[padlen + 1] = nh;
+	trailer[padlen + 1] = o.nh;
 	uint8_t *icv_at = body + padded;
 
 	bool ok;
@@ -119,11 +100,11 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		return sa_drop(sa, DROP_DECRYPT);
 
 	if (sa->mode == SA_TUNNEL) {
-		ip_write_outer(start, sa->dst.family == AF_INET ? 4 : 6, sa->src.bytes, sa->dst.bytes,
-		               SA_PROTO_ESP, tc, total, (uint16_t)seq);
+		ip_write_outer(start, o.version, sa->src.bytes, sa->dst.bytes, SA_PROTO_ESP, tc, total,
+		               (uint16_t)seq);
 	} else {
-		start[ii.nh_off] = SA_PROTO_ESP;
-		ip_set_total(start, ii.version, total);
+		start[o.nh_off] = SA_PROTO_ESP;
+		ip_set_total(start, o.version, total);
 	}
 	p->off -= front;
 	p->len = total;
@@ -137,14 +118,20 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 
 enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 {
-	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
-	uint8_t *d = pkt_data(p);
 	struct ip_info ii;
-
 	if (!sa_usable(sa, now))
 		return sa_drop(sa, DROP_LIFETIME);
-	if (!ip_find_proto(d, p->len, SA_PROTO_ESP, &ii))
-		return sa_drop(sa, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+	if (!ip_find_proto(pkt_data(p), p->len, SA_PROTO_ESP, &ii))
+		return sa_drop(sa, malformed(pkt_data(p), p->len));
+	return esp_input_at(sa, p, now, &ii);
+}
+
+enum sa_drop esp_input_at(struct ipsec_sa *sa, struct pkt *p, uint64_t now,
+                          const struct ip_info *found)
+{
+	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
+	uint8_t *d = pkt_data(p);
+	struct ip_info ii = *found;
 	size_t icv = icv_len(sa);
 	size_t elen = ii.total - ii.hlen;
 	if (elen < ESP_HDR + ei->iv_len + 4 + icv)
@@ -190,11 +177,8 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	size_t plen = clen - 2 - padlen;
 	/* Tunnel mode: the payload must be the IP packet next header names. Checked
 	 * before any accounting, so a dropped packet moves only its drop counter. */
-	int version = 0;
 	size_t inner = 0;
-	if (sa->mode == SA_TUNNEL && nh != 59 &&
-	    ((nh != 4 && nh != 41) || !ip_packet(body, plen, &version, &inner) ||
-	     version != (nh == 4 ? 4 : 6)))
+	if (sa->mode == SA_TUNNEL && nh != 59 && !inner_packet(nh, body, plen, &inner))
 		return sa_drop(sa, DROP_PADDING);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return sa_drop(sa, DROP_LIFETIME);
@@ -211,13 +195,7 @@ enum sa_drop esp_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 		p->off = (size_t)(body - p->buf);
 		p->len = inner;
 	} else {
-		size_t front = ESP_HDR + ei->iv_len;
-		memmove(d + front, d, ii.hlen);
-		d += front;
-		d[ii.nh_off] = nh;
-		ip_set_total(d, ii.version, ii.hlen + plen);
-		p->off += front;
-		p->len = ii.hlen + plen;
+		close_gap(p, &ii, ESP_HDR + ei->iv_len, nh, ii.hlen + plen);
 	}
 	sa->count.packets++;
 	sa->count.bytes += plen;
@@ -232,7 +210,7 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	struct ip_info ii;
 	struct sa_address dst;
 	if (!ip_find_proto(d, p->len, 0, &ii))
-		return sad_drop(sad, ip_truncated(d, p->len) ? DROP_TRUNCATED : DROP_BAD_LENGTH);
+		return sad_drop(sad, malformed(d, p->len));
 	if (ii.total - ii.hlen < 8)
 		return sad_drop(sad, DROP_TRUNCATED);
 	memset(&dst, 0, sizeof(dst));
@@ -244,7 +222,10 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	if (!sa || !sa->inbound)
 		return sad_drop(sad, DROP_BAD_SPI);
 	*sa_out = sa;
-	return proto == SA_PROTO_AH ? ah_input(sa, p, now) : esp_input(sa, p, now);
+	if (!sa_usable(sa, now))
+		return sa_drop(sa, DROP_LIFETIME);
+	/* The headers were walked once, here; the transform starts where they end. */
+	return proto == SA_PROTO_AH ? ah_input_at(sa, p, now, &ii) : esp_input_at(sa, p, now, &ii);
 }
 
 enum sa_drop ipsec_input(struct sad *sad, struct pkt *p, uint64_t now,

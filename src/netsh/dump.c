@@ -206,8 +206,6 @@ bool export_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 	return true;
 }
 
-bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct diag *d);
-
 bool import_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	const char *path = arg(a, "file");

@@ -68,6 +68,8 @@ bool show_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool dump_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool export_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool import_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+/* Runs one line of an import file: static commands that add, set or delete only. */
+bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct diag *d);
 /* Opens the current store if needed. */
 bool session_store(struct netsh_session *ns, struct diag *d);
 void format_time(int64_t t, char *buf, size_t len);

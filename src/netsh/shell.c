@@ -367,7 +367,6 @@ bool netsh_exec_line(struct netsh_session *ns, const char *line)
 	return exec_tokens(ns, &t, lexed, &d);
 }
 
-bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct diag *d);
 bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct diag *d)
 {
 	struct tokens t;

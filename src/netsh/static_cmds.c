@@ -220,6 +220,14 @@ static bool parse_filter_fields(struct netsh_session *ns, const struct args *a,
 	                arg(a, "description"), false, d);
 }
 
+/* A DNS name with IPv4 and IPv6 addresses pairs each only with its own family. */
+static bool cross_family(const struct filter_fields *ff, size_t i, size_t j)
+{
+	const struct filter_addr *s = &ff->src[i], *t = &ff->dst[j];
+	return (ff->src_dns || ff->dst_dns) && s->kind == ADDR_HOST_OR_SUBNET &&
+	       t->kind == ADDR_HOST_OR_SUBNET && s->ip.family != t->ip.family;
+}
+
 static bool add_filter(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct filter_fields *ff = malloc(sizeof(*ff));
@@ -239,9 +247,7 @@ static bool add_filter(struct netsh_session *ns, const struct args *a, struct di
 			struct filter f = ff->base;
 			f.src = ff->src[i];
 			f.dst = ff->dst[j];
-			/* A name with IPv4 and IPv6 addresses pairs only with its own family. */
-			if ((ff->src_dns || ff->dst_dns) && f.src.kind == ADDR_HOST_OR_SUBNET &&
-			    f.dst.kind == ADDR_HOST_OR_SUBNET && f.src.ip.family != f.dst.ip.family)
+			if (cross_family(ff, i, j))
 				continue;
 			ok = policy_validate_filter(&f, d) && store_filter_add(ns->store, list, &f, d);
 			added++;
@@ -271,8 +277,7 @@ static bool delete_filter(struct netsh_session *ns, const struct args *a, struct
 			p.srcport = ff->base.srcport;
 			p.dstport = ff->base.dstport;
 			p.mirrored = ff->base.mirrored;
-			if ((ff->src_dns || ff->dst_dns) && p.src.kind == ADDR_HOST_OR_SUBNET &&
-			    p.dst.kind == ADDR_HOST_OR_SUBNET && p.src.ip.family != p.dst.ip.family)
+			if (cross_family(ff, i, j))
 				continue;
 			struct diag none;
 			diag_init(&none);
