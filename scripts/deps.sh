@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages secpol builds and tests with (as root).
 # Only what is missing is installed, so a second run costs nothing.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
+PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libnftables-dev libmnl-dev nftables iproute2 iputils-ping iperf3
       libsqlite3-dev libssl-dev libedit-dev libcmocka-dev sqlite3 tmux
       tshark python3)
 missing=()

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/control.h"
 #include "netsh/netsh.h"
 #include "store/store.h"
 
@@ -19,6 +20,8 @@ static void usage(FILE *f)
 	        "usage: secpol [--store PATH] [-c CONTEXT] [-f SCRIPT [-e]] [COMMAND ...]\n"
 	        "\n"
 	        "  --store PATH   policy store (default $SECPOL_STORE or " STORE_DEFAULT_PATH ")\n"
+	        "  --control PATH secpold's control socket, for `dynamic' commands\n"
+	        "                 (default $SECPOL_CONTROL or " CONTROL_DEFAULT_PATH ")\n"
 	        "  -c CONTEXT     start in a context, e.g. -c \"ipsec static\"\n"
 	        "  -f SCRIPT      run the commands of SCRIPT ('-' = standard input)\n"
 	        "  -e             stop a script at its first failing command\n"
@@ -30,22 +33,35 @@ static void usage(FILE *f)
 	        "  secpol dump > policy.txt\n");
 }
 
+/* `secpol dynamic ...`: the running service executes the command. */
+static bool forward(struct netsh_session *ns, const char *line, struct diag *d)
+{
+	bool ok;
+	char why[512];
+	fflush(ns->out);
+	if (!control_call(ns->forward_ctx, line, ns->out, ns->err, &ok, why, sizeof(why)))
+		return diag_error(d, ERR_SERVICE, "The IPsec service is not running (%s).", why);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
+		{ "control", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *store = getenv("SECPOL_STORE");
-	const char *script = NULL, *context = NULL;
+	const char *script = NULL, *context = NULL, *control = NULL;
 	bool stop_on_error = false;
 	int c;
 	/* '+': options end at the first command word, whose own words may start with '-'. */
 	while ((c = getopt_long(argc, argv, "+s:c:f:ehV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
+		case 'C': control = optarg; break;
 		case 'c': context = optarg; break;
 		case 'f': script = optarg; break;
 		case 'e': stop_on_error = true; break;
@@ -59,6 +75,8 @@ int main(int argc, char **argv)
 
 	struct netsh_session ns;
 	netsh_session_init(&ns, store, stdout, stderr);
+	ns.forward = forward;
+	ns.forward_ctx = (void *)control_path(control);
 	if (context && !netsh_exec_line(&ns, context)) {
 		netsh_session_finish(&ns);
 		return 1;

@@ -31,7 +31,7 @@ struct param_spec {
 	unsigned flags;
 	const char *type;            /* for usage: "<string>", "yes|no", ... */
 };
-#define MAX_PARAMS 16
+#define MAX_PARAMS 20
 #define MAX_AUTH_ARGS 16
 struct args {
 	const struct command_spec *cmd;
@@ -62,6 +62,12 @@ const char *arg(const struct args *a, const char *tag);
 int match_word(const char *word, const char *const *names, size_t n);
 const char *closest_word(const char *word, const char *const *names, size_t n);
 void print_usage(FILE *f, const struct command_spec *c);
+
+/* The dynamic context (dynamic_cmds.c): runs the command at t[first..],
+ * locally through ns->dynamic or forwarded through ns->forward. */
+bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
+                 const struct command_spec **cmd, struct diag *d);
+void list_dynamic_commands(FILE *f);
 
 /* ---- handlers shared between files ---- */
 bool show_run(struct netsh_session *ns, const struct args *a, struct diag *d);

@@ -11,6 +11,31 @@
 #include "policy/policy.h"
 
 struct store;
+struct child_sa_config;
+struct netsh_session;
+
+/*
+ * The running service as the dynamic context sees it. In secpold these act
+ * on the data path; the secpol CLI has none and forwards dynamic commands
+ * to secpold instead (netsh_session.forward). Output goes to `out`; a
+ * failure fills d.
+ */
+struct netsh_dynamic {
+	void *ctx;
+	bool (*add_sa)(void *ctx, const struct child_sa_config *c, bool direction_given,
+	               struct diag *d);
+	/* all: every SA; else the one (spi, dst, proto). */
+	bool (*delete_sa)(void *ctx, bool all, uint32_t spi, const struct ip_address *dst,
+	                  uint8_t proto, struct diag *d);
+	void (*show_sa)(void *ctx, FILE *out);
+	/* type: "all", "ike" or "ipsec". */
+	void (*show_stats)(void *ctx, FILE *out, const char *type);
+};
+
+/* Sends one dynamic command line to the service; its output is printed on
+ * the session's streams. False: it failed (d says why when the service
+ * could not be reached; the service's own errors are already printed). */
+typedef bool (*netsh_forward)(struct netsh_session *ns, const char *line, struct diag *d);
 
 /* Resolves a DNS name to at most max addresses (the command fails on 0). */
 typedef size_t (*netsh_resolver)(const char *name, struct ip_address *out, size_t max);
@@ -33,6 +58,9 @@ struct netsh_session {
 	bool interactive;            /* prompt-driven: enter contexts on bare words */
 	char pushed[8][32];          /* pushd/popd stack of contexts */
 	size_t npushed;
+	const struct netsh_dynamic *dynamic;  /* secpold: runs dynamic commands */
+	netsh_forward forward;       /* secpol: sends them to secpold */
+	void *forward_ctx;
 };
 
 void netsh_session_init(struct netsh_session *ns, const char *store_path, FILE *out,
@@ -42,6 +70,8 @@ bool netsh_session_finish(struct netsh_session *ns);
 
 /* Runs one command line in the session's context; false if it failed. */
 bool netsh_exec_line(struct netsh_session *ns, const char *line);
+/* secpold: runs one line of the dynamic context only (no context words). */
+bool netsh_exec_dynamic(struct netsh_session *ns, const char *line);
 /* Runs argv words as one command (quoting is the shell's: each word is a token). */
 bool netsh_exec_argv(struct netsh_session *ns, int argc, char **argv);
 /* Runs a script; every line runs unless stop_on_error. Returns the failed-line count. */

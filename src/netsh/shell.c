@@ -297,14 +297,16 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 			oc->cmd = &dump_cmd;
 			return run_static(ns, &dump_cmd, t, i + 1, d);
 		}
+		if (is_help(w) && ctx == CTX_DYNAMIC) {
+			list_dynamic_commands(ns->out);
+			return true;
+		}
 		if (is_help(w) && ctx != CTX_STATIC) {
 			list_root_commands(ns->out, ns->context);
 			return true;
 		}
 		if (ctx == CTX_DYNAMIC)
-			return diag_error(d, ERR_SERVICE, "The IPsec service is not running. "
-			                  "(secpol dynamic talks to secpold, which this version of "
-			                  "secpol does not include yet.)");
+			return dynamic_run(ns, t, i, &oc->cmd, d);
 		if (is_help(w)) {
 			list_static_commands(ns->out, NULL);
 			return true;
@@ -365,6 +367,23 @@ bool netsh_exec_line(struct netsh_session *ns, const char *line)
 	diag_init(&d);
 	bool lexed = lex_line(line, &t, &d);
 	return exec_tokens(ns, &t, lexed, &d);
+}
+
+bool netsh_exec_dynamic(struct netsh_session *ns, const char *line)
+{
+	struct tokens t;
+	struct diag d;
+	struct outcome oc = { NULL };
+	diag_init(&d);
+	bool ok = lex_line(line, &t, &d) && t.n > 0 && dynamic_run(ns, &t, 0, &oc.cmd, &d);
+	if (ok || diag_failed(&d))
+		report(ns, &d, &oc);
+	else if (t.n == 0)
+		fprintf(ns->err, "ERR IPsec[%05d] : An empty command.\n", ERR_UNKNOWN_COMMAND);
+	tokens_free(&t);
+	if (!ok)
+		ns->errors++;
+	return ok;
 }
 
 bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct diag *d)

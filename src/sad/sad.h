@@ -77,6 +77,7 @@ struct ipsec_sa {
 	 * expiry stops the SA. */
 	bool soft_expired, hard_expired;
 	struct sa_counters count;
+	void *owner;                      /* the owner's record of the SA (driver: its child SA) */
 	struct ipsec_sa *next;            /* hash chain */
 };
 

@@ -1,0 +1,533 @@
+/*
+ * secpold's main thread: start-up in the order that makes the daemon safe
+ * to wait for (data path, then policy and steering, then the control
+ * socket -- so a script that waits for `secpol dynamic show stats` knows
+ * the policy is in force), the event loop (control requests, signals,
+ * store changes), and a shutdown that removes what was installed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/control.h"
+#include "agent/internal.h"
+#include "driver/driver.h"
+#include "netsh/netsh.h"
+
+#define STEER_MARK 0x53500001u
+#define BYPASS_MARK 0x53500002u
+#define ROUTE_TABLE 21328u          /* 0x5350, "SP" */
+#define RULE_PRIORITY 1000u
+
+struct agent {
+	const struct agent_options *o;
+	const char *store_path, *control_path;
+	struct store *store;
+	struct driver *driver;
+	struct steer_config steer;
+	bool steer_installed, routes_installed;
+	struct compiled_policy policy;
+	int listen_fd, lock_fd;
+	int64_t store_mtime[2];
+	struct netsh_dynamic ops;
+};
+
+static const struct agent_options *log_opts;
+
+static void alog(enum agent_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void alog(enum agent_log_level lvl, const char *fmt, ...)
+{
+	if (log_opts && lvl > log_opts->log_level)
+		return;
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_opts && log_opts->use_syslog) {
+		syslog(prio[lvl], "%s", msg);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld secpold[%d] %s: %s\n", tm.tm_hour, tm.tm_min,
+	        tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), names[lvl], msg);
+}
+
+/* ---- the store and the policy ---- */
+
+/* The store's file and its WAL: a change to either means a writer committed. */
+static void store_mtimes(const char *path, int64_t out[2])
+{
+	char wal[PATH_MAX];
+	struct stat st;
+	out[0] = stat(path, &st) == 0 ? st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	out[1] = stat(wal, &st) == 0 ? st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+}
+
+/* Compiles the assigned policy and puts it in force: SPD first (the
+ * authority), then the kernel steering. On failure the running policy
+ * stays as it was. */
+static bool apply_policy(struct agent *a, const char *why)
+{
+	struct host_addrs h;
+	struct compiled_policy cp;
+	char err[512];
+	store_mtimes(a->store_path, a->store_mtime);
+	host_addrs_read(&h);
+	bool ok = compile_policy(a->store, &h, &cp, err, sizeof(err));
+	host_addrs_free(&h);
+	if (!ok) {
+		alog(LOG_LEVEL_ERROR, "%s: the policy was not applied: %s", why, err);
+		return false;
+	}
+	/* The SPD before the steering: a packet the new table steers must
+	 * meet the policy that steered it. If the table cannot be loaded the
+	 * SPD still rules every packet that reaches the driver. */
+	driver_set_spd(a->driver, cp.spd);
+	cp.spd = NULL;
+	if (!steer_apply(&a->steer, cp.steer, cp.nsteer, err, sizeof(err))) {
+		alog(LOG_LEVEL_ERROR, "%s: cannot install the nftables table: %s", why, err);
+		compiled_policy_free(&cp);
+		return false;
+	}
+	a->steer_installed = true;
+	compiled_policy_free(&a->policy);
+	a->policy = cp;
+	if (cp.name[0])
+		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules, %zu one-way filters%s",
+		     why, cp.name, cp.rules, cp.nsteer,
+		     cp.skipped ? " (some filters name servers this host does not know)" : "");
+	else
+		alog(LOG_LEVEL_INFO, "%s: no policy is assigned; nothing is filtered", why);
+	return true;
+}
+
+/* ---- the dynamic context's operations ---- */
+
+static bool op_add_sa(void *ctx, const struct child_sa_config *c, bool direction_given,
+                      struct diag *d)
+{
+	struct agent *a = ctx;
+	struct child_sa_config cc = *c;
+	if (!direction_given) {
+		/* One SA per direction: an SA towards one of our addresses is
+		 * inbound, one from our address outbound (as the kernel decides
+		 * for `ip xfrm state`). */
+		struct host_addrs h;
+		host_addrs_read(&h);
+		struct ip_address src = { .family = c->sa.src.family };
+		struct ip_address dst = { .family = c->sa.dst.family };
+		memcpy(src.bytes, c->sa.src.bytes, 16);
+		memcpy(dst.bytes, c->sa.dst.bytes, 16);
+		bool in = host_addrs_is_me(&h, &dst), out = host_addrs_is_me(&h, &src);
+		host_addrs_free(&h);
+		if (in == out)
+			return diag_error(d, ERR_BAD_VALUE, "Cannot tell the direction of the SA: %s "
+			                  "of this host. Give direction=inbound|outbound.",
+			                  in ? "both ends are addresses" : "neither end is an address");
+		cc.sa.inbound = in;
+	}
+	char err[256];
+	if (!driver_sa_add(a->driver, &cc, err, sizeof(err)))
+		return diag_error(d, ERR_BAD_VALUE, "The SA was not added: %s.", err);
+	alog(LOG_LEVEL_INFO, "manual SA 0x%08x (%s) added", c->sa.spi,
+	     cc.sa.inbound ? "inbound" : "outbound");
+	return true;
+}
+
+static bool op_delete_sa(void *ctx, bool all, uint32_t spi, const struct ip_address *dst,
+                         uint8_t proto, struct diag *d)
+{
+	struct agent *a = ctx;
+	if (all) {
+		size_t n = driver_sa_flush(a->driver);
+		alog(LOG_LEVEL_INFO, "%zu SAs deleted", n);
+		return true;
+	}
+	struct sa_address sd = { .family = dst->family };
+	memcpy(sd.bytes, dst->bytes, 16);
+	if (!driver_sa_delete(a->driver, spi, &sd, (enum sa_proto)proto))
+		return diag_error(d, ERR_BAD_VALUE, "There is no %s SA with SPI 0x%08x for that "
+		                  "destination.", proto == SA_PROTO_AH ? "AH" : "ESP", spi);
+	alog(LOG_LEVEL_INFO, "manual SA 0x%08x deleted", spi);
+	return true;
+}
+
+static void op_show_sa(void *ctx, FILE *out)
+{
+	struct agent *a = ctx;
+	driver_sa_show(a->driver, out);
+}
+
+static void stat_line(FILE *f, const char *label, uint64_t v)
+{
+	fprintf(f, "%-27s: %llu\n", label, (unsigned long long)v);
+}
+
+static void op_show_stats(void *ctx, FILE *out, const char *type)
+{
+	struct agent *a = ctx;
+	struct driver_stats s;
+	driver_get_stats(a->driver, &s);
+	bool all = !strcasecmp(type, "all");
+	if (all || !strcasecmp(type, "ike")) {
+		/* No IKE in this version: the main-mode counters are all zero
+		 * because nothing negotiates yet, not because they are faked. */
+		static const char *const ike[] = {
+			"Active Acquire", "Active Receive", "Acquire Failures", "Receive Failures",
+			"Send Failures", "Acquire Heap Size", "Receive Heap Size",
+			"Negotiation Failures", "Authentication Failures", "Invalid Cookies Rcvd",
+			"Total Acquire", "TotalGetSpi", "TotalKeyAdd", "TotalKeyUpdate", "GetSpiFail",
+			"KeyAddFail", "KeyUpdateFail", "IsadbListSize", "ConnListSize",
+			"Oakley Main Mode", "Oakley Quick Mode", "Soft Associations",
+			"Invalid Packets Rcvd",
+		};
+		fprintf(out, "IKE Main Mode Statistics\n-------------------------\n");
+		for (size_t i = 0; i < sizeof(ike) / sizeof(ike[0]); i++)
+			stat_line(out, ike[i], !strcmp(ike[i], "TotalKeyAdd") ? s.key_additions : 0);
+		if (all)
+			fprintf(out, "\n");
+	}
+	if (all || !strcasecmp(type, "ipsec")) {
+		fprintf(out, "IPsec Quick Mode Statistics\n---------------------------\n");
+		stat_line(out, "Active Associations", s.active_sas);
+		stat_line(out, "Offload SAs", 0);
+		stat_line(out, "Pending Key Operations", 0);
+		stat_line(out, "Key Additions", s.key_additions);
+		stat_line(out, "Key Deletions", s.key_deletions);
+		stat_line(out, "ReKeys", 0);
+		stat_line(out, "Active Tunnels", s.tunnel_sas);
+		stat_line(out, "Bad SPI Pkts", s.drops[DROP_BAD_SPI]);
+		stat_line(out, "Pkts not Decrypted", s.drops[DROP_DECRYPT] + s.drops[DROP_PADDING]);
+		stat_line(out, "Pkts not Authenticated", s.drops[DROP_AUTH]);
+		stat_line(out, "Pkts with Replay Detection",
+		          s.drops[DROP_REPLAY] + s.drops[DROP_OUT_OF_WINDOW]);
+		stat_line(out, "Confidential Bytes Sent", s.conf_bytes_sent);
+		stat_line(out, "Confidential Bytes Received", s.conf_bytes_received);
+		stat_line(out, "Authenticated Bytes Sent", s.auth_bytes_sent);
+		stat_line(out, "Authenticated Bytes Received", s.auth_bytes_received);
+		stat_line(out, "Transport Bytes Sent", s.transport_bytes_sent);
+		stat_line(out, "Transport Bytes Received", s.transport_bytes_received);
+		stat_line(out, "Bytes Sent In Tunnels", s.tunnel_bytes_sent);
+		stat_line(out, "Bytes Received In Tunnels", s.tunnel_bytes_received);
+		stat_line(out, "Offloaded Bytes Sent", 0);
+		stat_line(out, "Offloaded Bytes Received", 0);
+		/* Project extension: what the driver did with every packet. */
+		fprintf(out, "\nsecpol Data Path Statistics\n---------------------------\n");
+		stat_line(out, "Packets Steered", s.steered_packets);
+		stat_line(out, "Packets Encrypted", s.encrypted_packets);
+		stat_line(out, "Packets Decrypted", s.decrypted_packets);
+		stat_line(out, "Permitted In Clear", s.permitted_clear);
+		stat_line(out, "Blocked", s.blocked);
+		stat_line(out, "No Matching Filter", s.no_rule);
+		stat_line(out, "Queued For SA", s.queued);
+		stat_line(out, "Queue Overflow Drops", s.queue_overflow);
+		stat_line(out, "Queue Timeout Drops", s.queue_timeout);
+		stat_line(out, "Queued Then Sent", s.queue_sent);
+		stat_line(out, "Malformed Packets", s.malformed);
+		stat_line(out, "Send Errors", s.send_errors);
+		stat_line(out, "TUN Write Errors", s.tun_write_errors);
+		for (int i = 1; i < DROP_COUNT; i++) {
+			char label[64];
+			snprintf(label, sizeof(label), "Dropped: %s", sa_drop_name((enum sa_drop)i));
+			stat_line(out, label, s.drops[i]);
+		}
+	}
+}
+
+/* ---- the control socket ---- */
+
+static int control_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	mkdir(dirname(dir), 0755);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket file left by a daemon that died: the lock proves no other
+	 * secpold serves this store, but another store's daemon might serve
+	 * this path -- only remove it when nobody answers. */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		close(fd);
+		snprintf(err, errlen, "another secpold answers on %s", path);
+		return -1;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	mode_t old = umask(0177);   /* root only: the socket is created 0600 */
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 16) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Length of the leading words of a command line before its first tag. */
+static int command_words(const char *line)
+{
+	const char *eq = strchr(line, '=');
+	size_t n = eq ? (size_t)(eq - line) : strlen(line);
+	while (n > 0 && line[n - 1] != ' ')
+		n--;   /* back to the start of the tag */
+	return (int)(n > 100 ? 100 : n);
+}
+
+static void serve_one(struct agent *a, int fd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	static char line[CONTROL_MAX_REQUEST + 1];
+	size_t len;
+	const char *why;
+	if (!control_read_request(fd, line, &len, &why)) {
+		alog(LOG_LEVEL_WARNING, "control request refused: %s", why);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
+		static const char denied[] = "ERR IPsec[00005] : Access is denied: secpol dynamic "
+		                             "commands need root.\n";
+		alog(LOG_LEVEL_WARNING, "control request from uid %d refused", (int)cred.uid);
+		control_write_response(fd, false, "", 0, denied, sizeof(denied) - 1);
+		return;
+	}
+	char *out = NULL, *err = NULL;
+	size_t outlen = 0, errlen = 0;
+	FILE *fo = open_memstream(&out, &outlen), *fe = open_memstream(&err, &errlen);
+	bool ok = false;
+	if (fo && fe) {
+		struct netsh_session ns;
+		netsh_session_init(&ns, a->store_path, fo, fe);
+		ns.dynamic = &a->ops;
+		/* Only the command words: the rest may hold keys, never logged. */
+		alog(LOG_LEVEL_DEBUG, "control: %.*s", command_words(line), line);
+		ok = netsh_exec_dynamic(&ns, line);
+		netsh_session_finish(&ns);
+	}
+	if (fo)
+		fclose(fo);
+	if (fe)
+		fclose(fe);
+	control_write_response(fd, ok, out ? out : "", out ? outlen : 0, err ? err : "",
+	                       err ? errlen : 0);
+	free(out);
+	free(err);
+}
+
+/* ---- start-up and shutdown ---- */
+
+static int take_lock(const char *state_dir, const char *store, char *err, size_t errlen)
+{
+	/* The lock is per store: a second secpold on the same store would
+	 * fight the first over the steering table and the SAs. It lives in
+	 * the state directory, named after the store's path. */
+	char path[PATH_MAX + 64], name[PATH_MAX / 2];
+	char resolved[PATH_MAX];
+	const char *s = realpath(store, resolved) ? resolved : store;
+	size_t k = 0;
+	for (; *s && k + 1 < sizeof(name); s++)
+		name[k++] = *s == '/' ? '_' : *s;
+	name[k] = '\0';
+	mkdir(state_dir, 0755);
+	snprintf(path, sizeof(path), "%s/secpold%s.lock", state_dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the lock file %.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "another secpold (pid %s) is running on the store %s",
+		         pid[0] ? pid : "?", store);
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) < 0) {
+		/* the lock holds; the pid is only for the message above */
+	}
+	return fd;
+}
+
+static void shutdown_agent(struct agent *a)
+{
+	char err[256];
+	if (a->listen_fd >= 0) {
+		close(a->listen_fd);
+		unlink(a->control_path);
+	}
+	/* Steering first: once the table is gone no packet is routed into a
+	 * TUN device that is about to disappear. */
+	if (a->steer_installed && !steer_remove(&a->steer, err, sizeof(err)))
+		alog(LOG_LEVEL_WARNING, "removing the nftables table: %s", err);
+	if (a->routes_installed && !route_remove(&a->steer, err, sizeof(err)))
+		alog(LOG_LEVEL_WARNING, "removing the policy routes: %s", err);
+	driver_stop(a->driver);
+	compiled_policy_free(&a->policy);
+	store_close(a->store);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+}
+
+static bool start(struct agent *a)
+{
+	const struct agent_options *o = a->o;
+	char err[512];
+	struct diag d;
+	diag_init(&d);
+	if ((a->lock_fd = take_lock(o->state_dir, a->store_path, err, sizeof(err))) < 0) {
+		alog(LOG_LEVEL_ERROR, "%s", err);
+		return false;
+	}
+	if (!(a->store = store_open(a->store_path, &d))) {
+		alog(LOG_LEVEL_ERROR, "cannot open the store %s: %s", a->store_path, d.msg);
+		return false;
+	}
+	struct driver_config dc = { .tun = o->tun, .mtu = o->mtu, .bypass_mark = BYPASS_MARK,
+	                            .queue_len = 16, .queue_ms = 3000 };
+	if (!(a->driver = driver_start(&dc, err, sizeof(err)))) {
+		alog(LOG_LEVEL_ERROR, "cannot start the data path: %s", err);
+		return false;
+	}
+	if (!route_install(&a->steer, err, sizeof(err))) {
+		alog(LOG_LEVEL_ERROR, "cannot install the policy routes: %s", err);
+		return false;
+	}
+	a->routes_installed = true;
+	if (!apply_policy(a, "start"))
+		return false;
+	if ((a->listen_fd = control_listen(a->control_path, err, sizeof(err))) < 0) {
+		alog(LOG_LEVEL_ERROR, "%s", err);
+		return false;
+	}
+	alog(LOG_LEVEL_INFO, "ready: store %s, control %s, TUN %s", a->store_path,
+	     a->control_path, o->tun);
+	if (o->ready_fd >= 0) {
+		if (write(o->ready_fd, "R", 1) < 0) {
+			/* the parent gave up waiting: nothing to tell */
+		}
+		close(o->ready_fd);
+	}
+	return true;
+}
+
+static void loop(struct agent *a, int sfd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = a->listen_fd };
+	epoll_ctl(ep, EPOLL_CTL_ADD, a->listen_fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	for (;;) {
+		struct epoll_event e[4];
+		int n = epoll_wait(ep, e, 4, (int)a->o->poll_ms);
+		for (int i = 0; i < n; i++) {
+			if (e[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					apply_policy(a, "SIGHUP");
+					continue;
+				}
+				alog(LOG_LEVEL_INFO, "signal %u: stopping", si.ssi_signo);
+				close(ep);
+				return;
+			}
+			int c = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0) {
+				serve_one(a, c);
+				close(c);
+			}
+		}
+		int64_t m[2];
+		store_mtimes(a->store_path, m);
+		if (m[0] != a->store_mtime[0] || m[1] != a->store_mtime[1])
+			apply_policy(a, "store changed");
+	}
+}
+
+int agent_run(const struct agent_options *o)
+{
+	struct agent a;
+	memset(&a, 0, sizeof(a));
+	a.o = o;
+	log_opts = o;
+	a.listen_fd = a.lock_fd = -1;
+	const char *env = getenv("SECPOL_STORE");
+	a.store_path = o->store ? o->store : env && env[0] ? env : STORE_DEFAULT_PATH;
+	a.control_path = control_path(o->control);
+	a.steer = (struct steer_config){ .table = "secpol", .tun = o->tun,
+	                                 .steer_mark = STEER_MARK, .bypass_mark = BYPASS_MARK,
+	                                 .route_table = ROUTE_TABLE,
+	                                 .rule_priority = RULE_PRIORITY };
+	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
+	                                .show_sa = op_show_sa, .show_stats = op_show_stats };
+	if (o->use_syslog)
+		openlog("secpold", LOG_PID, LOG_DAEMON);
+	/* Signals are read from a signalfd by the main loop; blocked before
+	 * the workers start so that they never take one. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int status = 1;
+	if (sfd >= 0 && start(&a)) {
+		loop(&a, sfd);
+		status = 0;
+	}
+	shutdown_agent(&a);
+	if (sfd >= 0)
+		close(sfd);
+	alog(LOG_LEVEL_INFO, "stopped");
+	return status;
+}

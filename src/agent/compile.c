@@ -1,0 +1,383 @@
+/*
+ * Compiling the assigned policy: every active rule's filters, with "me",
+ * "any", ranges and server keywords expanded to concrete prefixes, become
+ * one-way SPD filters (and, in the same order, the nftables steering
+ * rules). Direction follows windows-ipsec-model.md §3.1:
+ *
+ *   - a mirrored filter gives both directions; it is outbound as written
+ *     unless its destination is "me" (then it is written from the peer);
+ *   - a one-way filter of a tunnel rule is outbound when the tunnel
+ *     endpoint is the peer, inbound when the endpoint is this host (the
+ *     Windows pair of tunnel rules);
+ *   - any other one-way filter is outbound from "me", inbound to "me", and
+ *     otherwise (forwarded traffic) matches in both directions, as Windows
+ *     matches a filter whichever way the packet travels.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "agent/internal.h"
+
+#define MAX_PREFIXES 256          /* per address of a filter */
+#define MAX_ONE_WAY (1u << 20)    /* one-way filters per policy */
+
+struct prefix {
+	struct ip_address ip;
+	uint8_t len;
+};
+
+struct expand {
+	struct prefix p[MAX_PREFIXES];
+	size_t n;
+};
+
+static void push(struct expand *e, const struct ip_address *ip, uint8_t len)
+{
+	if (e->n < MAX_PREFIXES)
+		e->p[e->n++] = (struct prefix){ *ip, len };
+}
+
+static void push_all(struct expand *e, const struct ip_address *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		push(e, &a[i], a[i].family == AF_INET ? 32 : 128);
+}
+
+/* ---- address ranges as prefixes ---- */
+
+static bool bit_set(const uint8_t *a, unsigned bit)
+{
+	return a[bit / 8] & (0x80 >> (bit % 8));
+}
+
+/* a += 2^k (k counted from the least significant bit of a bits-wide value);
+ * false on overflow. */
+static bool add_pow2(uint8_t *a, unsigned bits, unsigned k)
+{
+	int byte = (int)((bits - 1 - k) / 8);
+	unsigned carry = 1u << (k % 8);
+	for (; byte >= 0 && carry; byte--) {
+		unsigned v = a[byte] + carry;
+		a[byte] = (uint8_t)v;
+		carry = v >> 8;
+	}
+	return carry == 0;
+}
+
+/* Whether lo + 2^k - 1 <= hi. */
+static bool block_fits(const uint8_t *lo, const uint8_t *hi, unsigned bits, unsigned k)
+{
+	uint8_t end[16];
+	memcpy(end, lo, bits / 8);
+	/* lo is aligned to 2^k: the end sets its k low bits. */
+	for (unsigned b = bits - k; b < bits; b++)
+		end[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	return memcmp(end, hi, bits / 8) <= 0;
+}
+
+size_t range_to_prefixes(uint8_t family, const uint8_t *lo_in, const uint8_t *hi,
+                         struct ip_address *out, uint8_t *len, size_t max)
+{
+	unsigned bits = family == AF_INET ? 32 : 128;
+	uint8_t lo[16] = { 0 };
+	memcpy(lo, lo_in, bits / 8);
+	size_t n = 0;
+	while (n < max && memcmp(lo, hi, bits / 8) <= 0) {
+		unsigned tz = 0;   /* trailing zero bits of lo: its alignment */
+		while (tz < bits && !bit_set(lo, bits - 1 - tz))
+			tz++;
+		unsigned k = tz;
+		while (k > 0 && !block_fits(lo, hi, bits, k))
+			k--;
+		out[n].family = family;
+		memset(out[n].bytes, 0, sizeof(out[n].bytes));
+		memcpy(out[n].bytes, lo, bits / 8);
+		len[n++] = (uint8_t)(bits - k);
+		if (k == bits || !add_pow2(lo, bits, k))
+			break;   /* the whole space, or past the top */
+	}
+	return n;
+}
+
+/* ---- filters ---- */
+
+static const struct ip_address any4 = { AF_INET, { 0 } }, any6 = { AF_INET6, { 0 } };
+
+/* The prefixes an address of a filter stands for. */
+static void expand_addr(const struct filter_addr *a, const struct host_addrs *h,
+                        struct expand *e)
+{
+	e->n = 0;
+	switch (a->kind) {
+	case ADDR_HOST_OR_SUBNET:
+		push(e, &a->ip, a->prefix);
+		break;
+	case ADDR_RANGE: {
+		struct ip_address ips[64];
+		uint8_t lens[64];
+		size_t n = range_to_prefixes(a->ip.family, a->ip.bytes, a->last.bytes, ips, lens, 64);
+		for (size_t i = 0; i < n; i++)
+			push(e, &ips[i], lens[i]);
+		break;
+	}
+	case ADDR_ANY:
+		push(e, &any4, 0);
+		push(e, &any6, 0);
+		break;
+	case ADDR_ME:
+		push_all(e, h->me, h->nme);
+		break;
+	case ADDR_DNS_SERVERS:
+		push_all(e, h->dns, h->ndns);
+		break;
+	case ADDR_GATEWAY:
+		push_all(e, h->gateway, h->ngateway);
+		break;
+	case ADDR_WINS_SERVERS:
+	case ADDR_DHCP_SERVER:
+		/* Linux has no WINS, and the DHCP server is not recorded where
+		 * secpold could read it: these expand to nothing (counted). */
+		break;
+	}
+}
+
+struct one_way_list {
+	struct spd_filter *f;
+	size_t n, cap;
+	bool *inpass;
+};
+
+static bool add_one_way(struct one_way_list *l, const struct spd_filter *f, bool inpass)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		if (cap > MAX_ONE_WAY)
+			return false;
+		struct spd_filter *nf = realloc(l->f, cap * sizeof(*nf));
+		if (!nf)
+			return false;
+		l->f = nf;
+		bool *ni = realloc(l->inpass, cap * sizeof(*ni));
+		if (!ni)
+			return false;
+		l->inpass = ni;
+		l->cap = cap;
+	}
+	l->f[l->n] = *f;
+	l->f[l->n].order = (uint32_t)l->n;
+	l->inpass[l->n++] = inpass;
+	return true;
+}
+
+static void swap_sides(struct spd_filter *f)
+{
+	uint8_t t[16];
+	memcpy(t, f->src, 16);
+	memcpy(f->src, f->dst, 16);
+	memcpy(f->dst, t, 16);
+	uint8_t tl = f->src_len;
+	f->src_len = f->dst_len;
+	f->dst_len = tl;
+	uint16_t tp = f->src_port;
+	f->src_port = f->dst_port;
+	f->dst_port = tp;
+}
+
+static bool compile_filter(const struct filter *flt, const struct rule *r,
+                           const struct filter_action *fa, const struct host_addrs *h,
+                           struct one_way_list *l, size_t *skipped)
+{
+	static __thread struct expand src, dst;
+	expand_addr(&flt->src, h, &src);
+	expand_addr(&flt->dst, h, &dst);
+	bool tunnel_inbound = r->has_tunnel && host_addrs_is_me(h, &r->tunnel);
+	size_t made = 0;
+	for (size_t i = 0; i < src.n; i++)
+		for (size_t j = 0; j < dst.n; j++) {
+			if (src.p[i].ip.family != dst.p[j].ip.family)
+				continue;
+			struct spd_filter f;
+			memset(&f, 0, sizeof(f));
+			f.family = src.p[i].ip.family;
+			memcpy(f.src, src.p[i].ip.bytes, 16);
+			memcpy(f.dst, dst.p[j].ip.bytes, 16);
+			f.src_len = src.p[i].len;
+			f.dst_len = dst.p[j].len;
+			f.protocol = flt->protocol;
+			f.src_port = flt->srcport;
+			f.dst_port = flt->dstport;
+			f.action = fa->action;
+			f.tunnel = r->has_tunnel;
+			f.rule_id = r->id;
+			made++;
+			bool dst_me = flt->dst.kind == ADDR_ME, src_me = flt->src.kind == ADDR_ME;
+			if (flt->mirrored) {
+				f.dir = dst_me && !src_me ? SPD_INBOUND : SPD_OUTBOUND;
+				struct spd_filter m = f;
+				m.dir = f.dir == SPD_OUTBOUND ? SPD_INBOUND : SPD_OUTBOUND;
+				swap_sides(&m);
+				if (!add_one_way(l, &f, fa->inpass) || !add_one_way(l, &m, fa->inpass))
+					return false;
+				continue;
+			}
+			if (r->has_tunnel || src_me || dst_me) {
+				f.dir = r->has_tunnel ? (tunnel_inbound ? SPD_INBOUND : SPD_OUTBOUND)
+				                      : src_me ? SPD_OUTBOUND : SPD_INBOUND;
+				if (!add_one_way(l, &f, fa->inpass))
+					return false;
+				continue;
+			}
+			f.dir = SPD_OUTBOUND;
+			if (!add_one_way(l, &f, fa->inpass))
+				return false;
+			f.dir = SPD_INBOUND;
+			if (!add_one_way(l, &f, fa->inpass))
+				return false;
+		}
+	if (made == 0)
+		(*skipped)++;
+	return true;
+}
+
+/* Evaluation order: higher weight first, then creation order. */
+static const struct spd_filter *sort_base;
+static int by_weight(const void *a, const void *b)
+{
+	const struct spd_filter *x = &sort_base[*(const uint32_t *)a];
+	const struct spd_filter *y = &sort_base[*(const uint32_t *)b];
+	uint32_t wx = spd_weight(x), wy = spd_weight(y);
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool make_steer(struct one_way_list *l, struct compiled_policy *out)
+{
+	uint32_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
+	out->steer = calloc(l->n ? l->n : 1, sizeof(*out->steer));
+	if (!idx || !out->steer) {
+		free(idx);
+		return false;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = (uint32_t)i;
+	sort_base = l->f;   /* secpold compiles on one thread */
+	qsort(idx, l->n, sizeof(*idx), by_weight);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct spd_filter *f = &l->f[idx[i]];
+		struct steer_rule *s = &out->steer[i];
+		s->family = f->family;
+		memcpy(s->src, f->src, 16);
+		memcpy(s->dst, f->dst, 16);
+		s->src_len = f->src_len;
+		s->dst_len = f->dst_len;
+		s->protocol = f->protocol;
+		s->src_port = f->src_port;
+		s->dst_port = f->dst_port;
+		s->dir = f->dir;
+		s->action = f->action;
+		s->inpass = l->inpass[idx[i]];
+	}
+	out->nsteer = l->n;
+	free(idx);
+	return true;
+}
+
+void compiled_policy_free(struct compiled_policy *c)
+{
+	spd_free(c->spd);
+	free(c->steer);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool compile_rules(struct store *st, const struct policy *p, const struct host_addrs *h,
+                          struct one_way_list *l, struct compiled_policy *out, char *err,
+                          size_t errlen)
+{
+	struct diag d;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->is_default || !r->active)
+			continue;
+		struct filter_list fl;
+		struct filter_action fa;
+		diag_init(&d);
+		if (!store_filterlist_get(st, r->filterlist, &fl, &d)) {
+			snprintf(err, errlen, "rule '%s': %s", r->name, d.msg);
+			return false;
+		}
+		diag_init(&d);
+		if (!store_filteraction_get(st, r->filteraction, &fa, &d)) {
+			policy_filter_list_free(&fl);
+			snprintf(err, errlen, "rule '%s': %s", r->name, d.msg);
+			return false;
+		}
+		bool ok = true;
+		for (size_t k = 0; ok && k < fl.nfilters; k++)
+			ok = compile_filter(&fl.filters[k], r, &fa, h, l, &out->skipped);
+		policy_filter_list_free(&fl);
+		if (!ok) {
+			snprintf(err, errlen, "rule '%s': too many filters after expansion (at most %u)",
+			         r->name, MAX_ONE_WAY);
+			return false;
+		}
+		out->rules++;
+	}
+	return true;
+}
+
+bool compile_policy(struct store *st, const struct host_addrs *h, struct compiled_policy *out,
+                    char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct diag d;
+	diag_init(&d);
+	struct policy *pols = NULL;
+	size_t npols = 0;
+	struct one_way_list l = { 0 };
+	bool ok = false;
+	if (!store_begin_read(st, &d) || !store_policies_load(st, &pols, &npols, &d)) {
+		snprintf(err, errlen, "cannot read the policy store: %s", d.msg);
+		goto out;
+	}
+	const struct policy *p = NULL;
+	for (size_t i = 0; i < npols && !p; i++)
+		if (pols[i].assigned)
+			p = &pols[i];
+	if (p) {
+		snprintf(out->name, sizeof(out->name), "%s", p->name);
+		if (!compile_rules(st, p, h, &l, out, err, errlen))
+			goto out;
+	}
+	struct spd_builder *b = spd_builder_new();
+	const char *why = "out of memory";
+	for (size_t i = 0; b && i < l.n; i++)
+		if (!spd_builder_add(b, &l.f[i], &why)) {
+			snprintf(err, errlen, "filter %zu: %s", i, why);
+			spd_builder_free(b);
+			goto out;
+		}
+	out->spd = b ? spd_build(b, &why) : NULL;
+	spd_builder_free(b);
+	if (!out->spd) {
+		snprintf(err, errlen, "cannot compile the SPD: %s", why);
+		goto out;
+	}
+	if (!make_steer(&l, out)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ok = true;
+out:
+	if (store_in_transaction(st))
+		store_rollback(st);
+	store_policies_free(pols, npols);
+	free(l.f);
+	free(l.inpass);
+	if (!ok)
+		compiled_policy_free(out);
+	return ok;
+}

@@ -1,0 +1,402 @@
+/*
+ * The driver's control side: starting and stopping the data path, adding
+ * and deleting Child SAs, swapping the SPD, reading the counters. Every
+ * change takes the write lock, which the workers release between batches.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "driver/internal.h"
+
+uint64_t driver_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int raw_socket(int family, int proto, uint32_t mark, char *err, size_t errlen)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+	if (fd < 0) {
+		snprintf(err, errlen, "raw socket (family %d, protocol %d): %s", family, proto,
+		         strerror(errno));
+		return -1;
+	}
+	/* Our own packets must never be steered back into the TUN device. */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		snprintf(err, errlen, "SO_MARK: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Send at the link's MTU, not a path MTU learnt for the peer: the
+	 * kernel caches the TUN device's smaller MTU for the peer address
+	 * when it reroutes the first large cleartext packet into the TUN, and
+	 * that would refuse every full-sized ESP packet. */
+	int probe = family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+	if (proto == IPPROTO_RAW)
+		setsockopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+		           family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &probe,
+		           sizeof(probe));
+	int one = 1;
+	if (family == AF_INET6 && proto != IPPROTO_RAW)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	int size = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+/* UDP 4500 for UDP-encapsulated ESP (RFC 3948). Failure to bind is not
+ * fatal: only SAs with encap=udp need it. */
+static int udp_socket(int family, uint32_t mark)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	int probe = family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+	setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+	           family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &probe, sizeof(probe));
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(4500) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(4500) };
+	int r = family == AF_INET6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6))
+	                           : bind(fd, (struct sockaddr *)&a4, sizeof(a4));
+	if (r < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void driver_stop(struct driver *d)
+{
+	if (!d)
+		return;
+	atomic_store(&d->stop, true);
+	uint64_t one = 1;
+	if (d->tx_wake >= 0 && write(d->tx_wake, &one, sizeof(one)) < 0) {
+		/* the worker also wakes on its poll timeout */
+	}
+	if (d->rx_wake >= 0 && write(d->rx_wake, &one, sizeof(one)) < 0) {
+	}
+	if (d->tx_started)
+		pthread_join(d->tx_thread, NULL);
+	if (d->rx_started)
+		pthread_join(d->rx_thread, NULL);
+	driver_sa_flush(d);
+	sad_free(d->sad);
+	spd_free(d->spd);
+	close_fd(&d->tun);
+	close_fd(&d->tx4);
+	close_fd(&d->tx6);
+	for (int i = 0; i < 4; i++)
+		close_fd(&d->rx[i]);
+	close_fd(&d->udp4);
+	close_fd(&d->udp6);
+	close_fd(&d->tx_wake);
+	close_fd(&d->rx_wake);
+	pthread_rwlock_destroy(&d->lock);
+	free(d->pend_buf);
+	free(d->pend_len);
+	free(d);
+}
+
+struct driver *driver_start(const struct driver_config *c, char *err, size_t errlen)
+{
+	if (c->queue_len == 0 || c->queue_len > 1024 || c->mtu < 1280 ||
+	    c->mtu > DRV_BUF - DRV_HEAD - IPSEC_TAILROOM - 64) {
+		snprintf(err, errlen, "bad driver configuration (mtu %u: 1280..%d, queue %u: 1..1024)",
+		         c->mtu, DRV_BUF - DRV_HEAD - IPSEC_TAILROOM - 64, c->queue_len);
+		return NULL;
+	}
+	struct driver *d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->cfg = *c;
+	d->tun = d->tx4 = d->tx6 = d->udp4 = d->udp6 = d->tx_wake = d->rx_wake = -1;
+	for (int i = 0; i < 4; i++)
+		d->rx[i] = -1;
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* The control thread must get in between two batches even under load. */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&d->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	d->sad = sad_new(1024);
+	d->pend_buf = calloc((size_t)DRV_QUEUES * c->queue_len, DRV_BUF);
+	d->pend_len = calloc((size_t)DRV_QUEUES * c->queue_len, sizeof(uint16_t));
+	if (!d->sad || !d->pend_buf || !d->pend_len) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	uint32_t m = c->bypass_mark;
+	if ((d->tun = tun_open(c->tun, c->mtu, err, errlen)) < 0 ||
+	    (d->tx4 = raw_socket(AF_INET, IPPROTO_RAW, m, err, errlen)) < 0 ||
+	    (d->tx6 = raw_socket(AF_INET6, IPPROTO_RAW, m, err, errlen)) < 0 ||
+	    (d->rx[0] = raw_socket(AF_INET, IPPROTO_ESP, m, err, errlen)) < 0 ||
+	    (d->rx[1] = raw_socket(AF_INET, IPPROTO_AH, m, err, errlen)) < 0 ||
+	    (d->rx[2] = raw_socket(AF_INET6, IPPROTO_ESP, m, err, errlen)) < 0 ||
+	    (d->rx[3] = raw_socket(AF_INET6, IPPROTO_AH, m, err, errlen)) < 0)
+		goto fail;
+	d->udp4 = udp_socket(AF_INET, m);
+	d->udp6 = udp_socket(AF_INET6, m);
+	d->tx_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->rx_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->tx_wake < 0 || d->rx_wake < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&d->tx_thread, NULL, driver_tx_main, d) != 0)
+		goto fail_thread;
+	d->tx_started = true;
+	if (pthread_create(&d->rx_thread, NULL, driver_rx_main, d) != 0)
+		goto fail_thread;
+	d->rx_started = true;
+	return d;
+fail_thread:
+	snprintf(err, errlen, "cannot start a worker thread");
+fail:
+	driver_stop(d);
+	return NULL;
+}
+
+void driver_set_spd(struct driver *d, struct spd *spd)
+{
+	pthread_rwlock_wrlock(&d->lock);
+	struct spd *old = d->spd;
+	d->spd = spd;
+	pthread_rwlock_unlock(&d->lock);
+	spd_free(old);
+}
+
+static uint64_t now_s(void)
+{
+	return driver_now_ms() / 1000;
+}
+
+bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	if (c->udp_encap && c->sa.proto != SA_PROTO_ESP) {
+		snprintf(err, errlen, "UDP encapsulation (RFC 3948) carries ESP only");
+		return false;
+	}
+	if (c->udp_encap && (c->sa.dst.family == AF_INET6 ? d->udp6 : d->udp4) < 0) {
+		snprintf(err, errlen, "UDP port 4500 is not available to secpold");
+		return false;
+	}
+	struct child_sa *cs = calloc(1, sizeof(*cs));
+	if (!cs) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	struct sa_config sc = c->sa;
+	sc.now = now_s();
+	pthread_rwlock_wrlock(&d->lock);
+	if (sad_lookup(d->sad, sc.spi, &sc.dst, sc.proto)) {
+		pthread_rwlock_unlock(&d->lock);
+		free(cs);
+		snprintf(err, errlen, "an SA with SPI 0x%08x for this destination and protocol "
+		         "already exists", sc.spi);
+		return false;
+	}
+	struct ipsec_sa *sa = sad_add(d->sad, &sc, &why);
+	if (!sa) {
+		pthread_rwlock_unlock(&d->lock);
+		free(cs);
+		snprintf(err, errlen, "%s", why ? why : "the SA was refused");
+		return false;
+	}
+	cs->sa = sa;
+	cs->src = c->src;
+	cs->dst = c->dst;
+	cs->src_len = c->src_len;
+	cs->dst_len = c->dst_len;
+	cs->udp_encap = c->udp_encap;
+	sa->owner = cs;
+	cs->next = d->children;
+	d->children = cs;
+	d->key_additions++;
+	pthread_rwlock_unlock(&d->lock);
+	/* Packets may be waiting for this SA. */
+	uint64_t one = 1;
+	if (!c->sa.inbound && write(d->tx_wake, &one, sizeof(one)) < 0) {
+		/* they are retried on the worker's next wakeup anyway */
+	}
+	return true;
+}
+
+static void add_counters(struct sa_counters *to, const struct sa_counters *from)
+{
+	to->packets += from->packets;
+	to->bytes += from->bytes;
+	to->auth_bytes += from->auth_bytes;
+	to->conf_bytes += from->conf_bytes;
+	for (int i = 0; i < DROP_COUNT; i++)
+		to->drops[i] += from->drops[i];
+}
+
+/* Unlinks and deletes one child SA; the write lock is held. */
+static void child_delete(struct driver *d, struct child_sa **pp)
+{
+	struct child_sa *cs = *pp;
+	*pp = cs->next;
+	add_counters(cs->sa->inbound ? &d->retired_in : &d->retired_out, &cs->sa->count);
+	sad_delete(d->sad, cs->sa);
+	free(cs);
+	d->key_deletions++;
+}
+
+bool driver_sa_delete(struct driver *d, uint32_t spi, const struct sa_address *dst,
+                      enum sa_proto proto)
+{
+	bool found = false;
+	pthread_rwlock_wrlock(&d->lock);
+	struct ipsec_sa *sa = sad_lookup(d->sad, spi, dst, proto);
+	for (struct child_sa **pp = &d->children; sa && *pp; pp = &(*pp)->next)
+		if ((*pp)->sa == sa) {
+			child_delete(d, pp);
+			found = true;
+			break;
+		}
+	pthread_rwlock_unlock(&d->lock);
+	return found;
+}
+
+size_t driver_sa_flush(struct driver *d)
+{
+	size_t n = 0;
+	pthread_rwlock_wrlock(&d->lock);
+	while (d->children) {
+		child_delete(d, &d->children);
+		n++;
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return n;
+}
+
+static const char *addr_text(const struct sa_address *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+void driver_sa_show(struct driver *d, FILE *out)
+{
+	uint64_t now = now_s();
+	size_t n = 0;
+	pthread_rwlock_wrlock(&d->lock);
+	for (struct child_sa *cs = d->children; cs; cs = cs->next, n++) {
+		const struct ipsec_sa *sa = cs->sa;
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+		const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
+		const struct crypto_mac_info *mi = crypto_mac_info(sa->integ);
+		fprintf(out, "Security Association\n--------------------\n");
+		fprintf(out, "%-23s: 0x%08x\n", "SPI", sa->spi);
+		fprintf(out, "%-23s: %s\n", "Direction", sa->inbound ? "inbound" : "outbound");
+		fprintf(out, "%-23s: %s\n", "Protocol", sa->proto == SA_PROTO_ESP ? "ESP" : "AH");
+		fprintf(out, "%-23s: %s\n", "Mode", sa->mode == SA_TUNNEL ? "tunnel" : "transport");
+		fprintf(out, "%-23s: %s/%u\n", "Source", addr_text(&cs->src, a, sizeof(a)),
+		        cs->src_len);
+		fprintf(out, "%-23s: %s/%u\n", "Destination", addr_text(&cs->dst, b, sizeof(b)),
+		        cs->dst_len);
+		if (sa->mode == SA_TUNNEL) {
+			fprintf(out, "%-23s: %s\n", "Tunnel Source", addr_text(&sa->src, a, sizeof(a)));
+			fprintf(out, "%-23s: %s\n", "Tunnel Destination",
+			        addr_text(&sa->dst, b, sizeof(b)));
+		}
+		if (sa->proto == SA_PROTO_ESP)
+			fprintf(out, "%-23s: %s\n", "Encryption", ei ? ei->name : "none");
+		fprintf(out, "%-23s: %s\n", "Integrity",
+		        sa->integ != MAC_NONE && mi ? mi->name : ei && ei->aead ? "(AEAD)" : "none");
+		fprintf(out, "%-23s: %s\n", "Encapsulation", cs->udp_encap ? "UDP 4500" : "none");
+		fprintf(out, "%-23s: %s\n", "Extended Sequence", sa->esn ? "yes" : "no");
+		if (!sa->inbound)
+			fprintf(out, "%-23s: %llu\n", "Sequence Number", (unsigned long long)sa->seq);
+		fprintf(out, "%-23s: %llus\n", "Age", (unsigned long long)(now - sa->created));
+		fprintf(out, "%-23s: %llu\n", "Packets", (unsigned long long)sa->count.packets);
+		fprintf(out, "%-23s: %llu\n", "Bytes", (unsigned long long)sa->count.bytes);
+		for (int i = 1; i < DROP_COUNT; i++)
+			if (sa->count.drops[i])
+				fprintf(out, "%-23s: %llu\n", sa_drop_name((enum sa_drop)i),
+				        (unsigned long long)sa->count.drops[i]);
+		const char *state = sa->hard_expired ? "expired" : sa->soft_expired ? "rekey due"
+		                                                                     : "active";
+		fprintf(out, "%-23s: %s\n\n", "State", state);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	if (n == 0)
+		fprintf(out, "No SAs.\n");
+}
+
+void driver_get_stats(struct driver *d, struct driver_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_rwlock_wrlock(&d->lock);
+	struct sa_counters in = d->retired_in, out = d->retired_out;
+	for (struct child_sa *cs = d->children; cs; cs = cs->next) {
+		const struct ipsec_sa *sa = cs->sa;
+		add_counters(sa->inbound ? &in : &out, &sa->count);
+		s->active_sas++;
+		if (sa->inbound)
+			s->inbound_sas++;
+		else
+			s->outbound_sas++;
+		if (sa->mode == SA_TUNNEL)
+			s->tunnel_sas++;
+		uint64_t *tb = sa->inbound ? (sa->mode == SA_TUNNEL ? &s->tunnel_bytes_received
+		                                                    : &s->transport_bytes_received)
+		                           : (sa->mode == SA_TUNNEL ? &s->tunnel_bytes_sent
+		                                                    : &s->transport_bytes_sent);
+		*tb += sa->count.bytes;
+	}
+	s->key_additions = d->key_additions;
+	s->key_deletions = d->key_deletions;
+	s->conf_bytes_sent = out.conf_bytes;
+	s->conf_bytes_received = in.conf_bytes;
+	s->auth_bytes_sent = out.auth_bytes;
+	s->auth_bytes_received = in.auth_bytes;
+	for (int i = 0; i < DROP_COUNT; i++)
+		s->drops[i] = in.drops[i] + out.drops[i] + sad_drops(d->sad, (enum sa_drop)i);
+	const struct worker_stats *t = &d->tx_stats, *r = &d->rx_stats;
+	s->steered_packets = t->steered;
+	s->permitted_clear = t->permitted_clear;
+	s->blocked = t->blocked;
+	s->no_rule = t->no_rule;
+	s->queued = t->queued;
+	s->queue_overflow = t->queue_overflow;
+	s->queue_timeout = t->queue_timeout;
+	s->queue_sent = t->queue_sent;
+	s->malformed = t->malformed + r->malformed;
+	s->send_errors = t->send_errors + r->send_errors;
+	s->tun_write_errors = r->tun_write_errors;
+	s->decrypted_packets = r->decrypted;
+	s->encrypted_packets = t->encrypted;
+	pthread_rwlock_unlock(&d->lock);
+}

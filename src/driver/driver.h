@@ -1,0 +1,95 @@
+/*
+ * driver — the IPsec driver's data path on Linux: packets that nftables
+ * steered into the TUN device are classified by the SPD, protected with
+ * ESP/AH and sent through raw sockets (or UDP 4500); protected packets from
+ * raw sockets are verified, decrypted, checked against the policy and
+ * written back to the TUN device for the kernel to deliver or forward.
+ *
+ * Two workers: one carries outbound traffic (TUN -> wire), one inbound
+ * (wire -> TUN), so every SA is touched by exactly one worker and needs no
+ * per-packet lock. The control thread changes SAs and the SPD under a
+ * reader-writer lock that the workers take once per batch of packets.
+ * Buffers are per worker and made once: nothing is allocated per packet.
+ */
+#ifndef SECPOL_DRIVER_H
+#define SECPOL_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sad/sad.h"
+#include "spd/spd.h"
+
+/* ---- classifying a packet (also the fuzz target) ---- */
+
+/* Fills *p from an IP packet: family, addresses, protocol and (TCP/UDP,
+ * first fragment only) ports. IPv6 extension headers are walked. False:
+ * not an IP packet, or truncated. */
+bool driver_classify(const uint8_t *pkt, size_t len, struct spd_packet *p);
+
+/* ---- the data path ---- */
+
+struct driver_config {
+	const char *tun;             /* TUN device name, created by the driver */
+	unsigned mtu;                /* of the TUN device: room for ESP on the link */
+	uint32_t bypass_mark;        /* SO_MARK of the driver's sockets */
+	unsigned queue_len;          /* packets held per rule while no SA exists */
+	unsigned queue_ms;           /* how long they are held */
+};
+
+/* A Child SA: an SA with the traffic it carries (its selectors) and how it
+ * travels. Manual SAs come from `secpol dynamic add sa`, later from IKE. */
+struct child_sa_config {
+	struct sa_config sa;
+	struct sa_address src, dst;  /* selectors: the inner traffic */
+	uint8_t src_len, dst_len;    /* their prefix lengths */
+	bool udp_encap;              /* RFC 3948, port 4500 */
+};
+
+/* Data-path counters (IP Security Monitor, `show stats`). */
+struct driver_stats {
+	uint64_t active_sas, inbound_sas, outbound_sas, tunnel_sas;
+	uint64_t key_additions, key_deletions;
+	uint64_t conf_bytes_sent, conf_bytes_received;
+	uint64_t auth_bytes_sent, auth_bytes_received;
+	uint64_t transport_bytes_sent, transport_bytes_received;
+	uint64_t tunnel_bytes_sent, tunnel_bytes_received;
+	uint64_t drops[DROP_COUNT];          /* inbound and outbound, all SAs and the SAD */
+	uint64_t steered_packets;            /* read from the TUN device */
+	uint64_t permitted_clear;            /* steered, but the SPD permits: sent in clear */
+	uint64_t blocked;                    /* steered, but the SPD blocks */
+	uint64_t no_rule;                    /* steered, no filter matches: sent in clear */
+	uint64_t queued, queue_overflow, queue_timeout, queue_sent;
+	uint64_t malformed;                  /* not an IP packet */
+	uint64_t send_errors, tun_write_errors;
+	uint64_t decrypted_packets;          /* delivered to the kernel through TUN */
+	uint64_t encrypted_packets;          /* sent protected */
+};
+
+struct driver;
+
+/* Creates the TUN device and the sockets and starts the workers. The
+ * driver starts with an empty SPD (nothing is protected). */
+struct driver *driver_start(const struct driver_config *c, char *err, size_t errlen);
+/* Stops the workers, deletes every SA (wiping its keys), closes the TUN
+ * device (which removes it). */
+void driver_stop(struct driver *d);
+
+/* Replaces the SPD; the driver owns it from now on. */
+void driver_set_spd(struct driver *d, struct spd *spd);
+
+bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
+                   size_t errlen);
+/* Deletes the SA (spi, dst, proto); false if there is none. */
+bool driver_sa_delete(struct driver *d, uint32_t spi, const struct sa_address *dst,
+                      enum sa_proto proto);
+/* Deletes every SA; returns how many. */
+size_t driver_sa_flush(struct driver *d);
+
+/* `show sa`: one block per SA (never a key). */
+void driver_sa_show(struct driver *d, FILE *out);
+void driver_get_stats(struct driver *d, struct driver_stats *s);
+
+#endif

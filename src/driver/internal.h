@@ -1,0 +1,82 @@
+/* Private to the driver: its state, shared by the workers and the control side. */
+#ifndef SECPOL_DRIVER_INTERNAL_H
+#define SECPOL_DRIVER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "driver/driver.h"
+#include "esp/esp.h"
+
+#define DRV_BATCH 32            /* packets per system call */
+#define DRV_BUF 4096            /* one packet buffer */
+#define DRV_HEAD 128            /* headroom: outer IP + ESP/AH headers, or a
+                                 * synthesized IP header before a received payload */
+#define DRV_QUEUES 64           /* rules that may wait for an SA at once */
+
+struct child_sa {
+	struct ipsec_sa *sa;
+	struct sa_address src, dst;
+	uint8_t src_len, dst_len;
+	bool udp_encap;
+	struct child_sa *next;      /* the driver's list, newest first */
+};
+
+/* Counters a worker writes (under the read lock), summed under the write lock. */
+struct worker_stats {
+	uint64_t steered, permitted_clear, blocked, no_rule, malformed;
+	uint64_t queued, queue_overflow, queue_timeout, queue_sent;
+	uint64_t send_errors, tun_write_errors;
+	uint64_t decrypted, encrypted;
+};
+
+/* A batch of datagrams for one socket. */
+struct out_batch {
+	int fd;
+	unsigned n;
+	struct mmsghdr msg[DRV_BATCH];
+	struct iovec iov[DRV_BATCH];
+	struct sockaddr_in6 addr[DRV_BATCH];   /* big enough for either family */
+};
+
+struct driver {
+	struct driver_config cfg;
+	int tun;
+	int tx4, tx6;               /* raw, header included */
+	int rx[4];                  /* raw ESP/AH, IPv4/IPv6 */
+	int udp4, udp6;             /* UDP 4500 (RFC 3948) */
+	int tx_wake, rx_wake;       /* eventfds: SA added / stop */
+	atomic_bool stop;
+	pthread_t tx_thread, rx_thread;
+	bool tx_started, rx_started;
+
+	pthread_rwlock_t lock;      /* SPD, SAD, child SAs, counters */
+	struct spd *spd;
+	struct sad *sad;
+	struct child_sa *children;
+	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
+	uint64_t key_additions, key_deletions;
+	struct worker_stats tx_stats, rx_stats;
+	uint64_t sad_drops_retired[DROP_COUNT];
+
+	/* Outbound worker's queue of packets waiting for an SA. */
+	struct {
+		bool used;
+		uint32_t rule_id;
+		unsigned n;
+		uint64_t since_ms;
+	} pend[DRV_QUEUES];
+	uint8_t *pend_buf;          /* DRV_QUEUES * queue_len * DRV_BUF */
+	uint16_t *pend_len;         /* DRV_QUEUES * queue_len */
+};
+
+int tun_open(const char *name, unsigned mtu, char *err, size_t errlen);
+uint64_t driver_now_ms(void);
+
+/* The workers (worker.c). */
+void *driver_tx_main(void *arg);
+void *driver_rx_main(void *arg);
+
+#endif

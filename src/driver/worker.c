@@ -1,0 +1,536 @@
+/*
+ * The workers. Outbound: TUN -> classify -> SPD -> Child SA -> ESP/AH ->
+ * raw socket (or UDP 4500). Inbound: raw socket (or UDP 4500) -> SAD by SPI
+ * -> verify, replay check, decrypt -> the inner packet must belong to the
+ * SA and to a Negotiate rule -> TUN.
+ *
+ * The SPD is authoritative (architecture.md, decision 2): a packet that
+ * nftables steered here is decided again, so a steering table that lags
+ * behind the policy can never leak cleartext that the policy protects.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "driver/internal.h"
+
+/* ---- small helpers ---- */
+
+static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned len)
+{
+	unsigned bytes = len / 8, bits = len % 8;
+	if (memcmp(a, net, bytes) != 0)
+		return false;
+	if (bits == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - bits));
+	return (a[bytes] & mask) == (net[bytes] & mask);
+}
+
+/* Whether packet p is traffic of child SA cs (its selectors). */
+static bool child_carries(const struct child_sa *cs, const struct spd_packet *p)
+{
+	return cs->src.family == p->family && prefix_match(p->src, cs->src.bytes, cs->src_len) &&
+	       prefix_match(p->dst, cs->dst.bytes, cs->dst_len);
+}
+
+/* The newest usable outbound SA for p (make-before-break: a rekeyed SA is
+ * added in front of the old one, which keeps receiving until deleted). */
+static struct child_sa *find_outbound(struct driver *d, const struct spd_packet *p,
+                                      uint64_t now)
+{
+	for (struct child_sa *cs = d->children; cs; cs = cs->next)
+		if (!cs->sa->inbound && child_carries(cs, p) && sa_usable(cs->sa, now))
+			return cs;
+	return NULL;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A minimal IPv4 header in front of a payload that arrived without one. */
+static void synth_ipv4(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+                       size_t total)
+{
+	memset(h, 0, 20);
+	h[0] = 0x45;
+	h[2] = (uint8_t)(total >> 8);
+	h[3] = (uint8_t)total;
+	h[8] = 64;
+	h[9] = proto;
+	memcpy(h + 12, src, 4);
+	memcpy(h + 16, dst, 4);
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	uint16_t c = csum_fold(sum);
+	h[10] = (uint8_t)(c >> 8);
+	h[11] = (uint8_t)c;
+}
+
+static void synth_ipv6(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+                       size_t payload)
+{
+	memset(h, 0, 40);
+	h[0] = 0x60;
+	h[4] = (uint8_t)(payload >> 8);
+	h[5] = (uint8_t)payload;
+	h[6] = proto;
+	h[7] = 64;
+	memcpy(h + 8, src, 16);
+	memcpy(h + 24, dst, 16);
+}
+
+/* ---- batched sending ---- */
+
+static void batch_flush(struct out_batch *b, uint64_t *errors)
+{
+	unsigned done = 0;
+	while (done < b->n) {
+		int r = sendmmsg(b->fd, b->msg + done, b->n - done, 0);
+		if (r <= 0) {
+			/* The datagram at `done` failed (no route, buffer full):
+			 * count it and go on with the rest. */
+			if (r < 0 && errno == EINTR)
+				continue;
+			(*errors)++;
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+	b->n = 0;
+}
+
+static void batch_add(struct out_batch *b, uint8_t *data, size_t len, uint8_t family,
+                      const uint8_t *dst, uint16_t port, uint64_t *errors)
+{
+	if (b->fd < 0) {
+		(*errors)++;
+		return;
+	}
+	if (b->n == DRV_BATCH)
+		batch_flush(b, errors);
+	unsigned i = b->n++;
+	memset(&b->addr[i], 0, sizeof(b->addr[i]));
+	socklen_t alen;
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&b->addr[i];
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		memcpy(&a->sin_addr, dst, 4);
+		alen = sizeof(*a);
+	} else {
+		b->addr[i].sin6_family = AF_INET6;
+		b->addr[i].sin6_port = htons(port);
+		memcpy(&b->addr[i].sin6_addr, dst, 16);
+		alen = sizeof(b->addr[i]);
+	}
+	b->iov[i] = (struct iovec){ .iov_base = data, .iov_len = len };
+	b->msg[i].msg_hdr = (struct msghdr){ .msg_name = &b->addr[i], .msg_namelen = alen,
+	                                     .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+}
+
+/* ---- outbound ---- */
+
+struct tx {
+	struct driver *d;
+	struct worker_stats *st;
+	uint8_t (*buf)[DRV_BUF];
+	struct out_batch raw4, raw6, udp4, udp6;
+};
+
+static void tx_flush(struct tx *t)
+{
+	batch_flush(&t->raw4, &t->st->send_errors);
+	batch_flush(&t->raw6, &t->st->send_errors);
+	batch_flush(&t->udp4, &t->st->send_errors);
+	batch_flush(&t->udp6, &t->st->send_errors);
+}
+
+/* Sends a whole IP packet as it is (Permit, or no filter). */
+static void tx_clear(struct tx *t, uint8_t *data, size_t len, const struct spd_packet *p)
+{
+	batch_add(p->family == AF_INET ? &t->raw4 : &t->raw6, data, len, p->family, p->dst, 0,
+	          &t->st->send_errors);
+}
+
+static void tx_protected(struct tx *t, struct child_sa *cs, struct pkt *pk, uint64_t now_s)
+{
+	struct ipsec_sa *sa = cs->sa;
+	enum sa_drop r = sa->proto == SA_PROTO_ESP ? esp_output(sa, pk, now_s)
+	                                           : ah_output(sa, pk, now_s);
+	if (r != DROP_NONE)
+		return;   /* counted in the SA */
+	t->st->encrypted++;
+	uint8_t fam = sa->dst.family;
+	if (cs->udp_encap) {
+		/* RFC 3948: the ESP packet without its IP header, in UDP to 4500. */
+		size_t hl = fam == AF_INET ? (size_t)(pkt_data(pk)[0] & 0x0f) * 4 : 40;
+		batch_add(fam == AF_INET ? &t->udp4 : &t->udp6, pkt_data(pk) + hl, pk->len - hl,
+		          fam, sa->dst.bytes, 4500, &t->st->send_errors);
+		return;
+	}
+	batch_add(fam == AF_INET ? &t->raw4 : &t->raw6, pkt_data(pk), pk->len, fam,
+	          sa->dst.bytes, 0, &t->st->send_errors);
+}
+
+static int pend_find(struct driver *d, uint32_t rule_id, bool create, uint64_t now_ms)
+{
+	int free_slot = -1;
+	for (int i = 0; i < DRV_QUEUES; i++) {
+		if (d->pend[i].used && d->pend[i].rule_id == rule_id)
+			return i;
+		if (!d->pend[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (!create || free_slot < 0)
+		return -1;
+	d->pend[free_slot].used = true;
+	d->pend[free_slot].rule_id = rule_id;
+	d->pend[free_slot].n = 0;
+	d->pend[free_slot].since_ms = now_ms;
+	return free_slot;
+}
+
+static uint8_t *pend_slot(struct driver *d, int q, unsigned i)
+{
+	return d->pend_buf + ((size_t)q * d->cfg.queue_len + i) * DRV_BUF;
+}
+
+/* Holds a Negotiate packet until an SA for its rule exists (IKE's acquire
+ * will start here), or drops it with a counter. */
+static void tx_hold(struct tx *t, uint32_t rule_id, const uint8_t *data, size_t len,
+                    uint64_t now_ms)
+{
+	struct driver *d = t->d;
+	int q = pend_find(d, rule_id, true, now_ms);
+	if (q < 0 || d->pend[q].n >= d->cfg.queue_len) {
+		t->st->queue_overflow++;
+		return;
+	}
+	unsigned i = d->pend[q].n++;
+	memcpy(pend_slot(d, q, i) + DRV_HEAD, data, len);
+	d->pend_len[(size_t)q * d->cfg.queue_len + i] = (uint16_t)len;
+	t->st->queued++;
+}
+
+/* One packet from the TUN device at buf + DRV_HEAD. held: it comes from the
+ * queue (then it is not queued again: false = still no SA). */
+static bool tx_packet(struct tx *t, uint8_t *buf, size_t len, bool held, uint64_t now_ms)
+{
+	struct driver *d = t->d;
+	uint8_t *data = buf + DRV_HEAD;
+	struct spd_packet p;
+	if (!driver_classify(data, len, &p)) {
+		t->st->malformed++;
+		return true;
+	}
+	struct spd_match m;
+	if (!d->spd) {
+		t->st->blocked++;   /* no policy compiled yet: nothing leaves */
+		return true;
+	}
+	if (!spd_lookup(d->spd, &p, SPD_OUTBOUND, &m)) {
+		t->st->no_rule++;
+		tx_clear(t, data, len, &p);
+		return true;
+	}
+	switch (m.action) {
+	case ACTION_BLOCK:
+		t->st->blocked++;
+		return true;
+	case ACTION_PERMIT:
+		t->st->permitted_clear++;
+		tx_clear(t, data, len, &p);
+		return true;
+	case ACTION_NEGOTIATE:
+		break;
+	}
+	struct child_sa *cs = find_outbound(d, &p, now_ms / 1000);
+	if (!cs) {
+		if (!held)
+			tx_hold(t, m.rule_id, data, len, now_ms);
+		return false;
+	}
+	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
+	tx_protected(t, cs, &pk, now_ms / 1000);
+	return true;
+}
+
+/* Sends what waited for an SA that now exists; drops what waited too long. */
+static void tx_pending(struct tx *t, uint64_t now_ms)
+{
+	struct driver *d = t->d;
+	for (int q = 0; q < DRV_QUEUES; q++) {
+		if (!d->pend[q].used)
+			continue;
+		unsigned n = d->pend[q].n, sent = 0;
+		uint16_t *lens = d->pend_len + (size_t)q * d->cfg.queue_len;
+		for (unsigned i = 0; i < n; i++) {
+			if (tx_packet(t, pend_slot(d, q, i), lens[i], true, now_ms))
+				sent++;
+			else
+				break;   /* still no SA: the rest wait too */
+		}
+		if (sent == n) {
+			t->st->queue_sent += n;
+			tx_flush(t);   /* before the slots are reused */
+			d->pend[q].used = false;
+		} else if (now_ms - d->pend[q].since_ms >= d->cfg.queue_ms) {
+			tx_flush(t);
+			t->st->queue_sent += sent;
+			t->st->queue_timeout += n - sent;
+			d->pend[q].used = false;
+		} else if (sent) {
+			tx_flush(t);
+			t->st->queue_sent += sent;
+			memmove(pend_slot(d, q, 0), pend_slot(d, q, sent), (size_t)(n - sent) * DRV_BUF);
+			memmove(lens, lens + sent, (n - sent) * sizeof(*lens));
+			d->pend[q].n = n - sent;
+		}
+	}
+}
+
+static bool any_pending(const struct driver *d)
+{
+	for (int q = 0; q < DRV_QUEUES; q++)
+		if (d->pend[q].used)
+			return true;
+	return false;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+	while (read(fd, &v, sizeof(v)) > 0) {
+	}
+}
+
+static int make_epoll(const int *fds, int n)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	for (int i = 0; ep >= 0 && i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+	}
+	return ep;
+}
+
+void *driver_tx_main(void *arg)
+{
+	struct driver *d = arg;
+	struct tx t = { .d = d, .st = &d->tx_stats };
+	t.buf = malloc((size_t)DRV_BATCH * DRV_BUF);
+	t.raw4.fd = d->tx4;
+	t.raw6.fd = d->tx6;
+	t.udp4.fd = d->udp4;
+	t.udp6.fd = d->udp6;
+	int fds[] = { d->tun, d->tx_wake };
+	int ep = make_epoll(fds, 2);
+	if (!t.buf || ep < 0) {
+		free(t.buf);
+		return NULL;
+	}
+	while (!atomic_load(&d->stop)) {
+		struct epoll_event ev[2];
+		int ne = epoll_wait(ep, ev, 2, 100);
+		bool woken = false;
+		for (int i = 0; i < ne; i++)
+			if (ev[i].data.fd == d->tx_wake) {
+				drain(d->tx_wake);
+				woken = true;
+			}
+		uint64_t now_ms = driver_now_ms();
+		pthread_rwlock_rdlock(&d->lock);
+		if (woken || any_pending(d))
+			tx_pending(&t, now_ms);
+		pthread_rwlock_unlock(&d->lock);
+		/* Up to 8 batches before looking at the wakeups again. */
+		for (int round = 0; round < 8; round++) {
+			size_t n = 0, len[DRV_BATCH];
+			for (; n < DRV_BATCH; n++) {
+				ssize_t r = read(d->tun, t.buf[n] + DRV_HEAD, DRV_BUF - DRV_HEAD - IPSEC_TAILROOM);
+				if (r <= 0)
+					break;
+				len[n] = (size_t)r;
+			}
+			if (n == 0)
+				break;
+			pthread_rwlock_rdlock(&d->lock);
+			d->tx_stats.steered += n;
+			for (size_t i = 0; i < n; i++)
+				tx_packet(&t, t.buf[i], len[i], false, now_ms);
+			tx_flush(&t);
+			pthread_rwlock_unlock(&d->lock);
+			if (n < DRV_BATCH)
+				break;
+		}
+	}
+	close(ep);
+	free(t.buf);
+	return NULL;
+}
+
+/* ---- inbound ---- */
+
+struct rx {
+	struct driver *d;
+	struct worker_stats *st;
+	uint8_t (*buf)[DRV_BUF];
+	struct mmsghdr msg[DRV_BATCH];
+	struct iovec iov[DRV_BATCH];
+	struct sockaddr_in6 from[DRV_BATCH];
+	uint8_t cmsg[DRV_BATCH][64];
+};
+
+/* The local address a datagram was sent to, from IP(V6)_PKTINFO. */
+static bool pktinfo_dst(struct msghdr *mh, int family, uint8_t *dst)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (family == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(dst, &pi.ipi6_addr, 16);
+			return true;
+		}
+		if (family == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(dst, &pi.ipi_addr, 4);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The IP header the payload at buf + DRV_HEAD + hl arrived without. */
+static bool rx_header(struct rx *r, unsigned i, int family, uint8_t proto, size_t *len)
+{
+	uint8_t dst[16];
+	struct msghdr *mh = &r->msg[i].msg_hdr;
+	uint8_t *h = r->buf[i] + DRV_HEAD;
+	if (!pktinfo_dst(mh, family, dst))
+		return false;
+	if (family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&r->from[i];
+		synth_ipv4(h, (const uint8_t *)&a->sin_addr, dst, proto, *len + 20);
+		*len += 20;
+	} else {
+		synth_ipv6(h, r->from[i].sin6_addr.s6_addr, dst, proto, *len);
+		*len += 40;
+	}
+	return true;
+}
+
+static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
+{
+	struct driver *d = r->d;
+	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
+	struct ipsec_sa *sa = NULL;
+	if (ipsec_input(d->sad, &pk, now_ms / 1000, &sa) != DROP_NONE || !sa)
+		return;   /* counted by the transform, in the SA or the SAD */
+	if (pk.len == 0)
+		return;   /* an RFC 4303 dummy packet */
+	/* The packet decrypted under this SA: it must also be traffic the SA
+	 * was made for, and traffic the policy wants protected. */
+	struct spd_packet p;
+	struct spd_match m;
+	const struct child_sa *cs = sa->owner;
+	if (!driver_classify(pkt_data(&pk), pk.len, &p) || !cs || !child_carries(cs, &p) ||
+	    !d->spd || !spd_lookup(d->spd, &p, SPD_INBOUND, &m) || m.action != ACTION_NEGOTIATE) {
+		sa_drop(sa, DROP_SELECTOR);
+		return;
+	}
+	if (write(d->tun, pkt_data(&pk), pk.len) < 0)
+		r->st->tun_write_errors++;
+	else
+		r->st->decrypted++;
+}
+
+/* Reads one batch from fd: raw IPv4 (the IP header included), raw IPv6 or
+ * UDP (payload only: the header is rebuilt from the addresses). */
+static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_proto)
+{
+	struct driver *d = r->d;
+	size_t hl = family == AF_INET ? (raw ? 0 : 20) : 40;
+	for (unsigned i = 0; i < DRV_BATCH; i++) {
+		r->iov[i] = (struct iovec){ .iov_base = r->buf[i] + DRV_HEAD + hl,
+		                            .iov_len = DRV_BUF - DRV_HEAD - hl };
+		r->msg[i].msg_hdr = (struct msghdr){ .msg_name = &r->from[i],
+		                                     .msg_namelen = sizeof(r->from[i]),
+		                                     .msg_iov = &r->iov[i], .msg_iovlen = 1,
+		                                     .msg_control = r->cmsg[i],
+		                                     .msg_controllen = sizeof(r->cmsg[i]) };
+	}
+	int n = recvmmsg(fd, r->msg, DRV_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	uint64_t now_ms = driver_now_ms();
+	pthread_rwlock_rdlock(&d->lock);
+	for (int i = 0; i < n; i++) {
+		size_t len = r->msg[i].msg_len;
+		uint8_t *payload = r->buf[i] + DRV_HEAD + hl;
+		if (!raw) {
+			/* RFC 3948: a one-octet 0xff is a NAT keepalive; four zero
+			 * octets (non-ESP marker) start an IKE message, which is the
+			 * IKE engine's (not in this version: dropped). */
+			if ((len == 1 && payload[0] == 0xff) ||
+			    (len >= 4 && !payload[0] && !payload[1] && !payload[2] && !payload[3]))
+				continue;
+		}
+		if (hl && !rx_header(r, (unsigned)i, family, raw ? raw_proto : IPPROTO_ESP, &len)) {
+			r->st->malformed++;
+			continue;
+		}
+		rx_packet(r, r->buf[i], len, now_ms);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return n;
+}
+
+void *driver_rx_main(void *arg)
+{
+	struct driver *d = arg;
+	struct rx r = { .d = d, .st = &d->rx_stats };
+	r.buf = malloc((size_t)DRV_BATCH * DRV_BUF);
+	int fds[] = { d->rx[0], d->rx[1], d->rx[2], d->rx[3], d->udp4, d->udp6, d->rx_wake };
+	int ep = make_epoll(fds, 7);
+	if (!r.buf || ep < 0) {
+		free(r.buf);
+		return NULL;
+	}
+	while (!atomic_load(&d->stop)) {
+		struct epoll_event ev[8];
+		int ne = epoll_wait(ep, ev, 8, 200);
+		for (int i = 0; i < ne; i++) {
+			int fd = ev[i].data.fd;
+			if (fd == d->rx_wake) {
+				drain(fd);
+				continue;
+			}
+			int family = fd == d->rx[0] || fd == d->rx[1] || fd == d->udp4 ? AF_INET : AF_INET6;
+			bool raw = fd != d->udp4 && fd != d->udp6;
+			uint8_t proto = fd == d->rx[1] || fd == d->rx[3] ? IPPROTO_AH : IPPROTO_ESP;
+			/* A bounded number of batches per wakeup, so one busy
+			 * socket cannot starve the others. */
+			for (int round = 0; round < 8 && rx_batch(&r, fd, family, raw, proto) == DRV_BATCH;
+			     round++) {
+			}
+		}
+	}
+	close(ep);
+	free(r.buf);
+	return NULL;
+}

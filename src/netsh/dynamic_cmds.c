@@ -1,0 +1,438 @@
+/*
+ * The `netsh ipsec dynamic` context: commands that act on the running
+ * service. The secpol CLI checks a command's syntax (so a typo is reported
+ * even when secpold is down) and forwards it over the control socket;
+ * secpold runs it through the same table against its data path.
+ *
+ * Manual keying (`add sa`, `delete sa`, `show sa`) is a project extension,
+ * the netsh form of `ip xfrm state` or OpenBSD's `ipsecctl` manual SAs.
+ */
+#include <ctype.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "driver/driver.h"
+#include "netsh/internal.h"
+
+#define KEY_MAX 64
+
+static bool need_service(struct netsh_session *ns, struct diag *d)
+{
+	if (ns->dynamic)
+		return true;
+	return diag_error(d, ERR_SERVICE, "The IPsec service is not running.");
+}
+
+/* "192.0.2.1", "10.1.0.0/16", "2001:db8::/64". */
+static bool parse_prefix(const char *tag, const char *text, struct sa_address *a,
+                         uint8_t *len, struct diag *d)
+{
+	char buf[64];
+	struct ip_address ip;
+	snprintf(buf, sizeof(buf), "%s", text);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (strlen(text) >= sizeof(buf) || !policy_parse_ip(buf, &ip))
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of '%s' is not valid. "
+		                  "Allowed: an IPv4 or IPv6 address, optionally with /prefix.",
+		                  text, tag);
+	unsigned max = ip.family == AF_INET ? 32 : 128, n = max;
+	if (slash) {
+		char *end;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || v > max)
+			return diag_error(d, ERR_BAD_VALUE, "The prefix length in '%.100s' of '%s' is "
+			                  "not valid. Allowed: 0 to %u.", text, tag, max);
+		n = (unsigned)v;
+	}
+	a->family = ip.family;
+	memcpy(a->bytes, ip.bytes, sizeof(a->bytes));
+	*len = (uint8_t)n;
+	return true;
+}
+
+static bool parse_host(const char *tag, const char *text, struct sa_address *a,
+                       struct diag *d)
+{
+	uint8_t len;
+	if (!parse_prefix(tag, text, a, &len, d))
+		return false;
+	if (len != (a->family == AF_INET ? 32 : 128))
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of '%s' must be a single "
+		                  "address.", text, tag);
+	return true;
+}
+
+static bool parse_hex(const char *tag, const char *text, uint8_t *out, size_t max,
+                      size_t *len, struct diag *d)
+{
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		text += 2;
+	size_t n = strlen(text);
+	if (n == 0 || n % 2 || n / 2 > max)
+		return diag_error(d, ERR_BAD_VALUE, "The value of '%s' is not valid. Allowed: "
+		                  "0x followed by an even number of hex digits, at most %zu bytes.",
+		                  tag, max);
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = isxdigit((unsigned char)text[2 * i]), lo = isxdigit((unsigned char)text[2 * i + 1]);
+		if (!hi || !lo)
+			return diag_error(d, ERR_BAD_VALUE, "The value of '%s' is not valid: it "
+			                  "contains a character that is not a hex digit.", tag);
+		char b[3] = { text[2 * i], text[2 * i + 1], 0 };
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	*len = n / 2;
+	return true;
+}
+
+static bool parse_spi(const char *text, uint32_t *spi, struct diag *d)
+{
+	char *end;
+	unsigned long long v = strtoull(text, &end, 0);
+	if (!isdigit((unsigned char)text[0]) || *end || v < 256 || v > 0xffffffffULL)
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'spi' is not valid. "
+		                  "Allowed: 256 to 0xffffffff (0-255 are reserved, RFC 4303).", text);
+	*spi = (uint32_t)v;
+	return true;
+}
+
+static bool parse_sa_proto(const char *text, enum sa_proto *p, struct diag *d)
+{
+	if (!strcasecmp(text, "esp"))
+		*p = SA_PROTO_ESP;
+	else if (!strcasecmp(text, "ah"))
+		*p = SA_PROTO_AH;
+	else
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'protocol' is not "
+		                  "valid. Allowed: esp, ah.", text);
+	return true;
+}
+
+/* "<KB>k/<seconds>s", either part alone, as in a security method. */
+static bool parse_lifetime(const char *text, struct sa_lifetime *l, struct diag *d)
+{
+	const char *p = text;
+	memset(l, 0, sizeof(*l));
+	while (*p) {
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end == p || v == 0 || v > (1ULL << 40))
+			goto bad;
+		if (*end == 'k' || *end == 'K')
+			l->hard_bytes = v * 1024;
+		else if (*end == 's' || *end == 'S')
+			l->hard_seconds = v;
+		else
+			goto bad;
+		p = end + 1;
+		if (*p == '/')
+			p++;
+	}
+	/* Manual SAs are not rekeyed; the soft mark still tells the monitor. */
+	l->soft_bytes = l->hard_bytes / 10 * 9;
+	l->soft_seconds = l->hard_seconds / 10 * 9;
+	return true;
+bad:
+	return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'lifetime' is not valid. "
+	                  "Allowed: <kilobytes>k/<seconds>s, e.g. 100000k/3600s.", text);
+}
+
+static bool add_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	if (!need_service(ns, d))
+		return false;
+	struct child_sa_config c;
+	memset(&c, 0, sizeof(c));
+	uint8_t enckey[KEY_MAX], authkey[KEY_MAX];
+	size_t enclen = 0, authlen = 0;
+	const char *v;
+	bool ok = false;
+	c.sa.mode = SA_TRANSPORT;
+	c.sa.replay_window = 64;
+	c.sa.enc = ENC_NULL;
+	c.sa.integ = MAC_NONE;
+	if (!parse_prefix("srcaddr", arg(a, "srcaddr"), &c.src, &c.src_len, d) ||
+	    !parse_prefix("dstaddr", arg(a, "dstaddr"), &c.dst, &c.dst_len, d) ||
+	    !parse_sa_proto(arg(a, "protocol"), &c.sa.proto, d) ||
+	    !parse_spi(arg(a, "spi"), &c.sa.spi, d))
+		goto out;
+	if (c.src.family != c.dst.family) {
+		diag_error(d, ERR_BAD_VALUE, "'srcaddr' and 'dstaddr' must be of one address family.");
+		goto out;
+	}
+	if ((v = arg(a, "mode"))) {
+		if (!strcasecmp(v, "tunnel"))
+			c.sa.mode = SA_TUNNEL;
+		else if (strcasecmp(v, "transport")) {
+			diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'mode' is not valid. "
+			           "Allowed: transport, tunnel.", v);
+			goto out;
+		}
+	}
+	if (c.sa.mode == SA_TUNNEL) {
+		if (!arg(a, "tunnelsrc") || !arg(a, "tunneldst")) {
+			diag_error(d, ERR_MISSING_TAG, "mode=tunnel needs 'tunnelsrc' and 'tunneldst'.");
+			goto out;
+		}
+		if (!parse_host("tunnelsrc", arg(a, "tunnelsrc"), &c.sa.src, d) ||
+		    !parse_host("tunneldst", arg(a, "tunneldst"), &c.sa.dst, d))
+			goto out;
+		if (c.sa.src.family != c.sa.dst.family) {
+			diag_error(d, ERR_BAD_VALUE, "'tunnelsrc' and 'tunneldst' must be of one "
+			           "address family.");
+			goto out;
+		}
+	} else {
+		if (arg(a, "tunnelsrc") || arg(a, "tunneldst")) {
+			diag_error(d, ERR_BAD_TAG, "'tunnelsrc' and 'tunneldst' need mode=tunnel.");
+			goto out;
+		}
+		/* Transport mode protects traffic between the two hosts themselves. */
+		if (!parse_host("srcaddr", arg(a, "srcaddr"), &c.sa.src, d) ||
+		    !parse_host("dstaddr", arg(a, "dstaddr"), &c.sa.dst, d))
+			goto out;
+	}
+	if ((v = arg(a, "encryption"))) {
+		if (c.sa.proto == SA_PROTO_AH) {
+			diag_error(d, ERR_BAD_TAG, "AH has no 'encryption'; use protocol=esp.");
+			goto out;
+		}
+		if (!crypto_enc_by_name(v, &c.sa.enc)) {
+			diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'encryption' is not valid. "
+			           "Allowed: aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-cbc, "
+			           "aes-256-cbc, 3des, des, null, aes-128-gmac, aes-256-gmac.", v);
+			goto out;
+		}
+	} else if (c.sa.proto == SA_PROTO_ESP) {
+		diag_error(d, ERR_MISSING_TAG, "The required parameter 'encryption' was not "
+		           "specified (protocol=esp).");
+		goto out;
+	}
+	if ((v = arg(a, "integrity")) && !crypto_mac_by_name(v, &c.sa.integ)) {
+		diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'integrity' is not valid. "
+		           "Allowed: sha1, md5, sha256, sha384, sha512.", v);
+		goto out;
+	}
+	if ((v = arg(a, "enckey")) && !parse_hex("enckey", v, enckey, KEY_MAX, &enclen, d))
+		goto out;
+	if ((v = arg(a, "authkey")) && !parse_hex("authkey", v, authkey, KEY_MAX, &authlen, d))
+		goto out;
+	const struct crypto_enc_info *ei = crypto_enc_info(c.sa.enc);
+	if (c.sa.proto == SA_PROTO_ESP && ei && enclen != ei->key_len + ei->salt_len) {
+		diag_error(d, ERR_BAD_VALUE, "'enckey' for %s must be %zu bytes%s; it has %zu.",
+		           ei->name, ei->key_len + ei->salt_len,
+		           ei->salt_len ? " (the key followed by its 4-byte salt)" : "", enclen);
+		goto out;
+	}
+	if (c.sa.integ != MAC_NONE && authlen != crypto_mac_info(c.sa.integ)->key_len) {
+		diag_error(d, ERR_BAD_VALUE, "'authkey' for %s must be %zu bytes; it has %zu.",
+		           crypto_mac_info(c.sa.integ)->name, crypto_mac_info(c.sa.integ)->key_len,
+		           authlen);
+		goto out;
+	}
+	if (c.sa.integ == MAC_NONE && authlen) {
+		diag_error(d, ERR_BAD_TAG, "'authkey' needs 'integrity'.");
+		goto out;
+	}
+	if ((v = arg(a, "replaywindow")) &&
+	    !policy_parse_uint("replaywindow", v, 0, REPLAY_MAX_WINDOW, &c.sa.replay_window, d))
+		goto out;
+	if ((v = arg(a, "lifetime")) && !parse_lifetime(v, &c.sa.life, d))
+		goto out;
+	if ((v = arg(a, "esn")) && !policy_parse_bool("esn", v, &c.sa.esn, d))
+		goto out;
+	if ((v = arg(a, "encap"))) {
+		if (strcasecmp(v, "udp") && strcasecmp(v, "none")) {
+			diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'encap' is not valid. "
+			           "Allowed: udp, none.", v);
+			goto out;
+		}
+		c.udp_encap = !strcasecmp(v, "udp");
+	}
+	bool direction_given = false;
+	if ((v = arg(a, "direction"))) {
+		direction_given = true;
+		if (!strcasecmp(v, "inbound"))
+			c.sa.inbound = true;
+		else if (strcasecmp(v, "outbound")) {
+			diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'direction' is not valid. "
+			           "Allowed: inbound, outbound.", v);
+			goto out;
+		}
+	}
+	c.sa.enc_key = enclen ? enckey : NULL;
+	c.sa.enc_key_len = enclen;
+	c.sa.auth_key = authlen ? authkey : NULL;
+	c.sa.auth_key_len = authlen;
+	ok = ns->dynamic->add_sa(ns->dynamic->ctx, &c, direction_given, d);
+out:
+	OPENSSL_cleanse(enckey, sizeof(enckey));
+	OPENSSL_cleanse(authkey, sizeof(authkey));
+	return ok;
+}
+
+static bool delete_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	if (!need_service(ns, d))
+		return false;
+	const char *spi_text = arg(a, "spi");
+	if (!strcasecmp(spi_text, "all"))
+		return ns->dynamic->delete_sa(ns->dynamic->ctx, true, 0, NULL, 0, d);
+	uint32_t spi;
+	struct sa_address dst;
+	enum sa_proto proto = SA_PROTO_ESP;
+	if (!arg(a, "dstaddr"))
+		return diag_error(d, ERR_MISSING_TAG, "The required parameter 'dstaddr' was not "
+		                  "specified (or give spi=all).");
+	if (!parse_spi(spi_text, &spi, d) || !parse_host("dstaddr", arg(a, "dstaddr"), &dst, d) ||
+	    (arg(a, "protocol") && !parse_sa_proto(arg(a, "protocol"), &proto, d)))
+		return false;
+	struct ip_address ip = { .family = dst.family };
+	memcpy(ip.bytes, dst.bytes, sizeof(ip.bytes));
+	return ns->dynamic->delete_sa(ns->dynamic->ctx, false, spi, &ip, (uint8_t)proto, d);
+}
+
+static bool show_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	(void)a;
+	if (!need_service(ns, d))
+		return false;
+	ns->dynamic->show_sa(ns->dynamic->ctx, ns->out);
+	return true;
+}
+
+static bool show_stats_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	const char *type = arg(a, "type");
+	if (!type)
+		type = "all";
+	if (strcasecmp(type, "all") && strcasecmp(type, "ike") && strcasecmp(type, "ipsec"))
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'type' is not valid. "
+		                  "Allowed: all, ike, ipsec.", type);
+	if (!need_service(ns, d))
+		return false;
+	ns->dynamic->show_stats(ns->dynamic->ctx, ns->out, type);
+	return true;
+}
+
+static const struct param_spec p_add_sa[] = {
+	{ "srcaddr", PF_REQUIRED, "<address>[/<prefix>]" },
+	{ "dstaddr", PF_REQUIRED, "<address>[/<prefix>]" },
+	{ "protocol", PF_REQUIRED, "esp|ah" },
+	{ "spi", PF_REQUIRED, "<0x100-0xffffffff>" },
+	{ "mode", 0, "transport|tunnel" },
+	{ "tunnelsrc", 0, "<address>" },
+	{ "tunneldst", 0, "<address>" },
+	{ "encryption", 0, "aes-128-gcm|aes-256-gcm|chacha20-poly1305|aes-128-cbc|aes-256-cbc|"
+	                   "3des|des|null" },
+	{ "enckey", 0, "0x<hex>" },
+	{ "integrity", 0, "sha1|md5|sha256|sha384|sha512" },
+	{ "authkey", 0, "0x<hex>" },
+	{ "replaywindow", 0, "<0-4096>" },
+	{ "lifetime", 0, "<KB>k/<seconds>s" },
+	{ "encap", 0, "udp|none" },
+	{ "esn", 0, "yes|no" },
+	{ "direction", 0, "inbound|outbound" },
+};
+static const struct param_spec p_delete_sa[] = {
+	{ "spi", PF_REQUIRED, "<spi>|all" },
+	{ "dstaddr", 0, "<address>" },
+	{ "protocol", 0, "esp|ah" },
+};
+static const struct param_spec p_show_stats[] = {
+	{ "type", 0, "all|ike|ipsec" },
+};
+
+#define N(p) (sizeof(p) / sizeof((p)[0]))
+static const struct command_spec dynamic_commands[] = {
+	{ "add", "sa", p_add_sa, N(p_add_sa), add_sa_run, CMD_NONE,
+	  "Adds a manually keyed SA (one direction) to the running service." },
+	{ "delete", "sa", p_delete_sa, N(p_delete_sa), delete_sa_run, CMD_NONE,
+	  "Deletes a manually keyed SA, or all SAs." },
+	{ "show", "sa", NULL, 0, show_sa_run, CMD_NONE,
+	  "Shows the SAs of the running service." },
+	{ "show", "stats", p_show_stats, N(p_show_stats), show_stats_run, CMD_NONE,
+	  "Shows IKE and IPsec statistics." },
+};
+#define NDYN N(dynamic_commands)
+
+void list_dynamic_commands(FILE *f)
+{
+	fprintf(f, "Commands in the `ipsec dynamic' context:\n");
+	for (size_t i = 0; i < NDYN; i++)
+		fprintf(f, "%-16s - %s\n", dynamic_commands[i].object, dynamic_commands[i].help);
+}
+
+static const struct command_spec *find_dynamic(const struct tokens *t, size_t *first,
+                                               struct diag *d)
+{
+	static const char *const verbs[] = { "add", "delete", "show" };
+	const char *w = t->t[*first].value;
+	int v = match_word(w, verbs, N(verbs));
+	if (v < 0)
+		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
+		                  "%.100s.", w), NULL;
+	(*first)++;
+	const char *objects[NDYN];
+	const struct command_spec *cands[NDYN];
+	size_t n = 0;
+	for (size_t i = 0; i < NDYN; i++)
+		if (!strcmp(dynamic_commands[i].verb, verbs[v])) {
+			cands[n] = &dynamic_commands[i];
+			objects[n++] = dynamic_commands[i].object;
+		}
+	if (*first >= t->n || t->t[*first].tag)
+		return diag_error(d, ERR_UNKNOWN_COMMAND, "'%s' needs an object: %s%s%s.",
+		                  verbs[v], objects[0], n > 1 ? ", " : "", n > 1 ? objects[1] : ""),
+		       NULL;
+	int o = match_word(t->t[*first].value, objects, n);
+	if (o < 0)
+		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
+		                  "%s %.100s (this version's dynamic context has: sa, stats).",
+		                  verbs[v], t->t[*first].value), NULL;
+	(*first)++;
+	return cands[o];
+}
+
+/* The command as one line for the service: tag="value" words. */
+static bool join_tokens(const struct tokens *t, size_t first, char *out, size_t cap,
+                        struct diag *d)
+{
+	size_t o = 0;
+	for (size_t k = first; k < t->n; k++) {
+		const struct token *tok = &t->t[k];
+		if (strchr(tok->value, '"') || (tok->tag && strchr(tok->tag, '"')))
+			return diag_error(d, ERR_BAD_VALUE, "A value may not contain '\"'.");
+		int n = tok->tag ? snprintf(out + o, cap - o, "%s%s=\"%s\"", o ? " " : "", tok->tag,
+		                            tok->value)
+		                 : snprintf(out + o, cap - o, "%s\"%s\"", o ? " " : "", tok->value);
+		if (n < 0 || (size_t)n >= cap - o)
+			return diag_error(d, ERR_BAD_VALUE, "The command is too long.");
+		o += (size_t)n;
+	}
+	return true;
+}
+
+bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
+                 const struct command_spec **cmd, struct diag *d)
+{
+	size_t i = first;
+	const struct command_spec *c = find_dynamic(t, &i, d);
+	if (!c)
+		return false;
+	*cmd = c;
+	struct args a;
+	if (!bind_args(c, t, i, &a, d))
+		return false;
+	if (ns->dynamic)
+		return c->run(ns, &a, d);
+	if (!ns->forward)
+		return diag_error(d, ERR_SERVICE, "The IPsec service is not running.");
+	char line[8192];
+	return join_tokens(t, first, line, sizeof(line), d) && ns->forward(ns, line, d);
+}
