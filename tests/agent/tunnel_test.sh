@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# secpold end to end, tunnel mode between two gateways, each with a host
+# behind it (Windows' pair of tunnel rules on each gateway):
+#
+#   hA 198.51.100.10 -- gwA 198.51.100.1 | 192.0.2.1 ==ESP== 192.0.2.2 | 203.0.113.1 gwB -- hB 203.0.113.10
+#
+# Manual AES-256-GCM SAs (IPv4 outer and inner; tshark 4.0 cannot decrypt ChaCha20). dumpcap on gwA's
+# WAN link; tshark decrypts the tunnel to the hosts' original packets.
+#
+# usage: tunnel_test.sh <secpol> <secpold>      77 = skipped (not root)
+set -u
+SECPOL=$1
+SECPOLD=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces, TUN, nftables)"
+	exit 77
+fi
+. "$HERE/lib.sh"
+
+HA=tHA.$$ GA=tGA.$$ GB=tGB.$$ HB=tHB.$$
+for ns in "$HA" "$GA" "$GB" "$HB"; do new_ns "$ns"; done
+link "$HA" eth0 "$GA" lan
+link "$GA" wan "$GB" wan
+link "$GB" lan "$HB" eth0
+addr "$HA" eth0 198.51.100.10/24
+addr "$GA" lan 198.51.100.1/24
+addr "$GA" wan 192.0.2.1/24
+addr "$GB" wan 192.0.2.2/24
+addr "$GB" lan 203.0.113.1/24
+addr "$HB" eth0 203.0.113.10/24
+in_ns "$HA" ip route add default via 198.51.100.1
+in_ns "$HB" ip route add default via 203.0.113.1
+in_ns "$GA" ip route add 203.0.113.0/24 via 192.0.2.2
+in_ns "$GB" ip route add 198.51.100.0/24 via 192.0.2.1
+for g in "$GA" "$GB"; do in_ns "$g" sysctl -qw net.ipv4.ip_forward=1; done
+
+gateway_policy() {   # gateway_policy NS MYLAN PEERLAN MYWAN PEERWAN
+	policy "$1" <<EOF
+static add filterlist name=outbound
+static add filter filterlist=outbound srcaddr=$2 srcmask=24 dstaddr=$3 dstmask=24 mirrored=no
+static add filterlist name=inbound
+static add filter filterlist=inbound srcaddr=$3 srcmask=24 dstaddr=$2 dstmask=24 mirrored=no
+static add filteraction name=esp action=negotiate
+static add policy name=site
+static add rule name=to-peer policy=site filterlist=outbound filteraction=esp tunnel=$5 psk="manual SAs"
+static add rule name=from-peer policy=site filterlist=inbound filteraction=esp tunnel=$4 psk="manual SAs"
+static set policy name=site assign=yes
+EOF
+}
+gateway_policy "$GA" 198.51.100.0 203.0.113.0 192.0.2.1 192.0.2.2
+gateway_policy "$GB" 203.0.113.0 198.51.100.0 192.0.2.2 192.0.2.1
+start_secpold "$GA" || exit 1
+start_secpold "$GB" || exit 1
+
+capture_start "$GA" wan wire
+refute "no SA yet: the hosts cannot talk" in_ns "$HA" ping -c 1 -W 1 203.0.113.10
+
+K1=0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fa0a1a2a3
+K2=0x202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3fb0b1b2b3
+for g in "$GA" "$GB"; do
+	check "add tunnel SA A->B" sp "$g" dynamic add sa srcaddr=198.51.100.0/24 \
+		dstaddr=203.0.113.0/24 protocol=esp spi=0x3001 mode=tunnel tunnelsrc=192.0.2.1 \
+		tunneldst=192.0.2.2 encryption=aes-256-gcm enckey=$K1
+	check "add tunnel SA B->A" sp "$g" dynamic add sa srcaddr=203.0.113.0/24 \
+		dstaddr=198.51.100.0/24 protocol=esp spi=0x3002 mode=tunnel tunnelsrc=192.0.2.2 \
+		tunneldst=192.0.2.1 encryption=aes-256-gcm enckey=$K2
+done
+refute "tunnel mode needs its endpoints" sp "$GA" dynamic add sa srcaddr=198.51.100.0/24 \
+	dstaddr=203.0.113.0/24 protocol=esp spi=0x3003 mode=tunnel encryption=aes-256-gcm \
+	enckey=$K1
+
+check "hA pings hB through the tunnel" in_ns "$HA" ping -c 3 -W 2 -i 0.2 -p 7e11e1 203.0.113.10
+check "hB pings hA through the tunnel" in_ns "$HB" ping -c 2 -W 2 -i 0.2 198.51.100.10
+in_ns "$HB" timeout 10 python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.10", 5001)); s.listen(1); s.settimeout(8)
+c, _ = s.accept(); c.settimeout(8); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+print(n)' >"$E2E_T/tcp.out" &
+srv=$!
+sleep 0.5
+check "TCP hA -> hB through the tunnel" in_ns "$HA" timeout 8 python3 -c '
+import socket
+c = socket.create_connection(("203.0.113.10", 5001), timeout=5)
+c.sendall(b"SECPOL-TUNNEL-MARKER" + b"x" * 300000); c.close()'
+wait $srv
+expect_eq "hB received the whole stream" "$(cat "$E2E_T/tcp.out")" 300020
+capture_stop wire
+
+GCM="AES-GCM with 16 octet ICV [RFC4106]"
+ESP_SAS=(
+	"\"IPv4\",\"192.0.2.1\",\"192.0.2.2\",\"0x00003001\",\"$GCM\",\"$K1\",\"NULL\",\"\""
+	"\"IPv4\",\"192.0.2.2\",\"192.0.2.1\",\"0x00003002\",\"$GCM\",\"$K2\",\"NULL\",\"\""
+)
+W=$(pcap wire)
+expect_eq "only ESP between the gateways" \
+	"$(shark "$W" -Y 'ip && !esp' -T fields -e frame.number | wc -l)" 0
+expect_eq "the hosts' addresses never appear outside the tunnel" \
+	"$(tshark -n -r "$W" -Y 'ip.addr==198.51.100.10 || ip.addr==203.0.113.10' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+expect_ge "tshark decrypts hA's pings inside the tunnel" \
+	"$(shark "$W" -Y 'esp && ip.src==198.51.100.10 && icmp.type==8 && data.data contains 7e:11:e1' -T fields -e frame.number | wc -l)" 3
+expect_ge "tshark decrypts the TCP marker inside the tunnel" \
+	"$(shark "$W" -Y 'esp && tcp.payload contains "SECPOL-TUNNEL-MARKER"' -T fields -e frame.number | wc -l)" 1
+expect_ge "gwA: Active Tunnels" "$(stat "$GA" "Active Tunnels")" 2
+expect_ge "gwA: Bytes Sent In Tunnels" "$(stat "$GA" "Bytes Sent In Tunnels")" 300000
+
+check "gwA stops cleanly" stop_secpold "$GA"
+refute "gwA: table removed" in_ns "$GA" nft list table inet secpol
+echo "tunnel: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
