@@ -394,6 +394,50 @@ static int take_lock(const char *state_dir, const char *store, char *err, size_t
 	return fd;
 }
 
+/*
+ * The boot mode (netsh `set config bootmode`) says what the host does while
+ * no policy is in force: `stateful` lets the host's own traffic and its
+ * answers through, `block` only the boot exemptions, `permit` everything.
+ * Windows applies it between boot and policy application; secpold installs
+ * its table on start-up until the policy's table replaces it, and a
+ * `block` table stays when secpold stops, so the host stays closed until
+ * secpold runs again.
+ */
+static bool boot_table(struct agent *a, bool stopping)
+{
+	char mode[32] = "stateful", list[1024] = "none", err[256];
+	if (!a->store)
+		return false;
+	store_config_get(a->store, "bootmode", mode, sizeof(mode));
+	store_config_get(a->store, "bootexemptions", list, sizeof(list));
+	bool stateful = !strcmp(mode, "stateful");
+	if (!strcmp(mode, "permit") || (stopping && stateful))
+		return false;
+	struct boot_exemption be[POLICY_MAX_BOOT_EXEMPTIONS];
+	struct steer_exemption se[POLICY_MAX_BOOT_EXEMPTIONS];
+	size_t n = 0;
+	struct diag d;
+	diag_init(&d);
+	if (!policy_parse_boot_exemptions(list, be, POLICY_MAX_BOOT_EXEMPTIONS, &n, &d)) {
+		alog(LOG_LEVEL_WARNING, "bootexemptions in the store are not valid (%s): none used",
+		     d.msg);
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		se[i] = (struct steer_exemption){ .protocol = be[i].protocol,
+		                                  .src_port = be[i].src_port,
+		                                  .dst_port = be[i].dst_port,
+		                                  .dir = be[i].inbound ? SPD_INBOUND : SPD_OUTBOUND };
+	if (!steer_apply_boot(&a->steer, stateful, se, n, err, sizeof(err))) {
+		alog(LOG_LEVEL_ERROR, "cannot install the bootmode=%s table: %s", mode, err);
+		return false;
+	}
+	alog(LOG_LEVEL_INFO, "bootmode=%s: %s table installed with %zu exemptions", mode,
+	     stopping ? "the host stays closed: a" : "until the policy applies, a", n);
+	a->steer_installed = true;
+	return true;
+}
+
 static void shutdown_agent(struct agent *a)
 {
 	char err[256];
@@ -401,9 +445,10 @@ static void shutdown_agent(struct agent *a)
 		close(a->listen_fd);
 		unlink(a->control_path);
 	}
-	/* Steering first: once the table is gone no packet is routed into a
-	 * TUN device that is about to disappear. */
-	if (a->steer_installed && !steer_remove(&a->steer, err, sizeof(err)))
+	/* Steering first: once the table is gone (or the boot table has
+	 * replaced it) no packet is routed into a TUN device that is about to
+	 * disappear. */
+	if (a->steer_installed && !boot_table(a, true) && !steer_remove(&a->steer, err, sizeof(err)))
 		alog(LOG_LEVEL_WARNING, "removing the nftables table: %s", err);
 	if (a->routes_installed && !route_remove(&a->steer, err, sizeof(err)))
 		alog(LOG_LEVEL_WARNING, "removing the policy routes: %s", err);
@@ -428,6 +473,7 @@ static bool start(struct agent *a)
 		alog(LOG_LEVEL_ERROR, "cannot open the store %s: %s", a->store_path, d.msg);
 		return false;
 	}
+	boot_table(a, false);
 	struct driver_config dc = { .tun = o->tun, .mtu = o->mtu, .bypass_mark = BYPASS_MARK,
 	                            .queue_len = 16, .queue_ms = 3000 };
 	if (!(a->driver = driver_start(&dc, err, sizeof(err)))) {

@@ -355,10 +355,20 @@ static void put_exemption(FILE *f, const struct steer_exemption *e, bool mirror)
 }
 
 static void put_block_chain(FILE *f, const char *name, const char *hook, enum spd_dir dir,
-                            const struct steer_exemption *e, size_t n)
+                            bool stateful, const struct steer_exemption *e, size_t n)
 {
+	/* Stateful: what the host sends goes out, and only the answers to it
+	 * come back (Windows' bootmode=stateful). */
+	bool open = stateful && dir == SPD_OUTBOUND;
 	fprintf(f, "\tchain %s {\n"
-	        "\t\ttype filter hook %s priority filter; policy drop;\n", name, hook);
+	        "\t\ttype filter hook %s priority filter; policy %s;\n", name, hook,
+	        open ? "accept" : "drop");
+	if (open) {
+		fputs("\t}\n", f);
+		return;
+	}
+	if (stateful)
+		fputs("\t\tct state established,related accept\n", f);
 	if (dir == SPD_INBOUND)
 		fputs("\t\tiifname \"lo\" accept\n", f);
 	else
@@ -372,8 +382,8 @@ static void put_block_chain(FILE *f, const char *name, const char *hook, enum sp
 	fputs("\t}\n", f);
 }
 
-static char *render_block(const struct steer_config *c, const struct steer_exemption *e,
-                          size_t n, char *err, size_t errlen)
+static char *render_block(const struct steer_config *c, bool stateful,
+                          const struct steer_exemption *e, size_t n, char *err, size_t errlen)
 {
 	if (!config_ok(c, false, err, errlen))
 		return NULL;
@@ -389,13 +399,14 @@ static char *render_block(const struct steer_config *c, const struct steer_exemp
 		seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	put_replace_header(s.f, c->table, "secpol bootmode=block table");
-	put_block_chain(s.f, "input", "input", SPD_INBOUND, e, n);
+	put_replace_header(s.f, c->table, stateful ? "secpol bootmode=stateful table"
+	                                           : "secpol bootmode=block table");
+	put_block_chain(s.f, "input", "input", SPD_INBOUND, stateful, e, n);
 	/* Nothing is forwarded while the host boots in block mode. */
 	fputs("\tchain forward {\n"
 	      "\t\ttype filter hook forward priority filter; policy drop;\n"
 	      "\t}\n", s.f);
-	put_block_chain(s.f, "output", "output", SPD_OUTBOUND, e, n);
+	put_block_chain(s.f, "output", "output", SPD_OUTBOUND, stateful, e, n);
 	fputs("}\n", s.f);
 	char *text = script_close(&s, true);
 	if (!text)
@@ -406,7 +417,13 @@ static char *render_block(const struct steer_config *c, const struct steer_exemp
 char *steer_render_block(const struct steer_config *c, const struct steer_exemption *e,
                          size_t n)
 {
-	return render_block(c, e, n, NULL, 0);
+	return render_block(c, false, e, n, NULL, 0);
+}
+
+char *steer_render_boot(const struct steer_config *c, bool stateful,
+                        const struct steer_exemption *e, size_t n)
+{
+	return render_block(c, stateful, e, n, NULL, 0);
 }
 
 /*
@@ -483,7 +500,13 @@ bool steer_apply(const struct steer_config *c, const struct steer_rule *r, size_
 bool steer_apply_block(const struct steer_config *c, const struct steer_exemption *e,
                        size_t n, char *err, size_t errlen)
 {
-	return run_rendered(render_block(c, e, n, err, errlen), err, errlen);
+	return run_rendered(render_block(c, false, e, n, err, errlen), err, errlen);
+}
+
+bool steer_apply_boot(const struct steer_config *c, bool stateful,
+                      const struct steer_exemption *e, size_t n, char *err, size_t errlen)
+{
+	return run_rendered(render_block(c, stateful, e, n, err, errlen), err, errlen);
 }
 
 bool steer_remove(const struct steer_config *c, char *err, size_t errlen)

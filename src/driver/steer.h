@@ -70,6 +70,14 @@ char *steer_render_block(const struct steer_config *c, const struct steer_exempt
 bool steer_apply_block(const struct steer_config *c, const struct steer_exemption *e,
                        size_t n, char *err, size_t errlen);
 
+/* The same for the boot mode: stateful=false is `block` (above);
+ * stateful=true is `stateful`: the host's own outbound traffic and the
+ * answers to it pass, other inbound traffic only as exempted. */
+char *steer_render_boot(const struct steer_config *c, bool stateful,
+                        const struct steer_exemption *e, size_t n);
+bool steer_apply_boot(const struct steer_config *c, bool stateful,
+                      const struct steer_exemption *e, size_t n, char *err, size_t errlen);
+
 /* Deletes the table (no error when it does not exist). */
 bool steer_remove(const struct steer_config *c, char *err, size_t errlen);
 

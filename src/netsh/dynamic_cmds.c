@@ -320,6 +320,50 @@ static bool show_stats_run(struct netsh_session *ns, const struct args *a, struc
 	return true;
 }
 
+/* `set config` and `show config` work on the store, daemon or not: the
+ * settings are the service's persistent configuration, and secpold reads
+ * them when it needs them (the boot mode: when it stops). */
+static bool set_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	const char *name = arg(a, "property"), *value = arg(a, "value");
+	const struct service_setting *s = policy_service_setting(name);
+	if (!s) {
+		size_t n;
+		const struct service_setting *all = policy_service_settings(&n);
+		char list[256] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			         all[i].name);
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'property' is not valid. "
+		                  "Allowed: %s.", name, list);
+	}
+	char norm[1024];
+	return policy_check_service_setting(s, value, norm, sizeof(norm), d) &&
+	       store_config_set(ns->store, s->name, norm, d);
+}
+
+static bool show_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	(void)a;
+	(void)d;
+	size_t n;
+	const struct service_setting *all = policy_service_settings(&n);
+	fprintf(ns->out, "IPsec Service Configuration\n---------------------------\n");
+	for (size_t i = 0; i < n; i++) {
+		char v[1024];
+		if (!store_config_get(ns->store, all[i].name, v, sizeof(v)))
+			snprintf(v, sizeof(v), "%s", all[i].def);
+		fprintf(ns->out, "%-27s: %s\n", all[i].label, v);
+	}
+	return true;
+}
+
+static const struct param_spec p_set_config[] = {
+	{ "property", PF_REQUIRED, "ipsecdiagnostics|ikelogging|strongcrlcheck|ipsecloginterval|"
+	                           "ipsecexempt|bootmode|bootexemptions|cryptoprofile|allowlegacy" },
+	{ "value", PF_REQUIRED, "<value>" },
+};
+
 static const struct param_spec p_add_sa[] = {
 	{ "srcaddr", PF_REQUIRED, "<address>[/<prefix>]" },
 	{ "dstaddr", PF_REQUIRED, "<address>[/<prefix>]" },
@@ -358,6 +402,10 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the SAs of the running service." },
 	{ "show", "stats", p_show_stats, N(p_show_stats), show_stats_run, CMD_NONE,
 	  "Shows IKE and IPsec statistics." },
+	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,
+	  "Sets a property of the IPsec service (persistent)." },
+	{ "show", "config", NULL, 0, show_config_run, CMD_READ,
+	  "Shows the IPsec service's properties." },
 };
 #define NDYN N(dynamic_commands)
 
@@ -371,7 +419,7 @@ void list_dynamic_commands(FILE *f)
 static const struct command_spec *find_dynamic(const struct tokens *t, size_t *first,
                                                struct diag *d)
 {
-	static const char *const verbs[] = { "add", "delete", "show" };
+	static const char *const verbs[] = { "add", "delete", "set", "show" };
 	const char *w = t->t[*first].value;
 	int v = match_word(w, verbs, N(verbs));
 	if (v < 0)
@@ -386,14 +434,18 @@ static const struct command_spec *find_dynamic(const struct tokens *t, size_t *f
 			cands[n] = &dynamic_commands[i];
 			objects[n++] = dynamic_commands[i].object;
 		}
-	if (*first >= t->n || t->t[*first].tag)
-		return diag_error(d, ERR_UNKNOWN_COMMAND, "'%s' needs an object: %s%s%s.",
-		                  verbs[v], objects[0], n > 1 ? ", " : "", n > 1 ? objects[1] : ""),
-		       NULL;
+	if (*first >= t->n || t->t[*first].tag) {
+		char list[128] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			         objects[i]);
+		return diag_error(d, ERR_UNKNOWN_COMMAND, "'%s' needs an object: %s.", verbs[v],
+		                  list), NULL;
+	}
 	int o = match_word(t->t[*first].value, objects, n);
 	if (o < 0)
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
-		                  "%s %.100s (this version's dynamic context has: sa, stats).",
+		                  "%s %.100s (this version's dynamic context has: sa, stats, config).",
 		                  verbs[v], t->t[*first].value), NULL;
 	(*first)++;
 	return cands[o];
@@ -426,6 +478,8 @@ bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
 	if (!c)
 		return false;
 	*cmd = c;
+	if (c->access != CMD_NONE)
+		return run_command(ns, c, t, i, d);
 	struct args a;
 	if (!bind_args(c, t, i, &a, d))
 		return false;

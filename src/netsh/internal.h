@@ -63,6 +63,11 @@ int match_word(const char *word, const char *const *names, size_t n);
 const char *closest_word(const char *word, const char *const *names, size_t n);
 void print_usage(FILE *f, const struct command_spec *c);
 
+/* Binds t[first..] to c and runs it, inside a store transaction unless
+ * c->access is CMD_NONE (then the handler owns any store access). */
+bool run_command(struct netsh_session *ns, const struct command_spec *c,
+                 const struct tokens *t, size_t first, struct diag *d);
+
 /* The dynamic context (dynamic_cmds.c): runs the command at t[first..],
  * locally through ns->dynamic or forwarded through ns->forward. */
 bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,

@@ -199,8 +199,8 @@ struct outcome {
 	const struct command_spec *cmd;  /* for usage after a syntax error */
 };
 
-static bool run_static(struct netsh_session *ns, const struct command_spec *c,
-                       const struct tokens *t, size_t first, struct diag *d)
+bool run_command(struct netsh_session *ns, const struct command_spec *c,
+                 const struct tokens *t, size_t first, struct diag *d)
 {
 	struct args a;
 	if (!bind_args(c, t, first, &a, d))
@@ -295,7 +295,7 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 			static const struct command_spec dump_cmd = { "dump", NULL, NULL, 0, dump_run,
 			                                              CMD_READ, "" };
 			oc->cmd = &dump_cmd;
-			return run_static(ns, &dump_cmd, t, i + 1, d);
+			return run_command(ns, &dump_cmd, t, i + 1, d);
 		}
 		if (is_help(w) && ctx == CTX_DYNAMIC) {
 			list_dynamic_commands(ns->out);
@@ -331,7 +331,7 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 	                    !strcmp(c->verb, "show")))
 		return diag_error(d, ERR_IMPORT, "'%s%s%s' is not allowed in an import file.",
 		                  c->verb, c->object ? " " : "", c->object ? c->object : "");
-	return run_static(ns, c, t, i, d);
+	return run_command(ns, c, t, i, d);
 }
 
 static void report(struct netsh_session *ns, const struct diag *d, const struct outcome *oc)

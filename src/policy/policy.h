@@ -90,6 +90,34 @@ const char *policy_protocol_name(uint8_t proto, char *buf, size_t len);
 bool policy_parse_guid(const char *text);
 void policy_new_guid(char out[POLICY_GUID_LEN]);
 
+/* ---- the service's settings (`dynamic set config`) ------------------------- */
+
+enum service_kind { SETTING_UINT, SETTING_WORD, SETTING_EXEMPTIONS };
+struct service_setting {
+	const char *name;            /* "bootmode" */
+	const char *label;           /* "Boot Mode", as `show config` prints it */
+	const char *def;             /* the default, as text */
+	enum service_kind kind;
+	uint32_t min, max;           /* SETTING_UINT */
+	const char *words;           /* SETTING_WORD: the allowed values, space-separated */
+};
+const struct service_setting *policy_service_settings(size_t *n);
+const struct service_setting *policy_service_setting(const char *name);
+/* Checks value for s; norm receives its canonical text. */
+bool policy_check_service_setting(const struct service_setting *s, const char *value,
+                                  char *norm, size_t len, struct diag *d);
+
+#define POLICY_MAX_BOOT_EXEMPTIONS 64
+/* One `bootexemptions` entry: Protocol:SrcPort:DstPort:Direction. */
+struct boot_exemption {
+	uint8_t protocol;            /* 0 = any */
+	uint16_t src_port, dst_port; /* 0 = any */
+	bool inbound;
+};
+/* "none" or a space-separated list; *n = 0 for none. */
+bool policy_parse_boot_exemptions(const char *text, struct boot_exemption *out, size_t max,
+                                  size_t *n, struct diag *d);
+
 /* ---- security methods ---------------------------------------------------- */
 
 enum esp_conf {                  /* ESP confidentiality (quick mode) */

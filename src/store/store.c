@@ -304,6 +304,28 @@ enum crypto_profile store_crypto_profile(struct store *s)
 	return one_int(s, q(s, sql, "")) ? PROFILE_LEGACY : PROFILE_MODERN;
 }
 
+/* Service settings (`netsh ipsec dynamic set config`) share the config
+ * table with the crypto profile: like Windows' registry values for the
+ * IPsec service, they outlive the service. */
+bool store_config_get(struct store *s, const char *key, char *value, size_t len)
+{
+	static const char sql[] = "SELECT value FROM config WHERE key = ?";
+	sqlite3_stmt *st = q(s, sql, "t", key);
+	bool found = st && sqlite3_step(st) == SQLITE_ROW;
+	if (found)
+		col_text(st, 0, value, len);
+	if (st)
+		sqlite3_reset(st);
+	return found;
+}
+
+bool store_config_set(struct store *s, const char *key, const char *value, struct diag *d)
+{
+	static const char sql[] = "INSERT INTO config (key, value) VALUES (?, ?) "
+	                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+	return run(s, q(s, sql, "tt", key, value), d);
+}
+
 /* ---- filter lists ------------------------------------------------------------------ */
 
 static const char sql_list_id[] = "SELECT id FROM filterlist WHERE name = ?";

@@ -43,6 +43,10 @@ void store_savepoint_release(struct store *s);
 void store_savepoint_rollback(struct store *s);
 
 enum crypto_profile store_crypto_profile(struct store *s);
+/* Store-wide settings by key (the crypto profile, the service's `set config`
+ * properties). get: false when the key is not set. set: in a transaction. */
+bool store_config_get(struct store *s, const char *key, char *value, size_t len);
+bool store_config_set(struct store *s, const char *key, const char *value, struct diag *d);
 
 /* Filter lists and filters. */
 bool store_filterlist_get(struct store *s, const char *name, struct filter_list *out,

@@ -25,7 +25,7 @@ e2e_cleanup() {
 	for p in "${E2E_NS[@]}"; do
 		ip netns del "$p" 2>/dev/null
 	done
-	rm -rf "$E2E_T"
+	[ -n "${E2E_KEEP:-}" ] || rm -rf "$E2E_T"
 }
 trap e2e_cleanup EXIT
 trap 'exit 1' INT TERM
