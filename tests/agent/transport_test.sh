@@ -188,6 +188,32 @@ refute "ping after the outbound SA is gone" in_ns "$A" ping -c 1 -W 1 192.0.2.2
 check "the v6 SAs still carry traffic" in_ns "$A" ping -6 -c 1 -W 2 2001:db8::2
 expect_ge "A: Key Deletions" "$(stat "$A" "Key Deletions")" 1
 
+# ---- UDP-encapsulated ESP (RFC 3948) for IPv4 and AH for IPv6, rekeyed by hand.
+for ns in "$A" "$B"; do
+	check "delete every SA" sp "$ns" dynamic delete sa spi=all
+	check "add sa v4 A->B in UDP" sp "$ns" dynamic add sa srcaddr=192.0.2.1 dstaddr=192.0.2.2 \
+		protocol=esp spi=0x4001 encryption=aes-256-cbc integrity=sha256 \
+		enckey=0x$(printf '%064d' 7) authkey=0x$(printf '%064d' 8) encap=udp
+	check "add sa v4 B->A in UDP" sp "$ns" dynamic add sa srcaddr=192.0.2.2 dstaddr=192.0.2.1 \
+		protocol=esp spi=0x4002 encryption=aes-256-cbc integrity=sha256 \
+		enckey=0x$(printf '%064d' 9) authkey=0x$(printf '%064d' 10) encap=udp
+	check "add AH v6 A->B" sp "$ns" dynamic add sa srcaddr=2001:db8::1 dstaddr=2001:db8::2 \
+		protocol=ah spi=0x5001 integrity=sha512 authkey=0x$(printf '%0128d' 11)
+	check "add AH v6 B->A" sp "$ns" dynamic add sa srcaddr=2001:db8::2 dstaddr=2001:db8::1 \
+		protocol=ah spi=0x5002 integrity=sha512 authkey=0x$(printf '%0128d' 12)
+done
+capture_start "$B" vb wire3
+check "ping v4 through ESP in UDP" in_ns "$A" ping -c 2 -W 2 -i 0.2 192.0.2.2
+check "ping v6 through AH" in_ns "$A" ping -6 -c 2 -W 2 -i 0.2 -p a5a5 2001:db8::2
+capture_stop wire3
+W3=$(pcap wire3)
+expect_ge "ESP inside UDP 4500 on the wire" \
+	"$(tshark -n -r "$W3" -Y 'udp.port==4500 && esp.spi==0x00004001' -T fields -e frame.number 2>/dev/null | wc -l)" 2
+expect_eq "no raw ESP for the UDP-encapsulated SAs" \
+	"$(tshark -n -r "$W3" -Y 'ip.proto==50' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+expect_ge "AH on the wire, the ICMPv6 pattern authenticated but readable" \
+	"$(tshark -n -r "$W3" -Y 'ah.spi==0x00005001 && icmpv6.type==128 && data.data contains a5:a5' -T fields -e frame.number 2>/dev/null | wc -l)" 2
+
 # ---- Clean shutdown removes everything secpold installed.
 check "secpold stops on SIGTERM with status 0" stop_secpold "$A"
 refute "A: no nftables table left" in_ns "$A" nft list table inet secpol
