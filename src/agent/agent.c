@@ -551,7 +551,7 @@ int agent_run(const struct agent_options *o)
 	a.steer = (struct steer_config){ .table = "secpol", .tun = o->tun,
 	                                 .steer_mark = STEER_MARK, .bypass_mark = BYPASS_MARK,
 	                                 .route_table = ROUTE_TABLE,
-	                                 .rule_priority = RULE_PRIORITY };
+	                                 .rule_priority = RULE_PRIORITY, .mtu = o->mtu };
 	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
 	                                .show_sa = op_show_sa, .show_stats = op_show_stats };
 	if (o->use_syslog)

@@ -81,6 +81,10 @@ static bool config_ok(const struct steer_config *c, bool need_tun, char *err, si
 		seterr(err, errlen, "invalid TUN device name \"%s\"", c->tun ? c->tun : "");
 		return false;
 	}
+	if (c->mtu && (c->mtu < 1280 || c->mtu > 65535)) {
+		seterr(err, errlen, "MTU %u out of range (1280..65535)", c->mtu);
+		return false;
+	}
 	return true;
 }
 
@@ -287,6 +291,32 @@ static void put_prerouting_chains(FILE *f, const struct steer_config *c,
 	fputs("\t}\n", f);
 }
 
+/*
+ * TCP connections that will travel through the TUN device learn its MTU
+ * only after their first full-sized packet bounces (the route they were
+ * opened on is the link's). Lowering the MSS of their SYNs -- once marked,
+ * after the route-type chain, locally and when forwarded -- spares them
+ * that round of path-MTU discovery.
+ */
+static void put_mss_clamp(FILE *f, const struct steer_config *c)
+{
+	static const char *const hooks[][2] = {
+		{ "clamp_output", "output priority mangle + 10" },
+		{ "clamp_forward", "forward priority mangle" },
+	};
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "\tchain %s {\n\t\ttype filter hook %s; policy accept;\n", hooks[i][0],
+		        hooks[i][1]);
+		for (int v6 = 0; v6 <= 1; v6++) {
+			unsigned mss = c->mtu - (v6 ? 60 : 40);
+			fprintf(f, "\t\tmeta mark 0x%x meta nfproto %s tcp flags & (syn | rst) == syn "
+			        "tcp option maxseg size > %u tcp option maxseg size set %u\n",
+			        c->steer_mark, v6 ? "ipv6" : "ipv4", mss, mss);
+		}
+		fputs("\t}\n", f);
+	}
+}
+
 static char *render(const struct steer_config *c, const struct steer_rule *r, size_t n,
                     char *err, size_t errlen)
 {
@@ -307,6 +337,8 @@ static char *render(const struct steer_config *c, const struct steer_rule *r, si
 	put_replace_header(s.f, c->table, "secpol steering table");
 	put_output_chain(s.f, c, r, n);
 	put_prerouting_chains(s.f, c, r, n);
+	if (c->mtu)
+		put_mss_clamp(s.f, c);
 	fputs("}\n", s.f);
 	char *text = script_close(&s, true);
 	if (!text)

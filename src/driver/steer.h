@@ -25,6 +25,8 @@ struct steer_config {
 	uint32_t bypass_mark;     /* fwmark of secpold's own sockets: never steered */
 	uint32_t route_table;     /* policy routing table holding "default dev tun" */
 	uint32_t rule_priority;   /* priority of the "fwmark steer_mark" ip rules */
+	unsigned mtu;             /* of the TUN device: steered TCP SYNs get an MSS that
+	                           * fits it (0: no clamping) */
 };
 
 /* One one-way filter, in the order the SPD evaluates them (highest weight

@@ -172,6 +172,8 @@ expect_ge "tshark decrypts the TCP v4 marker" \
 	"$(shark "$W" -Y 'esp && tcp.dstport==5001 && tcp.payload contains "SECPOL-TCP4-MARKER"' -T fields -e frame.number | wc -l)" 1
 expect_ge "tshark decrypts the TCP v6 marker" \
 	"$(shark "$W" -Y 'esp && tcp.dstport==5002 && tcp.payload contains "SECPOL-TCP6-MARKER"' -T fields -e frame.number | wc -l)" 1
+expect_eq "steered SYNs carry an MSS that fits the TUN MTU (1400 - 40)" \
+	"$(shark "$W" -Y 'esp && tcp.dstport==5001 && tcp.flags.syn==1' -T fields -e tcp.options.mss_val | head -1)" 1360
 expect_ge "port 8080 in clear" \
 	"$(shark "$W" -Y '!esp && tcp.dstport==8080 && tcp.payload contains "SECPOL-CLEAR-MARKER"' -T fields -e frame.number | wc -l)" 1
 expect_eq "port 9999 never on the wire" "$(shark "$W" -Y 'tcp.port==9999' -T fields -e frame.number | wc -l)" 0

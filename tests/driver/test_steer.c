@@ -416,6 +416,54 @@ static void test_block_table_empty(void **state)
 	free(s);
 }
 
+/* bootmode=stateful: the host's own traffic goes out, answers come back. */
+static void test_stateful_table(void **state)
+{
+	(void)state;
+	struct steer_exemption e = { .protocol = 6, .dst_port = 22, .dir = SPD_INBOUND };
+	char *s = steer_render_boot(&cfg, true, &e, 1);
+	assert_non_null(s);
+	CHAIN(s, "input", "type filter hook input priority filter; policy drop;",
+	      "ct state established,related accept", "iifname \"lo\" accept",
+	      "meta nfproto ipv4 udp dport { 67, 68 } accept",
+	      "meta nfproto ipv6 udp dport { 546, 547 } accept", ND,
+	      "meta l4proto 6 th dport 22 accept");
+	CHAIN(s, "output", "type filter hook output priority filter; policy accept;");
+	CHAIN(s, "forward", "type filter hook forward priority filter; policy drop;");
+	free(s);
+	char *b = steer_render_boot(&cfg, false, &e, 1), *b2 = steer_render_block(&cfg, &e, 1);
+	assert_string_equal(b, b2);   /* stateful=false is the block table */
+	free(b);
+	free(b2);
+}
+
+/* With the TUN MTU known, steered SYNs get an MSS that fits it. */
+static void test_mss_clamp(void **state)
+{
+	(void)state;
+	struct steer_config c = cfg;
+	char *s = steer_render(&c, NULL, 0);
+	assert_non_null(s);
+	assert_null(strstr(s, "maxseg"));   /* mtu 0: no clamping */
+	free(s);
+	c.mtu = 1400;
+	s = steer_render(&c, NULL, 0);
+	assert_non_null(s);
+	CHAIN(s, "clamp_output", "type filter hook output priority mangle + 10; policy accept;",
+	      "meta mark 0x5ec0 meta nfproto ipv4 tcp flags & (syn | rst) == syn tcp option maxseg "
+	      "size > 1360 tcp option maxseg size set 1360",
+	      "meta mark 0x5ec0 meta nfproto ipv6 tcp flags & (syn | rst) == syn tcp option maxseg "
+	      "size > 1340 tcp option maxseg size set 1340");
+	CHAIN(s, "clamp_forward", "type filter hook forward priority mangle; policy accept;",
+	      "meta mark 0x5ec0 meta nfproto ipv4 tcp flags & (syn | rst) == syn tcp option maxseg "
+	      "size > 1360 tcp option maxseg size set 1360",
+	      "meta mark 0x5ec0 meta nfproto ipv6 tcp flags & (syn | rst) == syn tcp option maxseg "
+	      "size > 1340 tcp option maxseg size set 1340");
+	free(s);
+	c.mtu = 100;
+	assert_null(steer_render(&c, NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_many_rules),
 		cmocka_unit_test(test_block_table),
 		cmocka_unit_test(test_block_table_empty),
+		cmocka_unit_test(test_stateful_table),
+		cmocka_unit_test(test_mss_clamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
