@@ -151,6 +151,10 @@ static bool op_add_sa(void *ctx, const struct child_sa_config *c, bool direction
 			                  in ? "both ends are addresses" : "neither end is an address");
 		cc.sa.inbound = in;
 	}
+	/* DES, MD5 and NULL encryption only with `set config allowlegacy=1`. */
+	char legacy[8] = "0";
+	store_config_get(a->store, "allowlegacy", legacy, sizeof(legacy));
+	cc.sa.allow_legacy = !strcmp(legacy, "1");
 	char err[256];
 	if (!driver_sa_add(a->driver, &cc, err, sizeof(err)))
 		return diag_error(d, ERR_BAD_VALUE, "The SA was not added: %s.", err);

@@ -97,8 +97,17 @@ refute "an SA with an SPI that exists" sp "$A" dynamic add sa srcaddr=192.0.2.1 
 refute "a GCM key without its salt" sp "$A" dynamic add sa srcaddr=192.0.2.1 \
 	dstaddr=192.0.2.2 protocol=esp spi=0x1003 encryption=aes-128-gcm \
 	enckey=0x0102030405060708090a0b0c0d0e0f10
-refute "DES without the legacy switch" sp "$A" dynamic add sa srcaddr=192.0.2.1 \
-	dstaddr=192.0.2.2 protocol=esp spi=0x1004 encryption=des enckey=0x0102030405060708
+sp "$A" dynamic add sa srcaddr=192.0.2.1 dstaddr=192.0.2.2 protocol=esp spi=0x1004 \
+	encryption=des enckey=0x0102030405060708 integrity=sha1 \
+	authkey=0x0102030405060708090a0b0c0d0e0f1011121314 >"$E2E_T/des" 2>&1
+expect_eq "DES refused without the legacy switch, saying why" \
+	"$(grep -c -i 'legacy' "$E2E_T/des")" 1
+check "allowlegacy=1" sp "$A" dynamic set config property=allowlegacy value=1
+check "DES accepted with the legacy switch" sp "$A" dynamic add sa srcaddr=192.0.2.1 \
+	dstaddr=192.0.2.2 protocol=esp spi=0x1004 encryption=des enckey=0x0102030405060708 \
+	integrity=sha1 authkey=0x0102030405060708090a0b0c0d0e0f1011121314
+check "delete the DES SA" sp "$A" dynamic delete sa spi=0x1004 dstaddr=192.0.2.2
+check "allowlegacy=0" sp "$A" dynamic set config property=allowlegacy value=0
 
 # ---- ICMP and TCP, IPv4 and IPv6, protected.
 check "ping v4 through ESP" in_ns "$A" ping -c 3 -W 2 -i 0.2 -p 5ec0ffee 192.0.2.2
