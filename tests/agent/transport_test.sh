@@ -69,6 +69,17 @@ capture_start "$B" vb wire
 # ---- Negotiate without an SA: nothing passes, the packets wait and are counted.
 refute "ping without an SA" in_ns "$A" ping -c 2 -W 1 -i 0.3 192.0.2.2
 expect_ge "A: packets queued for an SA" "$(stat "$A" "Queued For SA")" 1
+# The queue is small and per rule (16 packets): a burst overflows it, and
+# what waited longer than 3 s without an SA is dropped. Both are counted.
+in_ns "$A" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(40):
+    s.sendto(b"burst %d" % i, ("192.0.2.2", 9))'
+sleep 3.5
+in_ns "$A" ping -c 1 -W 1 192.0.2.2 >/dev/null 2>&1   # a wakeup after the deadline
+expect_ge "A: queue overflow drops" "$(stat "$A" "Queue Overflow Drops")" 24
+expect_ge "A: queue timeout drops" "$(stat "$A" "Queue Timeout Drops")" 16
 
 # ---- Manual SAs, one per direction and family.
 K1=0x0102030405060708090a0b0c0d0e0f1011121314
