@@ -218,7 +218,16 @@ static bool add_sa_run(struct netsh_session *ns, const struct args *a, struct di
 		           "Allowed: sha1, md5, sha256, sha384, sha512.", v);
 		goto out;
 	}
-	if ((v = arg(a, "enckey")) && !parse_hex("enckey", v, enckey, KEY_MAX, &enclen, d))
+	if (c.sa.proto == SA_PROTO_AH && c.sa.integ == MAC_NONE) {
+		diag_error(d, ERR_MISSING_TAG, "The required parameter 'integrity' was not "
+		           "specified (protocol=ah).");
+		goto out;
+	}
+	if ((v = arg(a, "enckey")) && c.sa.proto == SA_PROTO_AH) {
+		diag_error(d, ERR_BAD_TAG, "AH has no 'enckey'; use protocol=esp.");
+		goto out;
+	}
+	if (v && !parse_hex("enckey", v, enckey, KEY_MAX, &enclen, d))
 		goto out;
 	if ((v = arg(a, "authkey")) && !parse_hex("authkey", v, authkey, KEY_MAX, &authlen, d))
 		goto out;
@@ -421,6 +430,9 @@ static const struct command_spec *find_dynamic(const struct tokens *t, size_t *f
 {
 	static const char *const verbs[] = { "add", "delete", "set", "show" };
 	const char *w = t->t[*first].value;
+	if (t->t[*first].tag)
+		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
+		                  "%.100s=%.100s.", t->t[*first].tag, w), NULL;
 	int v = match_word(w, verbs, N(verbs));
 	if (v < 0)
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
