@@ -3,7 +3,9 @@
 # behind it (Windows' pair of tunnel rules on each gateway):
 #
 #   hA 198.51.100.10 -- gwA 198.51.100.1 | 192.0.2.1 ==ESP== 192.0.2.2 | 203.0.113.1 gwB -- hB 203.0.113.10
+#      2001:db8:a::10        2001:db8:a::1 | 2001:db8::1      2001:db8::2 | 2001:db8:b::1     2001:db8:b::10
 #
+# IPv4 in IPv4 and IPv6 in IPv6, each with its own pair of tunnel rules.
 # Manual AES-256-GCM SAs (IPv4 outer and inner; tshark 4.0 cannot decrypt ChaCha20). dumpcap on gwA's
 # WAN link; tshark decrypts the tunnel to the hosts' original packets.
 #
@@ -29,27 +31,47 @@ addr "$GA" wan 192.0.2.1/24
 addr "$GB" wan 192.0.2.2/24
 addr "$GB" lan 203.0.113.1/24
 addr "$HB" eth0 203.0.113.10/24
+addr "$HA" eth0 2001:db8:a::10/64
+addr "$GA" lan 2001:db8:a::1/64
+addr "$GA" wan 2001:db8::1/64
+addr "$GB" wan 2001:db8::2/64
+addr "$GB" lan 2001:db8:b::1/64
+addr "$HB" eth0 2001:db8:b::10/64
 in_ns "$HA" ip route add default via 198.51.100.1
 in_ns "$HB" ip route add default via 203.0.113.1
+in_ns "$HA" ip -6 route add default via 2001:db8:a::1
+in_ns "$HB" ip -6 route add default via 2001:db8:b::1
 in_ns "$GA" ip route add 203.0.113.0/24 via 192.0.2.2
 in_ns "$GB" ip route add 198.51.100.0/24 via 192.0.2.1
-for g in "$GA" "$GB"; do in_ns "$g" sysctl -qw net.ipv4.ip_forward=1; done
+in_ns "$GA" ip -6 route add 2001:db8:b::/64 via 2001:db8::2
+in_ns "$GB" ip -6 route add 2001:db8:a::/64 via 2001:db8::1
+for g in "$GA" "$GB"; do
+	in_ns "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+done
 
-gateway_policy() {   # gateway_policy NS MYLAN PEERLAN MYWAN PEERWAN
+gateway_policy() {   # gateway_policy NS MYLAN PEERLAN MYWAN PEERWAN MYLAN6 PEERLAN6 MYWAN6 PEERWAN6
 	policy "$1" <<EOF
 static add filterlist name=outbound
 static add filter filterlist=outbound srcaddr=$2 srcmask=24 dstaddr=$3 dstmask=24 mirrored=no
 static add filterlist name=inbound
 static add filter filterlist=inbound srcaddr=$3 srcmask=24 dstaddr=$2 dstmask=24 mirrored=no
+static add filterlist name=outbound6
+static add filter filterlist=outbound6 srcaddr=$6 dstaddr=$7 mirrored=no
+static add filterlist name=inbound6
+static add filter filterlist=inbound6 srcaddr=$7 dstaddr=$6 mirrored=no
 static add filteraction name=esp action=negotiate
 static add policy name=site
 static add rule name=to-peer policy=site filterlist=outbound filteraction=esp tunnel=$5 psk="manual SAs"
 static add rule name=from-peer policy=site filterlist=inbound filteraction=esp tunnel=$4 psk="manual SAs"
+static add rule name=to-peer6 policy=site filterlist=outbound6 filteraction=esp tunnel=$9 psk="manual SAs"
+static add rule name=from-peer6 policy=site filterlist=inbound6 filteraction=esp tunnel=$8 psk="manual SAs"
 static set policy name=site assign=yes
 EOF
 }
-gateway_policy "$GA" 198.51.100.0 203.0.113.0 192.0.2.1 192.0.2.2
-gateway_policy "$GB" 203.0.113.0 198.51.100.0 192.0.2.2 192.0.2.1
+gateway_policy "$GA" 198.51.100.0 203.0.113.0 192.0.2.1 192.0.2.2 \
+	2001:db8:a::/64 2001:db8:b::/64 2001:db8::1 2001:db8::2
+gateway_policy "$GB" 203.0.113.0 198.51.100.0 192.0.2.2 192.0.2.1 \
+	2001:db8:b::/64 2001:db8:a::/64 2001:db8::2 2001:db8::1
 start_secpold "$GA" || exit 1
 start_secpold "$GB" || exit 1
 
@@ -66,12 +88,23 @@ for g in "$GA" "$GB"; do
 		dstaddr=198.51.100.0/24 protocol=esp spi=0x3002 mode=tunnel tunnelsrc=192.0.2.2 \
 		tunneldst=192.0.2.1 encryption=aes-256-gcm enckey=$K2
 done
+K3=0x404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5fc0c1c2c3
+K4=0x606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7fd0d1d2d3
+for g in "$GA" "$GB"; do
+	check "add IPv6 tunnel SA A->B" sp "$g" dynamic add sa srcaddr=2001:db8:a::/64 \
+		dstaddr=2001:db8:b::/64 protocol=esp spi=0x6001 mode=tunnel tunnelsrc=2001:db8::1 \
+		tunneldst=2001:db8::2 encryption=aes-256-gcm enckey=$K3
+	check "add IPv6 tunnel SA B->A" sp "$g" dynamic add sa srcaddr=2001:db8:b::/64 \
+		dstaddr=2001:db8:a::/64 protocol=esp spi=0x6002 mode=tunnel tunnelsrc=2001:db8::2 \
+		tunneldst=2001:db8::1 encryption=aes-256-gcm enckey=$K4
+done
 refute "tunnel mode needs its endpoints" sp "$GA" dynamic add sa srcaddr=198.51.100.0/24 \
 	dstaddr=203.0.113.0/24 protocol=esp spi=0x3003 mode=tunnel encryption=aes-256-gcm \
 	enckey=$K1
 
 check "hA pings hB through the tunnel" in_ns "$HA" ping -c 3 -W 2 -i 0.2 -p 7e11e1 203.0.113.10
 check "hB pings hA through the tunnel" in_ns "$HB" ping -c 2 -W 2 -i 0.2 198.51.100.10
+check "hA pings hB through the IPv6 tunnel" in_ns "$HA" ping -6 -c 3 -W 2 -i 0.2 -p 7e66e6 2001:db8:b::10
 in_ns "$HB" timeout 10 python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -96,6 +129,8 @@ GCM="AES-GCM with 16 octet ICV [RFC4106]"
 ESP_SAS=(
 	"\"IPv4\",\"192.0.2.1\",\"192.0.2.2\",\"0x00003001\",\"$GCM\",\"$K1\",\"NULL\",\"\""
 	"\"IPv4\",\"192.0.2.2\",\"192.0.2.1\",\"0x00003002\",\"$GCM\",\"$K2\",\"NULL\",\"\""
+	"\"IPv6\",\"2001:db8::1\",\"2001:db8::2\",\"0x00006001\",\"$GCM\",\"$K3\",\"NULL\",\"\""
+	"\"IPv6\",\"2001:db8::2\",\"2001:db8::1\",\"0x00006002\",\"$GCM\",\"$K4\",\"NULL\",\"\""
 )
 W=$(pcap wire)
 expect_eq "only ESP between the gateways" \
@@ -104,9 +139,13 @@ expect_eq "the hosts' addresses never appear outside the tunnel" \
 	"$(tshark -n -r "$W" -Y 'ip.addr==198.51.100.10 || ip.addr==203.0.113.10' -T fields -e frame.number 2>/dev/null | wc -l)" 0
 expect_ge "tshark decrypts hA's pings inside the tunnel" \
 	"$(shark "$W" -Y 'esp && ip.src==198.51.100.10 && icmp.type==8 && data.data contains 7e:11:e1' -T fields -e frame.number | wc -l)" 3
+expect_eq "only ESP between the gateways (IPv6)" \
+	"$(shark "$W" -Y 'ipv6 && !esp && !icmpv6.type>=133' -T fields -e frame.number | wc -l)" 0
+expect_ge "tshark decrypts hA's IPv6 pings inside the tunnel" \
+	"$(shark "$W" -Y 'esp && ipv6.src==2001:db8:a::10 && icmpv6.type==128 && data.data contains 7e:66:e6' -T fields -e frame.number | wc -l)" 3
 expect_ge "tshark decrypts the TCP marker inside the tunnel" \
 	"$(shark "$W" -Y 'esp && tcp.payload contains "SECPOL-TUNNEL-MARKER"' -T fields -e frame.number | wc -l)" 1
-expect_ge "gwA: Active Tunnels" "$(stat "$GA" "Active Tunnels")" 2
+expect_ge "gwA: Active Tunnels" "$(stat "$GA" "Active Tunnels")" 4
 expect_ge "gwA: Bytes Sent In Tunnels" "$(stat "$GA" "Bytes Sent In Tunnels")" 300000
 
 check "gwA stops cleanly" stop_secpold "$GA"
