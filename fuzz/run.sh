@@ -19,7 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build="$root/build-fuzz"
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-"fuzz_netsh_line fuzz_import fuzz_secmethod fuzz_esp_input"}
+targets=${FUZZ_TARGETS:-"fuzz_netsh_line fuzz_import fuzz_secmethod fuzz_esp_input fuzz_control
+	fuzz_classify fuzz_dynamic_line"}
 
 case $secs in
 	''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
@@ -54,6 +55,7 @@ for t in $targets; do
 	case $t in
 		fuzz_netsh_line|fuzz_import) dict=(-dict="$here/netsh.dict") ;;
 		fuzz_secmethod) dict=(-dict="$here/secmethod.dict") ;;
+		fuzz_dynamic_line) dict=(-dict="$here/dynamic.dict") ;;
 	esac
 	echo "== $t: ${secs}s (log: $log)"
 	# shellcheck disable=SC2086

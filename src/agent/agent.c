@@ -305,14 +305,18 @@ static int control_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* Length of the leading words of a command line before its first tag. */
+/* Length of the command's first two words (verb and object): the rest may
+ * hold keys, tagged or positional, and is never logged. */
 static int command_words(const char *line)
 {
-	const char *eq = strchr(line, '=');
-	size_t n = eq ? (size_t)(eq - line) : strlen(line);
-	while (n > 0 && line[n - 1] != ' ')
-		n--;   /* back to the start of the tag */
-	return (int)(n > 100 ? 100 : n);
+	int words = 0;
+	size_t n = 0;
+	while (line[n] && n < 60) {
+		if (line[n] == ' ' && ++words == 2)
+			break;
+		n++;
+	}
+	return (int)n;
 }
 
 static void serve_one(struct agent *a, int fd)

@@ -38,20 +38,21 @@ enum control_parse control_parse_request(const uint8_t *buf, size_t n, char *lin
 		*why = "not a secpol control request";
 		return CONTROL_BAD;
 	}
-	if (n < 8)
-		return CONTROL_NEED_MORE;
-	uint32_t l = get32(buf + 4);
-	if (l == 0 || l > CONTROL_MAX_REQUEST) {
+	/* A partial length already too large can never become valid: the
+	 * bytes still to come only add to it. */
+	uint32_t l = 0;
+	for (size_t i = 4; i < 8; i++)
+		l = l << 8 | (i < n ? buf[i] : 0);
+	if (l > CONTROL_MAX_REQUEST || (n >= 8 && l == 0)) {
 		*why = "request length out of range";
 		return CONTROL_BAD;
 	}
-	if (n - 8 < l)
-		return CONTROL_NEED_MORE;
-	if (n - 8 > l) {
+	size_t body = n > 8 ? n - 8 : 0;
+	if (n >= 8 && body > l) {
 		*why = "bytes after the request";
 		return CONTROL_BAD;
 	}
-	for (uint32_t i = 0; i < l; i++) {
+	for (size_t i = 0; i < body; i++) {
 		uint8_t c = buf[8 + i];
 		/* Text only: a NUL would cut the line short of what was checked,
 		 * and control characters have no place in a command. */
@@ -60,6 +61,8 @@ enum control_parse control_parse_request(const uint8_t *buf, size_t n, char *lin
 			return CONTROL_BAD;
 		}
 	}
+	if (n < 8 || body < l)
+		return CONTROL_NEED_MORE;
 	memcpy(line, buf + 8, l);
 	line[l] = '\0';
 	*len = l;

@@ -22,7 +22,7 @@
 #define CONTROL_MAX_RESPONSE (8u << 20)    /* bytes of out + err */
 
 enum control_parse {
-	CONTROL_NEED_MORE,       /* a prefix of a valid request: read on */
+	CONTROL_NEED_MORE,       /* could still be a prefix of a valid request: read on */
 	CONTROL_OK,              /* line[0..*len) holds the command line, NUL-terminated */
 	CONTROL_BAD,             /* *why says what is wrong; close the connection */
 };

@@ -92,9 +92,13 @@ static bool parse_hex(const char *tag, const char *text, uint8_t *out, size_t ma
 
 static bool parse_spi(const char *text, uint32_t *spi, struct diag *d)
 {
+	/* Hex with 0x, else decimal: a leading zero does not mean octal. */
+	bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+	const char *digits = hex ? text + 2 : text;
 	char *end;
-	unsigned long long v = strtoull(text, &end, 0);
-	if (!isdigit((unsigned char)text[0]) || *end || v < 256 || v > 0xffffffffULL)
+	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
+	if (!isxdigit((unsigned char)digits[0]) || (!hex && !isdigit((unsigned char)digits[0])) ||
+	    *end || strlen(digits) > 10 || v < 256 || v > 0xffffffffULL)
 		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'spi' is not valid. "
 		                  "Allowed: 256 to 0xffffffff (0-255 are reserved, RFC 4303).", text);
 	*spi = (uint32_t)v;
@@ -120,6 +124,8 @@ static bool parse_lifetime(const char *text, struct sa_lifetime *l, struct diag 
 	memset(l, 0, sizeof(*l));
 	while (*p) {
 		char *end;
+		if (!isdigit((unsigned char)*p))
+			goto bad;   /* strtoull would take a sign or blanks */
 		unsigned long long v = strtoull(p, &end, 10);
 		if (end == p || v == 0 || v > (1ULL << 40))
 			goto bad;
@@ -386,7 +392,7 @@ static const struct param_spec p_add_sa[] = {
 	{ "enckey", 0, "0x<hex>" },
 	{ "integrity", 0, "sha1|md5|sha256|sha384|sha512" },
 	{ "authkey", 0, "0x<hex>" },
-	{ "replaywindow", 0, "<0-4096>" },
+	{ "replaywindow", 0, "<0-8192>" },
 	{ "lifetime", 0, "<KB>k/<seconds>s" },
 	{ "encap", 0, "udp|none" },
 	{ "esn", 0, "yes|no" },

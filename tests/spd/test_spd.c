@@ -1,8 +1,9 @@
 /*
  * SPD classifier tests: the §3.2 worked example (acceptance script 8.1),
  * mirrored expansion, every tie-break of the weight, ports only for TCP/UDP,
- * IPv6, /0 /32 /128 edges, no match, validation, and a randomized
- * differential test against a linear scan that computes the weights itself.
+ * IPv6, /0 /32 /128 edges, no match, validation, randomized differential
+ * tests against a linear scan that computes the weights itself, and
+ * concurrent readers of one compiled spd.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +366,21 @@ static void test_validation(void **state)
 
 /* ---- differential test against a linear scan --------------------------------- */
 
+/* What a randomized filter set looks like. */
+struct diff_cfg {
+	uint64_t seed;
+	unsigned filters, packets;
+	unsigned v6_pct;             /* IPv6 filters */
+	unsigned dup_pct;            /* filters with an earlier one's selectors */
+	unsigned mirror_pct;         /* filters added mirrored */
+	unsigned ports_pct;          /* TCP/UDP filters with a port */
+	unsigned order_mod;          /* orders in [0, order_mod): equal orders happen */
+	/* Uniform addresses (IPv6 in 2001:db8::/32) and the prefix lengths that
+	 * policies use, as secpol-bench spd does; else addresses from a few
+	 * overlapping neighbourhoods, so that prefixes nest. */
+	bool uniform;
+};
+
 static uint64_t rng_state = 0x5eed5eed12345678ull;
 
 static uint32_t rnd(void)
@@ -375,7 +392,7 @@ static uint32_t rnd(void)
 }
 
 /* Addresses from a few overlapping neighbourhoods, so that prefixes nest. */
-static void rnd_addr(uint8_t family, uint8_t a[16])
+static void rnd_addr_nested(uint8_t family, uint8_t a[16])
 {
 	static const uint8_t bases[3][16] = {
 		{ 10, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8 },
@@ -395,15 +412,33 @@ static void rnd_addr(uint8_t family, uint8_t a[16])
 		a[i] = rnd() % 2 ? (uint8_t)(rnd() % 4) : (uint8_t)rnd();
 }
 
+static void rnd_addr(const struct diff_cfg *cfg, uint8_t family, uint8_t a[16])
+{
+	if (!cfg->uniform) {
+		rnd_addr_nested(family, a);
+		return;
+	}
+	memset(a, 0, 16);
+	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++)
+		a[i] = (uint8_t)rnd();
+	if (family == AF_INET6)
+		memcpy(a, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8 }, 4);
+}
+
 static uint16_t rnd_port(void)
 {
 	static const uint16_t common[] = { 53, 80, 443, 3389 };
 	return rnd() % 2 ? common[rnd() % 4] : (uint16_t)(1 + rnd() % 65535);
 }
 
-static unsigned rnd_len(uint8_t family)
+static unsigned rnd_len(const struct diff_cfg *cfg, uint8_t family)
 {
 	unsigned width = family == AF_INET ? 32 : 128;
+	if (cfg->uniform) {
+		unsigned r = rnd() % 10;
+		return r < 4 ? width : r < 6 ? width * 3 / 4 : r < 7 ? width / 2 : r < 8 ? 0
+		                                                        : rnd() % (width + 1);
+	}
 	switch (rnd() % 4) {
 	case 0: return 0 + (rnd() % 8 == 0 ? 0 : width);
 	case 1: return width;
@@ -411,19 +446,19 @@ static unsigned rnd_len(uint8_t family)
 	}
 }
 
-static struct spd_filter rnd_filter(uint32_t id)
+static struct spd_filter rnd_filter(const struct diff_cfg *cfg, uint32_t id)
 {
 	struct spd_filter f = { 0 };
-	f.family = rnd() % 3 ? AF_INET : AF_INET6;
-	rnd_addr(f.family, f.src);
-	rnd_addr(f.family, f.dst);
-	f.src_len = (uint8_t)rnd_len(f.family);
-	f.dst_len = (uint8_t)rnd_len(f.family);
+	f.family = rnd() % 100 < cfg->v6_pct ? AF_INET6 : AF_INET;
+	rnd_addr(cfg, f.family, f.src);
+	rnd_addr(cfg, f.family, f.dst);
+	f.src_len = (uint8_t)rnd_len(cfg, f.family);
+	f.dst_len = (uint8_t)rnd_len(cfg, f.family);
 	static const uint8_t protos[] = { 0, 0, 6, 17, 1 };
 	f.protocol = protos[rnd() % 5];
-	if (f.protocol == 6 || f.protocol == 17) {
+	if ((f.protocol == 6 || f.protocol == 17) && rnd() % 100 < cfg->ports_pct) {
 		f.src_port = rnd() % 3 == 0 ? rnd_port() : 0;
-		f.dst_port = rnd() % 2 == 0 ? rnd_port() : 0;
+		f.dst_port = rnd() % 3 != 0 ? rnd_port() : 0;
 	}
 	f.dir = rnd() % 2 ? SPD_OUTBOUND : SPD_INBOUND;
 	static const enum filter_action_kind acts[] = { ACTION_PERMIT, ACTION_BLOCK,
@@ -431,18 +466,18 @@ static struct spd_filter rnd_filter(uint32_t id)
 	f.action = acts[rnd() % 3];
 	f.tunnel = rnd() % 4 == 0;
 	f.rule_id = id;
-	f.order = rnd() % 64;       /* small, so that equal orders happen */
+	f.order = rnd() % cfg->order_mod;
 	return f;
 }
 
 static bool ref_prefix(const uint8_t *p, unsigned len, const uint8_t *a)
 {
-	for (unsigned i = 0; i < len; i++) {
-		unsigned bit = 7 - i % 8;
-		if ((p[i / 8] >> bit & 1) != (a[i / 8] >> bit & 1))
-			return false;
-	}
-	return true;
+	if (memcmp(p, a, len / 8) != 0)
+		return false;
+	if (len % 8 == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00 >> (len % 8));
+	return ((p[len / 8] ^ a[len / 8]) & mask) == 0;
 }
 
 static bool ref_matches(const struct spd_filter *f, const struct spd_packet *p, enum spd_dir dir)
@@ -464,11 +499,13 @@ static uint32_t ref_weight(const struct spd_filter *f)
 	       (f->dst_port ? 1u << 17 : 0) + rank * (1u << 14) + (f->tunnel ? 0 : 1u << 13);
 }
 
-static long ref_lookup(const struct spd_filter *fs, size_t n, const struct spd_packet *p,
-                       enum spd_dir dir)
+/* The winner among the filters fs[idx[0..n)] (in the order added), or -1. */
+static long ref_lookup(const struct spd_filter *fs, const uint32_t *idx, size_t n,
+                       const struct spd_packet *p, enum spd_dir dir)
 {
 	long best = -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t j = 0; j < n; j++) {
+		size_t i = idx[j];
 		if (!ref_matches(&fs[i], p, dir))
 			continue;
 		if (best < 0)
@@ -483,11 +520,11 @@ static long ref_lookup(const struct spd_filter *fs, size_t n, const struct spd_p
 }
 
 /* A packet inside filter f: its prefixes with random host bits. */
-static struct spd_packet packet_in(const struct spd_filter *f)
+static struct spd_packet packet_in(const struct diff_cfg *cfg, const struct spd_filter *f)
 {
 	struct spd_packet p = { .family = f->family };
-	rnd_addr(f->family, p.src);
-	rnd_addr(f->family, p.dst);
+	rnd_addr(cfg, f->family, p.src);
+	rnd_addr(cfg, f->family, p.dst);
 	for (unsigned i = 0; i < f->src_len; i++) {
 		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
 		p.src[i / 8] = (uint8_t)((p.src[i / 8] & ~bit) | (f->src[i / 8] & bit));
@@ -503,40 +540,43 @@ static struct spd_packet packet_in(const struct spd_filter *f)
 	return p;
 }
 
-#define DIFF_FILTERS 3000
-#define DIFF_PACKETS 200000
-
-static void test_differential(void **state)
+/* The filter mirrored: the other direction, addresses and ports swapped. */
+static struct spd_filter mirror(const struct spd_filter *f)
 {
-	(void)state;
+	struct spd_filter in = *f;
+	in.dir = f->dir == SPD_OUTBOUND ? SPD_INBOUND : SPD_OUTBOUND;
+	memcpy(in.src, f->dst, 16);
+	memcpy(in.dst, f->src, 16);
+	in.src_len = f->dst_len;
+	in.dst_len = f->src_len;
+	in.src_port = f->dst_port;
+	in.dst_port = f->src_port;
+	return in;
+}
+
+static void differential(const struct diff_cfg *cfg)
+{
+	rng_state = cfg->seed;
 	struct spd_builder *b = spd_builder_new();
-	struct spd_filter *fs = malloc(2 * DIFF_FILTERS * sizeof(*fs));
+	struct spd_filter *fs = malloc(2 * cfg->filters * sizeof(*fs));
 	assert_non_null(fs);
 	size_t n = 0;
-	for (uint32_t i = 1; i <= DIFF_FILTERS; i++) {
+	for (uint32_t i = 1; i <= cfg->filters; i++) {
 		struct spd_filter f;
-		if (n > 0 && rnd() % 8 == 0) {
+		if (n > 0 && rnd() % 100 < cfg->dup_pct) {
 			/* Same selectors as an earlier filter: exercise the tie-breaks. */
 			f = fs[rnd() % n];
 			f.action = (enum filter_action_kind)(rnd() % 3);
 			f.tunnel = rnd() % 2;
-			f.order = rnd() % 64;
+			f.order = rnd() % cfg->order_mod;
 			f.rule_id = i;
 		} else {
-			f = rnd_filter(i);
+			f = rnd_filter(cfg, i);
 		}
-		if (rnd() % 2) {
+		if (rnd() % 100 < cfg->mirror_pct) {
 			add_mirrored(b, f);
-			struct spd_filter in = f;
-			in.dir = f.dir == SPD_OUTBOUND ? SPD_INBOUND : SPD_OUTBOUND;
-			memcpy(in.src, f.dst, 16);
-			memcpy(in.dst, f.src, 16);
-			in.src_len = f.dst_len;
-			in.dst_len = f.src_len;
-			in.src_port = f.dst_port;
-			in.dst_port = f.src_port;
 			fs[n++] = f;
-			fs[n++] = in;
+			fs[n++] = mirror(&f);
 		} else {
 			add(b, f);
 			fs[n++] = f;
@@ -544,26 +584,43 @@ static void test_differential(void **state)
 	}
 	struct spd *s = build(b);
 	assert_int_equal(spd_filter_count(s), n);
+	/* The reference scans only the filters of the packet's family and
+	 * direction, in the order added. */
+	uint32_t *by[2][2];
+	size_t nby[2][2] = { { 0 } };
+	for (int d = 0; d < 2; d++)
+		for (int fa = 0; fa < 2; fa++) {
+			by[d][fa] = malloc(n * sizeof(uint32_t));
+			assert_non_null(by[d][fa]);
+		}
+	for (size_t i = 0; i < n; i++) {
+		int d = fs[i].dir, fa = fs[i].family == AF_INET6;
+		by[d][fa][nby[d][fa]++] = (uint32_t)i;
+	}
 	unsigned matched = 0;
-	for (unsigned i = 0; i < DIFF_PACKETS; i++) {
+	for (unsigned i = 0; i < cfg->packets; i++) {
 		struct spd_packet p;
 		enum spd_dir dir;
 		if (i % 2) {
 			const struct spd_filter *f = &fs[rnd() % n];
-			p = packet_in(f);
+			p = packet_in(cfg, f);
 			dir = f->dir;
 		} else {
-			struct spd_filter f = rnd_filter(0);
-			p = packet_in(&f);
+			struct spd_filter f = rnd_filter(cfg, 0);
+			p = packet_in(cfg, &f);
 			dir = rnd() % 2 ? SPD_OUTBOUND : SPD_INBOUND;
+			/* Now and then an IPv6 address off the common prefix. */
+			if (p.family == AF_INET6 && rnd() % 8 == 0)
+				p.src[rnd() % 4] ^= (uint8_t)(1 + rnd() % 255);
 		}
-		long want = ref_lookup(fs, n, &p, dir);
+		int fa = p.family == AF_INET6;
+		long want = ref_lookup(fs, by[dir][fa], nby[dir][fa], &p, dir);
 		struct spd_match m;
 		bool got = spd_lookup(s, &p, dir, &m);
 		if (got != (want >= 0) || (got && m.rule_id != fs[want].rule_id)) {
-			fail_msg("packet %u: spd says %s %u, linear scan says %ld", i,
-			         got ? "rule" : "none", got ? m.rule_id : 0,
-			         want >= 0 ? (long)fs[want].rule_id : -1L);
+			fail_msg("seed %#llx packet %u: spd says %s %u, linear scan says %ld",
+			         (unsigned long long)cfg->seed, i, got ? "rule" : "none",
+			         got ? m.rule_id : 0, want >= 0 ? (long)fs[want].rule_id : -1L);
 		}
 		if (got) {
 			matched++;
@@ -572,10 +629,141 @@ static void test_differential(void **state)
 			assert_int_equal(m.tunnel, fs[want].tunnel);
 		}
 	}
-	/* The test means something only if most packets do hit some filter. */
-	assert_true(matched > DIFF_PACKETS / 2);
+	/* The test means something only if most packets do hit some filter
+	 * (half are made inside one; with many filters, random ones hit too). */
+	assert_true(matched >= cfg->packets / 2);
+	if (cfg->filters >= 1000)
+		assert_true(matched > cfg->packets / 2 + cfg->packets / 20);
+	for (int d = 0; d < 2; d++)
+		for (int fa = 0; fa < 2; fa++)
+			free(by[d][fa]);
 	spd_free(s);
 	free(fs);
+}
+
+/* Nested prefixes, both families, duplicates and mirrored filters. */
+static void test_differential(void **state)
+{
+	(void)state;
+	differential(&(struct diff_cfg){ .seed = 0x5eed5eed12345678ull, .filters = 3000,
+	                                 .packets = 200000, .v6_pct = 33, .dup_pct = 12,
+	                                 .mirror_pct = 50, .ports_pct = 100, .order_mod = 64 });
+}
+
+/* More seeds and sizes, from a handful of filters to many. */
+static void test_differential_seeds(void **state)
+{
+	(void)state;
+	static const unsigned sizes[] = { 1, 5, 40, 300, 2000, 8000 };
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		differential(&(struct diff_cfg){ .seed = 0x9e3779b97f4a7c15ull * (i + 2),
+		                                 .filters = sizes[i], .packets = 20000,
+		                                 .v6_pct = 33, .dup_pct = 12, .mirror_pct = 50,
+		                                 .ports_pct = 100, .order_mod = 64 });
+}
+
+/* Mostly IPv6; all mirrored. */
+static void test_differential_ipv6(void **state)
+{
+	(void)state;
+	differential(&(struct diff_cfg){ .seed = 0x1234567887654321ull, .filters = 3000,
+	                                 .packets = 40000, .v6_pct = 90, .dup_pct = 12,
+	                                 .mirror_pct = 100, .ports_pct = 100, .order_mod = 64 });
+}
+
+/* Many filters that differ only in protocol, ports, action, tunnel and
+ * order: large groups of one address pair, and ties down to the order. */
+static void test_differential_ties(void **state)
+{
+	(void)state;
+	differential(&(struct diff_cfg){ .seed = 0xfeedfacecafebeefull, .filters = 4000,
+	                                 .packets = 40000, .v6_pct = 20, .dup_pct = 60,
+	                                 .mirror_pct = 30, .ports_pct = 100, .order_mod = 4 });
+	differential(&(struct diff_cfg){ .seed = 0xabad1deaabad1deaull, .filters = 2000,
+	                                 .packets = 40000, .v6_pct = 20, .dup_pct = 30,
+	                                 .mirror_pct = 30, .ports_pct = 0, .order_mod = 2 });
+}
+
+/* The shape of secpol-bench spd: uniform addresses, IPv6 in one /32. */
+static void test_differential_uniform(void **state)
+{
+	(void)state;
+	differential(&(struct diff_cfg){ .seed = 0x243f6a8885a308d3ull, .filters = 20000,
+	                                 .packets = 10000, .v6_pct = 20, .dup_pct = 2,
+	                                 .mirror_pct = 50, .ports_pct = 80, .order_mod = 1000000,
+	                                 .uniform = true });
+}
+
+/* ---- concurrent readers ------------------------------------------------------- */
+
+#define MT_THREADS 4
+#define MT_PACKETS 20000
+
+struct mt_job {
+	const struct spd *s;
+	const struct spd_packet *pk;
+	const enum spd_dir *dir;
+	const uint32_t *want;        /* rule, 0 = no match */
+	unsigned bad;
+};
+
+static void *mt_reader(void *arg)
+{
+	struct mt_job *j = arg;
+	for (int round = 0; round < 3; round++)
+		for (unsigned i = 0; i < MT_PACKETS; i++) {
+			struct spd_match m;
+			uint32_t got = spd_lookup(j->s, &j->pk[i], j->dir[i], &m) ? m.rule_id : 0;
+			j->bad += got != j->want[i];
+		}
+	return NULL;
+}
+
+/* The compiled spd is immutable: threads that look up at once all get the
+ * answers of a lone reader. */
+static void test_concurrent_readers(void **state)
+{
+	(void)state;
+	const struct diff_cfg cfg = { .seed = 0x0123456789abcdefull, .filters = 5000,
+	                              .v6_pct = 30, .dup_pct = 10, .mirror_pct = 50,
+	                              .ports_pct = 80, .order_mod = 100, .uniform = true };
+	rng_state = cfg.seed;
+	struct spd_builder *b = spd_builder_new();
+	struct spd_filter *fs = malloc(cfg.filters * sizeof(*fs));
+	struct spd_packet *pk = malloc(MT_PACKETS * sizeof(*pk));
+	enum spd_dir *dir = malloc(MT_PACKETS * sizeof(*dir));
+	uint32_t *want = malloc(MT_PACKETS * sizeof(*want));
+	assert_true(fs && pk && dir && want);
+	for (uint32_t i = 0; i < cfg.filters; i++) {
+		fs[i] = rnd_filter(&cfg, i + 1);
+		if (rnd() % 2)
+			add_mirrored(b, fs[i]);
+		else
+			add(b, fs[i]);
+	}
+	struct spd *s = build(b);
+	for (unsigned i = 0; i < MT_PACKETS; i++) {
+		const struct spd_filter *f = &fs[rnd() % cfg.filters];
+		pk[i] = packet_in(&cfg, f);
+		dir[i] = i % 3 ? f->dir : (enum spd_dir)(rnd() % 2);
+		struct spd_match m;
+		want[i] = spd_lookup(s, &pk[i], dir[i], &m) ? m.rule_id : 0;
+	}
+	pthread_t t[MT_THREADS];
+	struct mt_job jobs[MT_THREADS];
+	for (int i = 0; i < MT_THREADS; i++) {
+		jobs[i] = (struct mt_job){ s, pk, dir, want, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, mt_reader, &jobs[i]), 0);
+	}
+	for (int i = 0; i < MT_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(jobs[i].bad, 0);
+	}
+	spd_free(s);
+	free(fs);
+	free(pk);
+	free(dir);
+	free(want);
 }
 
 int main(void)
@@ -591,6 +779,11 @@ int main(void)
 		cmocka_unit_test(test_no_match_and_empty),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_seeds),
+		cmocka_unit_test(test_differential_ipv6),
+		cmocka_unit_test(test_differential_ties),
+		cmocka_unit_test(test_differential_uniform),
+		cmocka_unit_test(test_concurrent_readers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

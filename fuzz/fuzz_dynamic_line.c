@@ -1,0 +1,444 @@
+/*
+ * fuzz_dynamic_line: one `netsh ipsec dynamic` command line as secpold runs
+ * it -- netsh_exec_dynamic() on the text that arrived over the control
+ * socket -- with the service's operations replaced by stubs that check
+ * what they are given. The input (NUL-terminated, at most 4096 bytes; a NUL
+ * ends the line early) is the line. `set config` and `show config` work on
+ * the policy store: the per-process store of fuzz_common, put back to its
+ * pristine state after every input that opened it.
+ *
+ * Invariants (abort() with "INVARIANT BROKEN" when one does not hold):
+ *   - add_sa gets an internally consistent child_sa_config: spi >= 256;
+ *     protocol ESP or AH and a known mode; selectors of one family
+ *     (AF_INET/AF_INET6) with prefix lengths within it, as are the SA's
+ *     outer addresses; in transport mode the outer addresses are the
+ *     selectors, single hosts; the unused bytes of an IPv4 address zero;
+ *     known algorithms; ESP: enc_key_len is key_len + salt_len of
+ *     crypto_enc_info(enc); AH: an integrity algorithm, no encryption
+ *     algorithm and no encryption key; integrity: auth_key_len is
+ *     crypto_mac_info(integ)->key_len (0 without integrity); a key
+ *     pointer iff a key length; replay window
+ *     <= REPLAY_MAX_WINDOW; soft lifetimes <= hard ones; without
+ *     direction=, inbound is false;
+ *   - delete_sa: "all" with no SPI and no address, else spi >= 256, a
+ *     known family and protocol ESP or AH;
+ *   - show_stats: type is all, ike or ipsec;
+ *   - a command runs (a service operation, or the store is opened) only
+ *     for a line whose first word is a bare verb, not tag=value: the shell
+ *     refuses `x=add sa ...`;
+ *   - a line that reaches a service operation does not open the store;
+ *   - after `set config`, every setting in the store is valid for its
+ *     property and in its canonical form (secpold reads them back);
+ *   - the same line typed into `secpol` (the CLI, in the dynamic context)
+ *     is checked there and forwarded to secpold as a control request: the
+ *     forwarded line lexes to the same words (a suffix of the line's, after
+ *     words the CLI consumed, e.g. pushd); the request framing parses back
+ *     to the forwarded line (control_parse_request); and when all of the
+ *     words were forwarded, secpold running the forwarded line calls the
+ *     same operations with the same arguments, with the same result, as
+ *     running the original line.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/control.h"
+#include "driver/driver.h"
+#include "fuzz_common.h"
+#include "netsh/internal.h"
+#include "netsh/netsh.h"
+#include "store/store.h"
+
+#define FUZZ_MAX_LINE 4096
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool store_used;   /* this input opened the store: put it back after */
+
+/* abort() skips fuzz_common's atexit clean-up: remove the store first. */
+static void remove_store_dir(void)
+{
+	static const char *const files[] = { "p.db", "p.db-wal", "p.db-shm", "p.db-journal",
+	                                     "p-persistent.db", "p-persistent.db-wal",
+	                                     "p-persistent.db-shm", "p-persistent.db-journal" };
+	char path[700];
+	if (!fuzz_dir[0])
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fuzz_dir, files[i]);
+		unlink(path);
+	}
+	rmdir(fuzz_dir);
+}
+
+static void fail(const char *what, ...)
+{
+	va_list ap;
+	va_start(ap, what);
+	fprintf(stderr, "INVARIANT BROKEN: ");
+	vfprintf(stderr, what, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	remove_store_dir();
+	abort();
+}
+
+/* ---- what the service was asked to do, as text ---- */
+
+struct oplog {
+	char text[8192];
+	size_t n;
+	unsigned calls;
+};
+
+static void logf_(struct oplog *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(l->text + l->n, sizeof(l->text) - l->n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		l->n += (size_t)k < sizeof(l->text) - l->n ? (size_t)k : sizeof(l->text) - 1 - l->n;
+}
+
+static void log_bytes(struct oplog *l, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		logf_(l, "%02x", b[i]);
+	logf_(l, " ");
+}
+
+static size_t addr_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+static void check_address(const struct sa_address *a, const char *what)
+{
+	size_t n = addr_len(a->family);
+	if (!n)
+		fail("add_sa: %s has family %u", what, a->family);
+	for (size_t i = n; i < 16; i++)
+		if (a->bytes[i])
+			fail("add_sa: %s is IPv4 with bytes set after the 4th", what);
+}
+
+/* ---- the service's operations ---- */
+
+static bool op_add_sa(void *ctx, const struct child_sa_config *c, bool direction_given,
+                      struct diag *d)
+{
+	(void)d;
+	struct oplog *l = ctx;
+	l->calls++;
+	const struct sa_config *s = &c->sa;
+	if (s->spi < 256)
+		fail("add_sa: spi %u < 256", s->spi);
+	if (s->proto != SA_PROTO_ESP && s->proto != SA_PROTO_AH)
+		fail("add_sa: protocol %d", (int)s->proto);
+	if (s->mode != SA_TRANSPORT && s->mode != SA_TUNNEL)
+		fail("add_sa: mode %d", (int)s->mode);
+	check_address(&c->src, "srcaddr");
+	check_address(&c->dst, "dstaddr");
+	check_address(&s->src, "the SA source");
+	check_address(&s->dst, "the SA destination");
+	if (c->src.family != c->dst.family)
+		fail("add_sa: srcaddr and dstaddr of different families");
+	if (s->src.family != s->dst.family)
+		fail("add_sa: the SA's addresses of different families");
+	unsigned max = c->src.family == AF_INET ? 32 : 128;
+	if (c->src_len > max || c->dst_len > max)
+		fail("add_sa: prefix length %u/%u beyond %u", c->src_len, c->dst_len, max);
+	if (s->mode == SA_TRANSPORT &&
+	    (c->src_len != max || c->dst_len != max || s->src.family != c->src.family ||
+	     memcmp(s->src.bytes, c->src.bytes, 16) || memcmp(s->dst.bytes, c->dst.bytes, 16)))
+		fail("add_sa: transport mode SA addresses are not the single-host selectors");
+	const struct crypto_enc_info *ei = crypto_enc_info(s->enc);
+	const struct crypto_mac_info *mi = crypto_mac_info(s->integ);
+	if (!ei || !mi)
+		fail("add_sa: unknown algorithm enc=%d integ=%d", (int)s->enc, (int)s->integ);
+	if (s->proto == SA_PROTO_ESP && s->enc_key_len != ei->key_len + ei->salt_len)
+		fail("add_sa: ESP %s key of %zu bytes, not %zu", ei->name, s->enc_key_len,
+		     ei->key_len + ei->salt_len);
+	if (s->proto == SA_PROTO_AH && s->enc != ENC_NULL)
+		fail("add_sa: AH with encryption %s", ei->name);
+	if (s->proto == SA_PROTO_AH && s->enc_key_len)
+		fail("add_sa: AH (no encryption) with an encryption key of %zu bytes",
+		     s->enc_key_len);
+	if (s->proto == SA_PROTO_AH && s->integ == MAC_NONE)
+		fail("add_sa: AH without integrity");
+	if (s->auth_key_len != mi->key_len)
+		fail("add_sa: integrity %s key of %zu bytes, not %zu", mi->name, s->auth_key_len,
+		     mi->key_len);
+	if (!s->enc_key != !s->enc_key_len || !s->auth_key != !s->auth_key_len)
+		fail("add_sa: a key pointer without a length or a length without a key");
+	if (s->replay_window > REPLAY_MAX_WINDOW)
+		fail("add_sa: replay window %u", s->replay_window);
+	if (s->life.soft_bytes > s->life.hard_bytes || s->life.soft_seconds > s->life.hard_seconds)
+		fail("add_sa: a soft lifetime beyond the hard one");
+	if (!direction_given && s->inbound)
+		fail("add_sa: inbound without direction=");
+	/* Every key byte is read: ASan checks the pointers and lengths. */
+	logf_(l, "add_sa spi=%u proto=%d mode=%d in=%d dir=%d esn=%d enc=%d integ=%d rw=%u "
+	      "life=%llu/%llu/%llu/%llu encap=%d srclen=%u dstlen=%u allow_legacy=%d now=%llu ",
+	      s->spi, (int)s->proto, (int)s->mode, s->inbound, direction_given, s->esn,
+	      (int)s->enc, (int)s->integ, s->replay_window,
+	      (unsigned long long)s->life.soft_bytes, (unsigned long long)s->life.hard_bytes,
+	      (unsigned long long)s->life.soft_seconds, (unsigned long long)s->life.hard_seconds,
+	      c->udp_encap, c->src_len, c->dst_len, s->allow_legacy, (unsigned long long)s->now);
+	log_bytes(l, c->src.bytes, 16);
+	log_bytes(l, c->dst.bytes, 16);
+	log_bytes(l, s->src.bytes, 16);
+	log_bytes(l, s->dst.bytes, 16);
+	if (s->enc_key)
+		log_bytes(l, s->enc_key, s->enc_key_len);
+	if (s->auth_key)
+		log_bytes(l, s->auth_key, s->auth_key_len);
+	logf_(l, "\n");
+	return true;
+}
+
+static bool op_delete_sa(void *ctx, bool all, uint32_t spi, const struct ip_address *dst,
+                         uint8_t proto, struct diag *d)
+{
+	(void)d;
+	struct oplog *l = ctx;
+	l->calls++;
+	if (all) {
+		if (spi || dst || proto)
+			fail("delete_sa: all with an SPI, address or protocol");
+		logf_(l, "delete_sa all\n");
+		return true;
+	}
+	if (spi < 256)
+		fail("delete_sa: spi %u < 256", spi);
+	if (!dst || !addr_len(dst->family))
+		fail("delete_sa: no destination or family %u", dst ? dst->family : 0);
+	if (proto != SA_PROTO_ESP && proto != SA_PROTO_AH)
+		fail("delete_sa: protocol %u", proto);
+	logf_(l, "delete_sa spi=%u proto=%u family=%u ", spi, proto, dst->family);
+	log_bytes(l, dst->bytes, addr_len(dst->family));
+	logf_(l, "\n");
+	return true;
+}
+
+static void op_show_sa(void *ctx, FILE *out)
+{
+	struct oplog *l = ctx;
+	l->calls++;
+	if (!out)
+		fail("show_sa: no output stream");
+	fprintf(out, "no SAs\n");
+	logf_(l, "show_sa\n");
+}
+
+static void op_show_stats(void *ctx, FILE *out, const char *type)
+{
+	struct oplog *l = ctx;
+	l->calls++;
+	if (!out || !type)
+		fail("show_stats: no output stream or type");
+	if (strcasecmp(type, "all") && strcasecmp(type, "ike") && strcasecmp(type, "ipsec"))
+		fail("show_stats: type '%s'", type);
+	fprintf(out, "stats %s\n", type);
+	logf_(l, "show_stats %s\n", type);
+}
+
+/* Every setting in the store is valid and canonical: set config stored
+ * the normalised text, which secpold parses when it reads it. */
+static void check_settings(struct store *st)
+{
+	size_t n;
+	const struct service_setting *all = policy_service_settings(&n);
+	for (size_t i = 0; i < n; i++) {
+		char v[1024], norm[1024];
+		if (!store_config_get(st, all[i].name, v, sizeof(v)))
+			continue;
+		struct diag d;
+		diag_init(&d);
+		if (!policy_check_service_setting(&all[i], v, norm, sizeof(norm), &d))
+			fail("the store holds %s='%s', which is not valid: %s", all[i].name, v, d.msg);
+		if (strcmp(v, norm))
+			fail("the store holds %s='%s', not canonical ('%s')", all[i].name, v, norm);
+	}
+}
+
+/* Closes a session; notes that the store must be put back. */
+static void finish(struct netsh_session *ns)
+{
+	if (ns->store) {
+		store_used = true;
+		check_settings(ns->store);
+	}
+	netsh_session_finish(ns);
+}
+
+/* secpold: one line through netsh_exec_dynamic(), as the agent runs it.
+ * *opened: whether the line opened the store. */
+static bool run_secpold(const char *line, struct oplog *l, bool *opened)
+{
+	struct netsh_dynamic ops = { .ctx = l, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
+	                             .show_sa = op_show_sa, .show_stats = op_show_stats };
+	struct netsh_session ns;
+	fuzz_session(&ns);
+	ns.dynamic = &ops;
+	unsigned calls = l->calls;
+	bool ok = netsh_exec_dynamic(&ns, line);
+	if (ns.store && l->calls != calls)
+		fail("a line that reached the service's operations opened the policy store");
+	if (opened)
+		*opened = ns.store != NULL;
+	finish(&ns);
+	return ok;
+}
+
+/* ---- the secpol CLI side: syntax check, then forward ---- */
+
+struct forward {
+	const struct tokens *orig;   /* the input line's words */
+	bool called, whole;          /* forwarded; all of the words */
+	bool framed;                 /* the request parsed back (no control characters) */
+	bool ok;                     /* secpold's result for the forwarded line */
+	struct oplog log;
+};
+
+static bool same_token(const struct token *a, const struct token *b)
+{
+	return !a->tag == !b->tag && (!a->tag || !strcmp(a->tag, b->tag)) &&
+	       !strcmp(a->value, b->value);
+}
+
+static bool fwd_stub(struct netsh_session *ns, const char *line, struct diag *d)
+{
+	(void)d;
+	struct forward *f = ns->forward_ctx;
+	if (f->called)
+		fail("the CLI forwarded one line twice");
+	f->called = true;
+	/* The forwarded words are the line's, after any the CLI consumed. */
+	struct tokens t;
+	struct diag ld;
+	diag_init(&ld);
+	if (!lex_line(line, &t, &ld)) {
+		fprintf(stderr, "forwarded: %s\n", line);
+		fail("the forwarded line does not lex: %s", ld.msg);
+	}
+	if (t.n == 0 || t.n > f->orig->n)
+		fail("the forwarded line has %zu words, the input %zu", t.n, f->orig->n);
+	size_t skip = f->orig->n - t.n;
+	for (size_t i = 0; i < t.n; i++)
+		if (!same_token(&t.t[i], &f->orig->t[skip + i])) {
+			fprintf(stderr, "forwarded: %s\nword %zu: %s%s%s\n", line, i,
+			        t.t[i].tag ? t.t[i].tag : "", t.t[i].tag ? "=" : "", t.t[i].value);
+			fail("a forwarded word differs from the input's");
+		}
+	tokens_free(&t);
+	f->whole = skip == 0;
+
+	/* The control request secpol sends, as secpold parses it. */
+	size_t n = strlen(line);
+	if (n == 0 || n > CONTROL_MAX_REQUEST)
+		fail("forwarded line of %zu bytes", n);
+	static uint8_t req[8 + CONTROL_MAX_REQUEST];
+	static char got[CONTROL_MAX_REQUEST + 1];
+	memcpy(req, "SPQ1", 4);
+	req[4] = (uint8_t)(n >> 24);
+	req[5] = (uint8_t)(n >> 16);
+	req[6] = (uint8_t)(n >> 8);
+	req[7] = (uint8_t)n;
+	memcpy(req + 8, line, n);
+	size_t len;
+	const char *why;
+	enum control_parse r = control_parse_request(req, 8 + n, got, &len, &why);
+	if (r == CONTROL_NEED_MORE)
+		fail("a complete request is NEED_MORE");
+	if (r == CONTROL_BAD) {
+		/* Only for a control character in a value: secpold refuses it. */
+		bool text = true;
+		for (size_t i = 0; i < n; i++)
+			text = text && (line[i] == '\t' || ((unsigned char)line[i] >= 0x20 &&
+			                                    (unsigned char)line[i] != 0x7f));
+		if (text)
+			fail("a forwarded text line is refused by the control parser: %s", why);
+		return false;
+	}
+	if (len != n || strcmp(got, line))
+		fail("the control request does not carry the forwarded line");
+	f->framed = true;
+	f->ok = run_secpold(got, &f->log, NULL);
+	return f->ok;
+}
+
+static void run_cli(const char *line, const struct tokens *orig, struct forward *f)
+{
+	struct netsh_session ns;
+	fuzz_session(&ns);
+	snprintf(ns.context, sizeof(ns.context), "ipsec dynamic");
+	ns.forward = fwd_stub;
+	ns.forward_ctx = f;
+	f->orig = orig;
+	netsh_exec_line(&ns, line);
+	if (ns.store && f->called)
+		fail("a line the CLI forwarded opened the policy store");
+	finish(&ns);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_setup();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char line[FUZZ_MAX_LINE + 1];
+	if (size > FUZZ_MAX_LINE)
+		size = FUZZ_MAX_LINE;
+	memcpy(line, data, size);
+	line[size] = '\0';
+
+	static struct oplog direct;
+	direct.n = 0;
+	direct.calls = 0;
+	direct.text[0] = '\0';
+	store_used = false;
+	bool opened;
+	bool ok = run_secpold(line, &direct, &opened);
+
+	struct tokens t;
+	struct diag d;
+	diag_init(&d);
+	bool lexed = lex_line(line, &t, &d);
+	if ((direct.calls || opened) && (!lexed || t.n == 0))
+		fail("a command ran for a line that does not lex");
+	if ((direct.calls || opened) && t.t[0].tag)
+		fail("a command ran for a line whose verb is tag=value: '%s=%s'", t.t[0].tag,
+		     t.t[0].value);
+	if (lexed) {
+		static struct forward f;
+		memset(&f, 0, sizeof(f));
+		run_cli(line, &t, &f);
+		if (f.framed && f.whole) {
+			if (f.ok != ok)
+				fail("secpold's result for the forwarded line (%d) differs from the "
+				     "line's (%d)", f.ok, ok);
+			if (f.log.n != direct.n || strcmp(f.log.text, direct.text)) {
+				fprintf(stderr, "line:      %s\nforwarded: %s\ndirect:    %s\n", line,
+				        f.log.text, direct.text);
+				fail("the forwarded line asks the service for something else");
+			}
+		}
+	}
+	tokens_free(&t);
+	if (store_used)
+		fuzz_reset_store();
+	return 0;
+}
