@@ -10,11 +10,13 @@
 #include "driver/driver.h"
 #include "esp/esp.h"
 
-#define DRV_BATCH 32            /* packets per system call */
+#define DRV_BATCH 64            /* packets (segments) per system call */
 #define DRV_BUF 4096            /* one packet buffer */
 #define DRV_HEAD 128            /* headroom: outer IP + ESP/AH headers, or a
                                  * synthesized IP header before a received payload */
 #define DRV_QUEUES 64           /* rules that may wait for an SA at once */
+/* The longest segment a worker reads or makes: room for ESP/AH around it. */
+#define DRV_SEG_ROOM (DRV_BUF - DRV_HEAD - IPSEC_TAILROOM)
 
 struct child_sa {
 	struct ipsec_sa *sa;

@@ -13,6 +13,12 @@
 #include <unistd.h>
 
 #include "driver/internal.h"
+#include "driver/offload.h"
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 static void write_sysctl(const char *path, const char *value)
 {
@@ -45,7 +51,8 @@ int tun_open(const char *name, unsigned mtu, char *err, size_t errlen)
 	}
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/* Every read and write carries a struct virtio_net_hdr (offload.h). */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	if (strlen(name) >= sizeof(ifr.ifr_name)) {
 		snprintf(err, errlen, "TUN device name '%s' is longer than %zu characters", name,
 		         sizeof(ifr.ifr_name) - 1);
@@ -58,6 +65,26 @@ int tun_open(const char *name, unsigned mtu, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	int hdrsz = (int)OFFLOAD_VNET_LEN;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
+		snprintf(err, errlen, "cannot set the vnet header size of %s: %s", name,
+		         strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Checksum and segmentation offloads: the kernel hands us TCP (and,
+	 * since Linux 6.2, UDP) super-packets of up to 64 KB with partial
+	 * checksums, which the TX worker segments (offload.c); one read then
+	 * carries many packets. Each step down is still correct: without
+	 * offloads every read is one finished packet with a plain header. */
+	static const unsigned offloads[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		0,
+	};
+	for (size_t i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
+		if (ioctl(fd, TUNSETOFFLOAD, offloads[i]) == 0)
+			break;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

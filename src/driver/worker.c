@@ -10,13 +10,20 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "driver/internal.h"
+#include "driver/offload.h"
+
+/* One read from the TUN device: the vnet header and the longest packet,
+ * and a byte more to tell a truncated read. */
+#define DRV_FRAME (OFFLOAD_VNET_LEN + OFFLOAD_MAX_READ + 1)
 
 /* ---- small helpers ---- */
 
@@ -144,7 +151,12 @@ static void batch_add(struct out_batch *b, uint8_t *data, size_t len, uint8_t fa
 struct tx {
 	struct driver *d;
 	struct worker_stats *st;
-	uint8_t (*buf)[DRV_BUF];
+	uint8_t *frame;             /* one read: virtio_net_hdr + a packet of up to 64 KB */
+	uint8_t (*buf)[DRV_BUF];    /* DRV_BATCH segments, at DRV_HEAD */
+	size_t len[DRV_BATCH];
+	unsigned n;                 /* segments waiting in buf */
+	uint64_t bad;               /* unusable reads, not yet counted */
+	unsigned made;              /* segments since the last look at the wakeups */
 	struct out_batch raw4, raw6, udp4, udp6;
 };
 
@@ -327,19 +339,68 @@ static int make_epoll(const int *fds, int n)
 	return ep;
 }
 
+/* Classifies, protects and sends the segments waiting in t->buf. */
+static void tx_run(struct tx *t)
+{
+	struct driver *d = t->d;
+	if (t->n == 0 && t->bad == 0)
+		return;
+	uint64_t now_ms = driver_now_ms();
+	pthread_rwlock_rdlock(&d->lock);
+	t->st->steered += t->n + t->bad;
+	t->st->malformed += t->bad;
+	for (unsigned i = 0; i < t->n; i++)
+		tx_packet(t, t->buf[i], t->len[i], false, now_ms);
+	tx_flush(t);
+	pthread_rwlock_unlock(&d->lock);
+	t->n = 0;
+	t->bad = 0;
+}
+
+/* One read from the TUN device (len bytes at t->frame): its packets go
+ * to t->buf, a super-packet cut into segments (offload.c). */
+static void tx_frame(struct tx *t, size_t len)
+{
+	struct virtio_net_hdr h;
+	struct offload_seg s;
+	if (len < OFFLOAD_VNET_LEN || len >= DRV_FRAME) {
+		t->bad++;   /* no header, or truncated */
+		return;
+	}
+	memcpy(&h, t->frame, sizeof(h));
+	if (!offload_seg_start(&s, &h, t->frame + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN,
+	                       DRV_SEG_ROOM)) {
+		t->bad++;
+		return;
+	}
+	for (;;) {
+		if (t->n == DRV_BATCH)
+			tx_run(t);
+		size_t n = offload_seg_next(&s, t->buf[t->n] + DRV_HEAD);
+		if (n == 0)
+			break;
+		t->len[t->n++] = n;
+		t->made++;
+	}
+}
+
 void *driver_tx_main(void *arg)
 {
 	struct driver *d = arg;
 	struct tx t = { .d = d, .st = &d->tx_stats };
 	t.buf = malloc((size_t)DRV_BATCH * DRV_BUF);
+	t.frame = malloc(DRV_FRAME);
 	t.raw4.fd = d->tx4;
 	t.raw6.fd = d->tx6;
 	t.udp4.fd = d->udp4;
 	t.udp6.fd = d->udp6;
 	int fds[] = { d->tun, d->tx_wake };
 	int ep = make_epoll(fds, 2);
-	if (!t.buf || ep < 0) {
+	if (!t.buf || !t.frame || ep < 0) {
 		free(t.buf);
+		free(t.frame);
+		if (ep >= 0)
+			close(ep);
 		return NULL;
 	}
 	while (!atomic_load(&d->stop)) {
@@ -356,29 +417,21 @@ void *driver_tx_main(void *arg)
 		if (woken || any_pending(d))
 			tx_pending(&t, now_ms);
 		pthread_rwlock_unlock(&d->lock);
-		/* Up to 8 batches before looking at the wakeups again. */
-		for (int round = 0; round < 8; round++) {
-			size_t n = 0, len[DRV_BATCH];
-			for (; n < DRV_BATCH; n++) {
-				ssize_t r = read(d->tun, t.buf[n] + DRV_HEAD, DRV_BUF - DRV_HEAD - IPSEC_TAILROOM);
-				if (r <= 0)
-					break;
-				len[n] = (size_t)r;
-			}
-			if (n == 0)
+		/* A bounded number of reads and segments before looking at the
+		 * wakeups again; the segments go out whenever DRV_BATCH of them
+		 * are waiting. */
+		t.made = 0;
+		for (int reads = 0; reads < 8 * DRV_BATCH && t.made < 8 * DRV_BATCH; reads++) {
+			ssize_t r = read(d->tun, t.frame, DRV_FRAME);
+			if (r <= 0)
 				break;
-			pthread_rwlock_rdlock(&d->lock);
-			d->tx_stats.steered += n;
-			for (size_t i = 0; i < n; i++)
-				tx_packet(&t, t.buf[i], len[i], false, now_ms);
-			tx_flush(&t);
-			pthread_rwlock_unlock(&d->lock);
-			if (n < DRV_BATCH)
-				break;
+			tx_frame(&t, (size_t)r);
 		}
+		tx_run(&t);
 	}
 	close(ep);
 	free(t.buf);
+	free(t.frame);
 	return NULL;
 }
 
@@ -392,6 +445,10 @@ struct rx {
 	struct iovec iov[DRV_BATCH];
 	struct sockaddr_in6 from[DRV_BATCH];
 	uint8_t cmsg[DRV_BATCH][64];
+	/* Decrypted packets of one batch, coalesced for the TUN device. */
+	struct offload_gro gro;
+	struct virtio_net_hdr vh;
+	struct iovec wiov[OFFLOAD_GRO_MAX + 1];
 };
 
 /* The local address a datagram was sent to, from IP(V6)_PKTINFO. */
@@ -434,6 +491,33 @@ static bool rx_header(struct rx *r, unsigned i, int family, uint8_t proto, size_
 	return true;
 }
 
+/* Writes what the batch decrypted to the TUN device: a coalesced TCP
+ * super-packet (offload.c) or a packet as it is, each behind its vnet
+ * header. The read lock is held (the counters). */
+static void rx_deliver(struct rx *r)
+{
+	struct driver *d = r->d;
+	for (unsigned i = 0; i < r->gro.nitems; i++) {
+		unsigned npkts;
+		size_t niov = offload_gro_item(&r->gro, i, &r->vh, r->wiov, &npkts);
+		ssize_t w;
+		for (int tries = 0;; tries++) {
+			w = writev(d->tun, r->wiov, (int)niov);
+			if (w >= 0 || tries == 2 || (errno != EAGAIN && errno != EINTR))
+				break;
+			/* The device's queue is full: give the kernel a moment. */
+			struct pollfd pfd = { .fd = d->tun, .events = POLLOUT };
+			if (errno == EAGAIN)
+				poll(&pfd, 1, 1);
+		}
+		if (w < 0)
+			r->st->tun_write_errors += npkts;
+		else
+			r->st->decrypted += npkts;
+	}
+	offload_gro_reset(&r->gro);
+}
+
 static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 {
 	struct driver *d = r->d;
@@ -453,10 +537,10 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 		sa_drop(sa, DROP_SELECTOR);
 		return;
 	}
-	if (write(d->tun, pkt_data(&pk), pk.len) < 0)
-		r->st->tun_write_errors++;
-	else
-		r->st->decrypted++;
+	if (!offload_gro_add(&r->gro, pkt_data(&pk), pk.len)) {
+		rx_deliver(r);   /* not with batches of at most OFFLOAD_GRO_MAX */
+		offload_gro_add(&r->gro, pkt_data(&pk), pk.len);
+	}
 }
 
 /* Reads one batch from fd: raw IPv4 (the IP header included), raw IPv6 or
@@ -479,6 +563,7 @@ static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_prot
 		return 0;
 	uint64_t now_ms = driver_now_ms();
 	pthread_rwlock_rdlock(&d->lock);
+	offload_gro_reset(&r->gro);
 	for (int i = 0; i < n; i++) {
 		size_t len = r->msg[i].msg_len;
 		uint8_t *payload = r->buf[i] + DRV_HEAD + hl;
@@ -496,6 +581,7 @@ static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_prot
 		}
 		rx_packet(r, r->buf[i], len, now_ms);
 	}
+	rx_deliver(r);
 	pthread_rwlock_unlock(&d->lock);
 	return n;
 }
