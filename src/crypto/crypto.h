@@ -114,4 +114,90 @@ bool crypto_random(uint8_t *out, size_t len);
 /* Wipes key material (not optimised away). */
 void crypto_wipe(void *p, size_t len);
 
+/* ======================================================================== *
+ * IKEv2 key exchange (dh.c) and PRFs (prf.c). Used by the IKE daemon, not
+ * per packet: these allocate (OpenSSL key objects, MAC contexts) and free
+ * everything before returning, except the key pair a struct dh holds.
+ * ======================================================================== */
+
+/*
+ * IKEv2 Diffie-Hellman groups (Transform Type 4 IDs):
+ *   1, 2     MODP-768/1024 (RFC 2409; legacy: refused unless allowed)
+ *   14       MODP-2048 (RFC 3526)
+ *   19/20/21 ECP P-256/384/521 (RFC 5903)
+ *   31       Curve25519 (RFC 8031)
+ * Public values travel as IKE encodes them: MODP left-padded to the size of
+ * the prime, ECP x | y without the 0x04 prefix, X25519 the 32-octet u.
+ * Shared secrets (g^ir) likewise have a fixed length: MODP padded to the
+ * prime, ECP the x coordinate only (RFC 5903 §9), X25519 32 octets.
+ */
+#define DH_MAX_PUBLIC 256         /* MODP-2048; ECP P-521 needs 132 */
+#define DH_MAX_SECRET 256
+
+struct dh {
+	unsigned group;
+	void *pkey;               /* EVP_PKEY: our key pair */
+};
+
+/* Octets of the public value / shared secret of a group; 0 if unsupported. */
+size_t dh_public_len(unsigned group);
+size_t dh_secret_len(unsigned group);
+
+/* A fresh key pair for the group. On failure *err says why, d holds nothing. */
+bool dh_init(struct dh *d, unsigned group, bool allow_legacy, const char **err);
+/*
+ * A key pair from a known private value: big-endian, at most
+ * dh_secret_len(group) octets (X25519: exactly the 32-octet scalar as RFC 7748
+ * writes it). For known-answer tests and deterministic unit tests only: the
+ * value is not range-checked beyond what OpenSSL does.
+ */
+bool dh_init_private(struct dh *d, unsigned group, const uint8_t *priv, size_t len,
+                     bool allow_legacy, const char **err);
+/* Our public value; len must be dh_public_len(d->group). */
+bool dh_public(const struct dh *d, uint8_t *out, size_t len);
+/*
+ * g^ir from the peer's public value, which is checked first (RFC 6989): the
+ * length exactly, MODP 1 < y < p-1, ECP a point on the curve; an all-zero
+ * X25519 result is refused. *secret_len: in, the room in secret; out, the
+ * length written (dh_secret_len). On failure secret holds nothing.
+ */
+bool dh_derive(struct dh *d, const uint8_t *peer, size_t len, uint8_t *secret,
+               size_t *secret_len, const char **err);
+/* Frees the key pair (OpenSSL cleanses the private value). */
+void dh_free(struct dh *d);
+
+/* IKEv2 PRFs (Transform Type 2), all HMAC: output length = preferred key length. */
+enum crypto_prf {
+	PRF_HMAC_MD5,             /* RFC 2104 (legacy) */
+	PRF_HMAC_SHA1,
+	PRF_HMAC_SHA2_256,        /* RFC 4868 */
+	PRF_HMAC_SHA2_384,
+	PRF_HMAC_SHA2_512,
+	PRF_COUNT
+};
+#define PRF_MAX_LEN 64
+
+struct crypto_prf_info {
+	const char *name;         /* "sha256", like the integrity names */
+	size_t len;               /* output octets, also the preferred key length */
+	bool legacy;
+};
+
+const struct crypto_prf_info *crypto_prf_info(enum crypto_prf p);
+bool crypto_prf_by_name(const char *name, enum crypto_prf *out);
+/*
+ * out receives crypto_prf_info(alg)->len octets; HMAC takes any key length.
+ * These compute every PRF, HMAC-MD5 included: refusing legacy PRFs is done
+ * where the transforms are chosen (ike_suite_check in src/ike/keys.h).
+ */
+bool prf(enum crypto_prf alg, const uint8_t *key, size_t keylen, const uint8_t *data,
+         size_t datalen, uint8_t *out);
+/*
+ * prf+ (RFC 7296 §2.13): T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n),
+ * out = T1 | T2 | ... cut to outlen. Refuses outlen > 255 * output length.
+ * out must not overlap key or seed.
+ */
+bool prf_plus(enum crypto_prf alg, const uint8_t *key, size_t keylen, const uint8_t *seed,
+              size_t seedlen, uint8_t *out, size_t outlen);
+
 #endif
