@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,156 +27,7 @@
 
 #include "crypto/crypto.h"
 #include "ike/keys.h"
-
-#ifndef VECTORS_DIR
-#error "VECTORS_DIR must be defined by the build"
-#endif
-
-/* ---- JSON access through SQLite (as in test_vectors.c) -------------------- */
-
-static sqlite3 *db;
-
-static char *slurp(const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", VECTORS_DIR, name);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	long n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	char *text = malloc((size_t)n + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-	text[n] = 0;
-	fclose(f);
-	return text;
-}
-
-/* One vector: its JSON text and everything allocated while looking at it. */
-struct vec {
-	char *json;
-	void *mem[256];
-	int nmem;
-};
-
-static void *vkeep(struct vec *v, void *p)
-{
-	assert_non_null(p);
-	assert_true(v->nmem < 256);
-	v->mem[v->nmem++] = p;
-	return p;
-}
-
-static void vfree(struct vec *v)
-{
-	for (int i = 0; i < v->nmem; i++)
-		free(v->mem[i]);
-	free(v->json);
-	memset(v, 0, sizeof(*v));
-}
-
-/* The field as text (numbers as SQLite prints them), or NULL (absent or null). */
-static const char *field(struct vec *v, const char *key)
-{
-	sqlite3_stmt *st;
-	char path[128];
-	snprintf(path, sizeof(path), "$.%s", key);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT json_extract(?1, ?2)", -1, &st, NULL),
-	                 SQLITE_OK);
-	sqlite3_bind_text(st, 1, v->json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	const unsigned char *t = sqlite3_column_text(st, 0);
-	char *out = t ? vkeep(v, strdup((const char *)t)) : NULL;
-	sqlite3_finalize(st);
-	return out;
-}
-
-static const char *need(struct vec *v, const char *key)
-{
-	const char *s = field(v, key);
-	if (!s)
-		fail_msg("vector lacks field %s: %.120s", key, v->json);
-	return s;
-}
-
-static long num(struct vec *v, const char *key)
-{
-	return strtol(need(v, key), NULL, 10);
-}
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	fail_msg("bad hex digit %c", c);
-	return 0;
-}
-
-/* Hex field -> bytes (never NULL: an empty string gives a 1-byte buffer). */
-static uint8_t *hexf(struct vec *v, const char *key, size_t *len)
-{
-	const char *s = need(v, key);
-	size_t n = strlen(s);
-	assert_int_equal(n % 2, 0);
-	uint8_t *b = vkeep(v, malloc(n / 2 + 1));
-	for (size_t i = 0; i < n / 2; i++)
-		b[i] = (uint8_t)(nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]));
-	*len = n / 2;
-	return b;
-}
-
-/* Calls fn for every element of $.vectors of the file; returns the count. */
-typedef void (*vec_fn)(struct vec *v, void *ctx);
-static int each_vector(const char *file, vec_fn fn, void *ctx)
-{
-	char *text = slurp(file);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                 "SELECT value, (SELECT json_extract(?1, '$.vector_count')) "
-	                 "FROM json_each(?1, '$.vectors')", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	int n = 0, declared = -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct vec v;
-		memset(&v, 0, sizeof(v));
-		v.json = strdup((const char *)sqlite3_column_text(st, 0));
-		declared = sqlite3_column_int(st, 1);
-		fn(&v, ctx);
-		vfree(&v);
-		n++;
-	}
-	sqlite3_finalize(st);
-	free(text);
-	assert_int_equal(n, declared);     /* the file's own count: nothing skipped */
-	return n;
-}
-
-static void assert_mem(const uint8_t *got, const uint8_t *want, size_t len, const char *what,
-                       struct vec *v)
-{
-	if (memcmp(got, want, len) != 0)
-		fail_msg("%s differs in vector %s", what, field(v, "id"));
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return sqlite3_open(":memory:", &db) == SQLITE_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	sqlite3_close(db);
-	return 0;
-}
+#include "vectors.h"
 
 /* ---- PRFs ---------------------------------------------------------------- */
 
@@ -836,5 +686,5 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_two_sides),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, vectors_setup, vectors_teardown);
 }
