@@ -5,7 +5,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -50,6 +52,27 @@ static int raw_socket(int family, int proto, uint32_t mark, char *err, size_t er
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	int size = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+/* AF_PACKET (SOCK_DGRAM) for outbound ESP/AH to a resolved next hop. Not
+ * bound to a protocol or device: it only sends, the protocol and device
+ * are in each message's sockaddr_ll. No PACKET_QDISC_BYPASS, so the
+ * packets pass the qdisc and the taps (tcpdump, tshark) as any other.
+ * Failure is not fatal: the raw sockets carry everything then. */
+static int packet_socket(uint32_t mark)
+{
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	/* The bypass mark, on this socket too: nftables and policy routing
+	 * on the way out must see the packets as secpold's own. */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		close(fd);
+		return -1;
+	}
+	int size = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	return fd;
 }
@@ -102,6 +125,10 @@ void driver_stop(struct driver *d)
 	}
 	if (d->rx_wake >= 0 && write(d->rx_wake, &one, sizeof(one)) < 0) {
 	}
+	if (d->l2_wake >= 0 && write(d->l2_wake, &one, sizeof(one)) < 0) {
+	}
+	if (d->l2_started)
+		pthread_join(d->l2_thread, NULL);
 	if (d->tx_started)
 		pthread_join(d->tx_thread, NULL);
 	if (d->rx_started)
@@ -112,16 +139,101 @@ void driver_stop(struct driver *d)
 	close_fd(&d->tun);
 	close_fd(&d->tx4);
 	close_fd(&d->tx6);
+	close_fd(&d->txl2);
 	for (int i = 0; i < 4; i++)
 		close_fd(&d->rx[i]);
 	close_fd(&d->udp4);
 	close_fd(&d->udp6);
 	close_fd(&d->tx_wake);
 	close_fd(&d->rx_wake);
+	close_fd(&d->l2_wake);
 	pthread_rwlock_destroy(&d->lock);
 	free(d->pend_buf);
 	free(d->pend_len);
 	free(d);
+}
+
+/* ---- the next hops of outbound SAs (l2.h) ---- */
+
+#define L2_REFRESH_MS 1000
+
+struct l2_job {
+	uint64_t id;
+	struct sa_address dst;
+	struct l2_hop hop;
+};
+
+/* Resolves the next hop of every outbound ESP/AH SA that is not UDP-
+ * encapsulated, outside the lock, and stores the results under the write
+ * lock (an SA deleted meanwhile is simply not found again by its id). */
+static void l2_refresh(struct driver *d, struct l2_resolver *r, struct l2_job **jobs,
+                       size_t *cap)
+{
+	size_t n = 0;
+	pthread_rwlock_rdlock(&d->lock);
+	for (struct child_sa *cs = d->children; cs; cs = cs->next)
+		if (!cs->sa->inbound && !cs->udp_encap)
+			n++;
+	if (n > *cap) {
+		struct l2_job *nj = realloc(*jobs, n * sizeof(**jobs));
+		if (!nj) {
+			pthread_rwlock_unlock(&d->lock);
+			return;
+		}
+		*jobs = nj;
+		*cap = n;
+	}
+	size_t k = 0;
+	for (struct child_sa *cs = d->children; cs && k < n; cs = cs->next)
+		if (!cs->sa->inbound && !cs->udp_encap)
+			(*jobs)[k++] = (struct l2_job){ .id = cs->id, .dst = cs->sa->dst };
+	pthread_rwlock_unlock(&d->lock);
+	if (k == 0)
+		return;
+	for (size_t i = 0; i < k; i++) {
+		struct l2_job *j = &(*jobs)[i];
+		/* SAs to the same peer (a rekey, several selectors) share a hop. */
+		size_t same = 0;
+		while (same < i && memcmp(&(*jobs)[same].dst, &j->dst, sizeof(j->dst)) != 0)
+			same++;
+		if (same < i)
+			j->hop = (*jobs)[same].hop;
+		else
+			l2_resolve(r, d->cfg.bypass_mark, &j->dst, &j->hop);
+	}
+	pthread_rwlock_wrlock(&d->lock);
+	for (struct child_sa *cs = d->children; cs; cs = cs->next)
+		for (size_t i = 0; i < k; i++)
+			if ((*jobs)[i].id == cs->id) {
+				cs->l2 = (*jobs)[i].hop;
+				break;
+			}
+	pthread_rwlock_unlock(&d->lock);
+}
+
+static void *l2_main(void *arg)
+{
+	struct driver *d = arg;
+	struct l2_resolver *r = NULL;
+	struct l2_job *jobs = NULL;
+	size_t cap = 0;
+	while (!atomic_load(&d->stop)) {
+		struct pollfd pfd = { .fd = d->l2_wake, .events = POLLIN };
+		if (poll(&pfd, 1, L2_REFRESH_MS) > 0) {
+			uint64_t v;
+			while (read(d->l2_wake, &v, sizeof(v)) > 0) {
+			}
+		}
+		if (atomic_load(&d->stop))
+			break;
+		if (!r)
+			r = l2_open();   /* retried on the next round if it fails */
+		if (r)
+			l2_refresh(d, r, &jobs, &cap);
+	}
+	l2_close(r);
+	free(jobs);
+	return NULL;
 }
 
 struct driver *driver_start(const struct driver_config *c, char *err, size_t errlen)
@@ -139,6 +251,7 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	}
 	d->cfg = *c;
 	d->tun = d->tx4 = d->tx6 = d->udp4 = d->udp6 = d->tx_wake = d->rx_wake = -1;
+	d->txl2 = d->l2_wake = -1;
 	for (int i = 0; i < 4; i++)
 		d->rx[i] = -1;
 	pthread_rwlockattr_t attr;
@@ -165,9 +278,11 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 		goto fail;
 	d->udp4 = udp_socket(AF_INET, m);
 	d->udp6 = udp_socket(AF_INET6, m);
+	d->txl2 = packet_socket(m);
 	d->tx_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->rx_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->tx_wake < 0 || d->rx_wake < 0) {
+	d->l2_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->tx_wake < 0 || d->rx_wake < 0 || d->l2_wake < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
@@ -177,6 +292,11 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	if (pthread_create(&d->rx_thread, NULL, driver_rx_main, d) != 0)
 		goto fail_thread;
 	d->rx_started = true;
+	if (d->txl2 >= 0) {
+		if (pthread_create(&d->l2_thread, NULL, l2_main, d) != 0)
+			goto fail_thread;
+		d->l2_started = true;
+	}
 	return d;
 fail_thread:
 	snprintf(err, errlen, "cannot start a worker thread");
@@ -238,6 +358,7 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	cs->src_len = c->src_len;
 	cs->dst_len = c->dst_len;
 	cs->udp_encap = c->udp_encap;
+	cs->id = ++d->next_child_id;
 	sa->owner = cs;
 	cs->next = d->children;
 	d->children = cs;
@@ -247,6 +368,10 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	uint64_t one = 1;
 	if (!c->sa.inbound && write(d->tx_wake, &one, sizeof(one)) < 0) {
 		/* they are retried on the worker's next wakeup anyway */
+	}
+	/* Its next hop on the link, now rather than on the next round. */
+	if (!c->sa.inbound && !c->udp_encap && d->l2_wake >= 0 &&
+	    write(d->l2_wake, &one, sizeof(one)) < 0) {
 	}
 	return true;
 }

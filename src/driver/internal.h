@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "driver/driver.h"
+#include "driver/l2.h"
 #include "esp/esp.h"
 
 #define DRV_BATCH 64            /* packets (segments) per system call */
@@ -23,6 +24,8 @@ struct child_sa {
 	struct sa_address src, dst;
 	uint8_t src_len, dst_len;
 	bool udp_encap;
+	uint64_t id;                /* for the next-hop refresh: unique per driver */
+	struct l2_hop l2;           /* outbound ESP/AH: the link's next hop, if known */
 	struct child_sa *next;      /* the driver's list, newest first */
 };
 
@@ -40,19 +43,23 @@ struct out_batch {
 	unsigned n;
 	struct mmsghdr msg[DRV_BATCH];
 	struct iovec iov[DRV_BATCH];
-	struct sockaddr_in6 addr[DRV_BATCH];   /* big enough for either family */
+	struct sockaddr_in6 addr[DRV_BATCH];   /* big enough for either family
+	                                        * and for a struct sockaddr_ll */
 };
 
 struct driver {
 	struct driver_config cfg;
 	int tun;
 	int tx4, tx6;               /* raw, header included */
+	int txl2;                   /* AF_PACKET, SOCK_DGRAM: ESP/AH to a known next hop */
 	int rx[4];                  /* raw ESP/AH, IPv4/IPv6 */
 	int udp4, udp6;             /* UDP 4500 (RFC 3948) */
 	int tx_wake, rx_wake;       /* eventfds: SA added / stop */
+	int l2_wake;                /* eventfd: resolve next hops now / stop */
 	atomic_bool stop;
-	pthread_t tx_thread, rx_thread;
-	bool tx_started, rx_started;
+	pthread_t tx_thread, rx_thread, l2_thread;
+	bool tx_started, rx_started, l2_started;
+	uint64_t next_child_id;
 
 	pthread_rwlock_t lock;      /* SPD, SAD, child SAs, counters */
 	struct spd *spd;

@@ -9,6 +9,8 @@
  * behind the policy can never leak cleartext that the policy protects.
  */
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -146,6 +148,28 @@ static void batch_add(struct out_batch *b, uint8_t *data, size_t len, uint8_t fa
 	                                     .msg_iov = &b->iov[i], .msg_iovlen = 1 };
 }
 
+/* An ESP/AH packet straight to the next hop on the link (AF_PACKET,
+ * SOCK_DGRAM: the kernel adds the Ethernet header), past the routing and
+ * netfilter the raw socket would go through for every packet. */
+static void batch_add_ll(struct out_batch *b, uint8_t *data, size_t len, uint8_t family,
+                         const struct l2_hop *hop, uint64_t *errors)
+{
+	if (b->n == DRV_BATCH)
+		batch_flush(b, errors);
+	unsigned i = b->n++;
+	_Static_assert(sizeof(struct sockaddr_ll) <= sizeof(b->addr[0]), "sockaddr_ll fits");
+	struct sockaddr_ll *a = (struct sockaddr_ll *)&b->addr[i];
+	memset(a, 0, sizeof(*a));
+	a->sll_family = AF_PACKET;
+	a->sll_protocol = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+	a->sll_ifindex = hop->ifindex;
+	a->sll_halen = 6;
+	memcpy(a->sll_addr, hop->mac, 6);
+	b->iov[i] = (struct iovec){ .iov_base = data, .iov_len = len };
+	b->msg[i].msg_hdr = (struct msghdr){ .msg_name = a, .msg_namelen = sizeof(*a),
+	                                     .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+}
+
 /* ---- outbound ---- */
 
 struct tx {
@@ -157,13 +181,14 @@ struct tx {
 	unsigned n;                 /* segments waiting in buf */
 	uint64_t bad;               /* unusable reads, not yet counted */
 	unsigned made;              /* segments since the last look at the wakeups */
-	struct out_batch raw4, raw6, udp4, udp6;
+	struct out_batch raw4, raw6, udp4, udp6, l2;
 };
 
 static void tx_flush(struct tx *t)
 {
 	batch_flush(&t->raw4, &t->st->send_errors);
 	batch_flush(&t->raw6, &t->st->send_errors);
+	batch_flush(&t->l2, &t->st->send_errors);
 	batch_flush(&t->udp4, &t->st->send_errors);
 	batch_flush(&t->udp6, &t->st->send_errors);
 }
@@ -189,6 +214,13 @@ static void tx_protected(struct tx *t, struct child_sa *cs, struct pkt *pk, uint
 		size_t hl = fam == AF_INET ? (size_t)(pkt_data(pk)[0] & 0x0f) * 4 : 40;
 		batch_add(fam == AF_INET ? &t->udp4 : &t->udp6, pkt_data(pk) + hl, pk->len - hl,
 		          fam, sa->dst.bytes, 4500, &t->st->send_errors);
+		return;
+	}
+	/* A known next hop, and the packet fits its device: AF_PACKET. Else
+	 * the raw socket (which also has the kernel resolve the neighbour
+	 * for the next refresh, and refuses what is too long). */
+	if (cs->l2.valid && pk->len <= cs->l2.mtu && t->l2.fd >= 0) {
+		batch_add_ll(&t->l2, pkt_data(pk), pk->len, fam, &cs->l2, &t->st->send_errors);
 		return;
 	}
 	batch_add(fam == AF_INET ? &t->raw4 : &t->raw6, pkt_data(pk), pk->len, fam,
@@ -394,6 +426,7 @@ void *driver_tx_main(void *arg)
 	t.raw6.fd = d->tx6;
 	t.udp4.fd = d->udp4;
 	t.udp6.fd = d->udp6;
+	t.l2.fd = d->txl2;
 	int fds[] = { d->tun, d->tx_wake };
 	int ep = make_epoll(fds, 2);
 	if (!t.buf || !t.frame || ep < 0) {
