@@ -243,11 +243,11 @@ static bool compile_filter(const struct filter *flt, const struct rule *r,
 }
 
 /* Evaluation order: higher weight first, then creation order. */
-static const struct spd_filter *sort_base;
-static int by_weight(const void *a, const void *b)
+static int by_weight(const void *a, const void *b, void *filters)
 {
-	const struct spd_filter *x = &sort_base[*(const uint32_t *)a];
-	const struct spd_filter *y = &sort_base[*(const uint32_t *)b];
+	const struct spd_filter *base = filters;
+	const struct spd_filter *x = &base[*(const uint32_t *)a];
+	const struct spd_filter *y = &base[*(const uint32_t *)b];
 	uint32_t wx = spd_weight(x), wy = spd_weight(y);
 	if (wx != wy)
 		return wx > wy ? -1 : 1;
@@ -264,8 +264,7 @@ static bool make_steer(struct one_way_list *l, struct compiled_policy *out)
 	}
 	for (size_t i = 0; i < l->n; i++)
 		idx[i] = (uint32_t)i;
-	sort_base = l->f;   /* secpold compiles on one thread */
-	qsort(idx, l->n, sizeof(*idx), by_weight);
+	qsort_r(idx, l->n, sizeof(*idx), by_weight, l->f);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct spd_filter *f = &l->f[idx[i]];
 		struct steer_rule *s = &out->steer[i];

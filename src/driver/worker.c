@@ -58,13 +58,6 @@ static struct child_sa *find_outbound(struct driver *d, const struct spd_packet 
 	return NULL;
 }
 
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* A minimal IPv4 header in front of a payload that arrived without one. */
 static void synth_ipv4(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8_t proto,
                        size_t total)
@@ -77,10 +70,7 @@ static void synth_ipv4(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8
 	h[9] = proto;
 	memcpy(h + 12, src, 4);
 	memcpy(h + 16, dst, 4);
-	uint32_t sum = 0;
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
-	uint16_t c = csum_fold(sum);
+	uint16_t c = (uint16_t)~offload_sum(h, 20, 0);
 	h[10] = (uint8_t)(c >> 8);
 	h[11] = (uint8_t)c;
 }
