@@ -269,6 +269,15 @@ static void check_settings(struct store *st)
 	}
 }
 
+static void op_show_ike(void *ctx, FILE *out, const char *what)
+{
+	struct oplog *l = ctx;
+	l->calls++;
+	if (!out || !what || (strcmp(what, "mmsas") && strcmp(what, "failures")))
+		fail("show_ike: '%s'", what ? what : "(null)");
+	fprintf(out, "ike %s\n", what);
+}
+
 /* Closes a session; notes that the store must be put back. */
 static void finish(struct netsh_session *ns)
 {
@@ -284,7 +293,8 @@ static void finish(struct netsh_session *ns)
 static bool run_secpold(const char *line, struct oplog *l, bool *opened)
 {
 	struct netsh_dynamic ops = { .ctx = l, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
-	                             .show_sa = op_show_sa, .show_stats = op_show_stats };
+	                             .show_sa = op_show_sa, .show_stats = op_show_stats,
+	                             .show_ike = op_show_ike };
 	struct netsh_session ns;
 	fuzz_session(&ns);
 	ns.dynamic = &ops;

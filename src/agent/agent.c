@@ -28,6 +28,7 @@
 #include "agent/agent.h"
 #include "agent/control.h"
 #include "agent/internal.h"
+#include "agent/keying.h"
 #include "driver/driver.h"
 #include "netsh/netsh.h"
 
@@ -47,6 +48,8 @@ struct agent {
 	int listen_fd, lock_fd;
 	int64_t store_mtime[2];
 	struct netsh_dynamic ops;
+	struct keying keying;
+	bool keying_up;
 };
 
 static const struct agent_options *log_opts;
@@ -74,6 +77,13 @@ static void alog(enum agent_log_level lvl, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	fprintf(stderr, "%02d:%02d:%02d.%03ld secpold[%d] %s: %s\n", tm.tm_hour, tm.tm_min,
 	        tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), names[lvl], msg);
+}
+
+/* The IKE engine logs with syslog levels. */
+static void ike_log_line(int level, const char *line)
+{
+	alog(level <= LOG_ERR ? LOG_LEVEL_ERROR : level <= LOG_WARNING ? LOG_LEVEL_WARNING
+	     : level <= LOG_NOTICE ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s", line);
 }
 
 /* ---- the store and the policy ---- */
@@ -115,6 +125,12 @@ static bool apply_policy(struct agent *a, const char *why)
 		return false;
 	}
 	a->steer_installed = true;
+	if (a->keying_up) {
+		char legacy[8] = "0";
+		store_config_get(a->store, "allowlegacy", legacy, sizeof(legacy));
+		if (!keying_set_policy(&a->keying, &cp, !strcmp(legacy, "1"), err, sizeof(err)))
+			alog(LOG_LEVEL_ERROR, "%s: IKE keeps the previous policy: %s", why, err);
+	}
 	compiled_policy_free(&a->policy);
 	a->policy = cp;
 	if (cp.name[0])
@@ -187,6 +203,18 @@ static void op_show_sa(void *ctx, FILE *out)
 	driver_sa_show(a->driver, out);
 }
 
+static void op_show_ike(void *ctx, FILE *out, const char *what)
+{
+	struct agent *a = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (!strcasecmp(what, "failures"))
+		ike_engine_show_failures(a->keying.engine, out);
+	else
+		ike_engine_show_sas(a->keying.engine, out, ms);
+}
+
 static void stat_line(FILE *f, const char *label, uint64_t v)
 {
 	fprintf(f, "%-27s: %llu\n", label, (unsigned long long)v);
@@ -199,20 +227,25 @@ static void op_show_stats(void *ctx, FILE *out, const char *type)
 	driver_get_stats(a->driver, &s);
 	bool all = !strcasecmp(type, "all");
 	if (all || !strcasecmp(type, "ike")) {
-		/* No IKE in this version: the main-mode counters are all zero
-		 * because nothing negotiates yet, not because they are faked. */
-		static const char *const ike[] = {
-			"Active Acquire", "Active Receive", "Acquire Failures", "Receive Failures",
-			"Send Failures", "Acquire Heap Size", "Receive Heap Size",
-			"Negotiation Failures", "Authentication Failures", "Invalid Cookies Rcvd",
-			"Total Acquire", "TotalGetSpi", "TotalKeyAdd", "TotalKeyUpdate", "GetSpiFail",
-			"KeyAddFail", "KeyUpdateFail", "IsadbListSize", "ConnListSize",
-			"Oakley Main Mode", "Oakley Quick Mode", "Soft Associations",
-			"Invalid Packets Rcvd",
-		};
+		struct ike_stats k;
+		ike_engine_stats(a->keying.engine, &k);
 		fprintf(out, "IKE Main Mode Statistics\n-------------------------\n");
-		for (size_t i = 0; i < sizeof(ike) / sizeof(ike[0]); i++)
-			stat_line(out, ike[i], !strcmp(ike[i], "TotalKeyAdd") ? s.key_additions : 0);
+		stat_line(out, "Active Acquire", k.active_acquire);
+		stat_line(out, "Active Receive", k.half_open_sas);
+		stat_line(out, "Acquire Failures", k.acquire_failures);
+		stat_line(out, "Receive Failures", k.receive_failures);
+		stat_line(out, "Send Failures", k.send_failures + a->keying.send_errors);
+		stat_line(out, "Negotiation Failures", k.negotiation_failures);
+		stat_line(out, "Authentication Failures", k.authentication_failures);
+		stat_line(out, "Invalid Cookies Rcvd", k.invalid_cookies_received);
+		stat_line(out, "Total Acquire", k.total_acquire);
+		stat_line(out, "Total Receive", k.total_receive);
+		stat_line(out, "TotalKeyAdd", k.key_additions);
+		stat_line(out, "Oakley Main Mode", k.main_mode_sas);
+		stat_line(out, "Oakley Quick Mode", k.quick_mode_sas);
+		stat_line(out, "Active IKE SAs", k.active_ike_sas);
+		stat_line(out, "Retransmissions", k.retransmissions);
+		stat_line(out, "Invalid Packets Rcvd", k.invalid_packets_received);
 		if (all)
 			fprintf(out, "\n");
 	}
@@ -460,6 +493,9 @@ static void shutdown_agent(struct agent *a)
 		alog(LOG_LEVEL_WARNING, "removing the nftables table: %s", err);
 	if (a->routes_installed && !route_remove(&a->steer, err, sizeof(err)))
 		alog(LOG_LEVEL_WARNING, "removing the policy routes: %s", err);
+	/* IKE before the driver: the Deletes to the peers leave through it. */
+	if (a->keying_up)
+		keying_stop(&a->keying);
 	driver_stop(a->driver);
 	compiled_policy_free(&a->policy);
 	store_close(a->store);
@@ -488,6 +524,11 @@ static bool start(struct agent *a)
 		alog(LOG_LEVEL_ERROR, "cannot start the data path: %s", err);
 		return false;
 	}
+	if (!keying_start(&a->keying, a->driver, BYPASS_MARK, ike_log_line, err, sizeof(err))) {
+		alog(LOG_LEVEL_ERROR, "cannot start IKE: %s", err);
+		return false;
+	}
+	a->keying_up = true;
 	if (!route_install(&a->steer, err, sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "cannot install the policy routes: %s", err);
 		return false;
@@ -517,10 +558,29 @@ static void loop(struct agent *a, int sfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, a->listen_fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	int kfds[4];
+	size_t nk = keying_fds(&a->keying, kfds);
+	for (size_t i = 0; i < nk; i++) {
+		ev.data.fd = kfds[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, kfds[i], &ev);
+	}
+	uint64_t ike_wait = UINT64_MAX;
+	uint64_t last_store_check = 0;
 	for (;;) {
-		struct epoll_event e[4];
-		int n = epoll_wait(ep, e, 4, (int)a->o->poll_ms);
+		struct epoll_event e[8];
+		int timeout = (int)a->o->poll_ms;
+		if (ike_wait < (uint64_t)timeout)
+			timeout = (int)ike_wait;
+		int n = epoll_wait(ep, e, 8, timeout);
+		ike_wait = keying_serve(&a->keying, -1, &a->policy);
 		for (int i = 0; i < n; i++) {
+			bool ours = false;
+			for (size_t k = 0; k < nk; k++)
+				ours = ours || e[i].data.fd == kfds[k];
+			if (ours) {
+				ike_wait = keying_serve(&a->keying, e[i].data.fd, &a->policy);
+				continue;
+			}
 			if (e[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -539,6 +599,14 @@ static void loop(struct agent *a, int sfd)
 				close(c);
 			}
 		}
+		/* IKE traffic wakes the loop often: the store is checked at
+		 * its own pace. */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		if (ms - last_store_check < a->o->poll_ms)
+			continue;
+		last_store_check = ms;
 		int64_t m[2];
 		store_mtimes(a->store_path, m);
 		if (m[0] != a->store_mtime[0] || m[1] != a->store_mtime[1])
@@ -561,7 +629,8 @@ int agent_run(const struct agent_options *o)
 	                                 .route_table = ROUTE_TABLE,
 	                                 .rule_priority = RULE_PRIORITY, .mtu = o->mtu };
 	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
-	                                .show_sa = op_show_sa, .show_stats = op_show_stats };
+	                                .show_sa = op_show_sa, .show_stats = op_show_stats,
+	                                .show_ike = op_show_ike };
 	if (o->use_syslog)
 		openlog("secpold", LOG_PID, LOG_DAEMON);
 	/* Signals are read from a signalfd by the main loop; blocked before

@@ -289,7 +289,54 @@ void compiled_policy_free(struct compiled_policy *c)
 {
 	spd_free(c->spd);
 	free(c->steer);
+	if (c->ike_rules)
+		crypto_wipe(c->ike_rules, c->nike * sizeof(*c->ike_rules));   /* PSKs */
+	free(c->ike_rules);
 	memset(c, 0, sizeof(*c));
+}
+
+/* A Negotiate rule for IKE: its security methods, authentication, tunnel,
+ * and its one-way filters l->f[from..l->n) as selectors, local side first
+ * (an inbound filter is turned around). A tunnel rule whose endpoint is
+ * this host only admits traffic: its partner rule (endpoint: the peer)
+ * is the one IKE negotiates with. */
+static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
+                        const struct host_addrs *h, const struct one_way_list *l, size_t from,
+                        struct compiled_policy *out)
+{
+	if (fa->action != ACTION_NEGOTIATE || (r->has_tunnel && host_addrs_is_me(h, &r->tunnel)))
+		return true;
+	struct ike_rule *rules = realloc(out->ike_rules, (out->nike + 1) * sizeof(*rules));
+	if (!rules)
+		return false;
+	out->ike_rules = rules;
+	struct ike_rule *ir = &rules[out->nike++];
+	memset(ir, 0, sizeof(*ir));
+	ir->id = r->id;
+	snprintf(ir->name, sizeof(ir->name), "%s", r->name);
+	ir->methods = fa->methods;
+	ir->pfs = fa->qmpfs;
+	ir->auth = r->auth;
+	ir->tunnel = r->has_tunnel;
+	if (r->has_tunnel) {
+		ir->tunnel_peer.family = r->tunnel.family;
+		memcpy(ir->tunnel_peer.bytes, r->tunnel.bytes, 16);
+	}
+	for (size_t i = from; i < l->n && ir->nsel < IKE_RULE_SELECTORS; i++) {
+		const struct spd_filter *f = &l->f[i];
+		bool out_dir = f->dir == SPD_OUTBOUND;
+		struct ike_selector *lo = &ir->local[ir->nsel], *re = &ir->remote[ir->nsel];
+		lo->net.family = re->net.family = f->family;
+		memcpy(lo->net.bytes, out_dir ? f->src : f->dst, 16);
+		memcpy(re->net.bytes, out_dir ? f->dst : f->src, 16);
+		lo->len = out_dir ? f->src_len : f->dst_len;
+		re->len = out_dir ? f->dst_len : f->src_len;
+		lo->protocol = re->protocol = f->protocol;
+		lo->port = out_dir ? f->src_port : f->dst_port;
+		re->port = out_dir ? f->dst_port : f->src_port;
+		ir->nsel++;
+	}
+	return true;
 }
 
 static bool compile_rules(struct store *st, const struct policy *p, const struct host_addrs *h,
@@ -315,9 +362,14 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 			return false;
 		}
 		bool ok = true;
+		size_t from = l->n;
 		for (size_t k = 0; ok && k < fl.nfilters; k++)
 			ok = compile_filter(&fl.filters[k], r, &fa, h, l, &out->skipped);
 		policy_filter_list_free(&fl);
+		if (ok && !ike_rule_of(r, &fa, h, l, from, out)) {
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
 		if (!ok) {
 			snprintf(err, errlen, "rule '%s': too many filters after expansion (at most %u)",
 			         r->name, MAX_ONE_WAY);
@@ -348,6 +400,8 @@ bool compile_policy(struct store *st, const struct host_addrs *h, struct compile
 			p = &pols[i];
 	if (p) {
 		snprintf(out->name, sizeof(out->name), "%s", p->name);
+		out->mm = p->mm;
+		out->mmlifetime_s = p->mmlifetime * 60;
 		if (!compile_rules(st, p, h, &l, out, err, errlen))
 			goto out;
 	}

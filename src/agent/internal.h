@@ -3,6 +3,7 @@
 #define SECPOL_AGENT_INTERNAL_H
 
 #include "driver/steer.h"
+#include "ike/ike.h"
 #include "spd/spd.h"
 #include "store/store.h"
 
@@ -27,6 +28,11 @@ struct compiled_policy {
 	struct steer_rule *steer;      /* one-way filters in evaluation order */
 	size_t nsteer;
 	size_t skipped;                /* filters whose addresses expanded to nothing */
+	/* What IKE needs: the Negotiate rules and the main-mode settings. */
+	struct ike_rule *ike_rules;
+	size_t nike;
+	struct mm_methods mm;
+	uint32_t mmlifetime_s;
 };
 
 /* Reads the assigned policy from the store and compiles it. */

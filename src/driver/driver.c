@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -147,6 +148,10 @@ void driver_stop(struct driver *d)
 	close_fd(&d->tx_wake);
 	close_fd(&d->rx_wake);
 	close_fd(&d->l2_wake);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&d->acquire[i]);
+		close_fd(&d->ike[i]);
+	}
 	pthread_rwlock_destroy(&d->lock);
 	free(d->pend_buf);
 	free(d->pend_len);
@@ -252,6 +257,7 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	d->cfg = *c;
 	d->tun = d->tx4 = d->tx6 = d->udp4 = d->udp6 = d->tx_wake = d->rx_wake = -1;
 	d->txl2 = d->l2_wake = -1;
+	d->acquire[0] = d->acquire[1] = d->ike[0] = d->ike[1] = -1;
 	for (int i = 0; i < 4; i++)
 		d->rx[i] = -1;
 	pthread_rwlockattr_t attr;
@@ -284,6 +290,14 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	d->l2_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->tx_wake < 0 || d->rx_wake < 0 || d->l2_wake < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* Both only ever written without blocking: a full pipe loses an
+	 * acquire (the next queue asks again), a full socket an IKE message
+	 * (the peer retransmits). */
+	if (pipe2(d->acquire, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, d->ike) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	if (pthread_create(&d->tx_thread, NULL, driver_tx_main, d) != 0)
@@ -358,6 +372,7 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	cs->src_len = c->src_len;
 	cs->dst_len = c->dst_len;
 	cs->udp_encap = c->udp_encap;
+	cs->rule_id = c->rule_id;
 	cs->id = ++d->next_child_id;
 	sa->owner = cs;
 	cs->next = d->children;
@@ -524,4 +539,55 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 	s->decrypted_packets = r->decrypted;
 	s->encrypted_packets = t->encrypted;
 	pthread_rwlock_unlock(&d->lock);
+}
+
+/* ---- IKE's share ---- */
+
+int driver_acquire_fd(const struct driver *d)
+{
+	return d->acquire[0];
+}
+
+bool driver_acquire_read(struct driver *d, struct driver_acquire *a)
+{
+	/* Writes of one record are atomic (< PIPE_BUF): whole or nothing. */
+	return read(d->acquire[0], a, sizeof(*a)) == (ssize_t)sizeof(*a);
+}
+
+int driver_ike_fd(const struct driver *d)
+{
+	return d->ike[0];
+}
+
+size_t driver_ike_read(struct driver *d, struct driver_ike_from *from, uint8_t *buf, size_t cap)
+{
+	struct iovec iov[2] = { { from, sizeof(*from) }, { buf, cap } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n = recvmsg(d->ike[0], &mh, MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(*from) || (mh.msg_flags & MSG_TRUNC))
+		return 0;
+	return (size_t)n - sizeof(*from);
+}
+
+bool driver_ike_send(struct driver *d, uint8_t family, const uint8_t *remote, uint16_t port,
+                     const uint8_t *msg, size_t len)
+{
+	static const uint8_t marker[4];   /* RFC 3948 §2.2: non-ESP marker */
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int fd = family == AF_INET ? d->udp4 : d->udp6;
+	if (fd < 0)
+		return false;
+	struct iovec iov[2] = { { (void *)marker, sizeof(marker) }, { (void *)msg, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	if (family == AF_INET) {
+		memcpy(&a4.sin_addr, remote, 4);
+		mh.msg_name = &a4;
+		mh.msg_namelen = sizeof(a4);
+	} else {
+		memcpy(&a6.sin6_addr, remote, 16);
+		mh.msg_name = &a6;
+		mh.msg_namelen = sizeof(a6);
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT) == (ssize_t)(len + sizeof(marker));
 }

@@ -46,6 +46,7 @@ struct child_sa_config {
 	struct sa_address src, dst;  /* selectors: the inner traffic */
 	uint8_t src_len, dst_len;    /* their prefix lengths */
 	bool udp_encap;              /* RFC 3948, port 4500 */
+	uint32_t rule_id;            /* outbound: carries only this rule's packets (0: any rule) */
 };
 
 /* Data-path counters (IP Security Monitor, `show stats`). */
@@ -87,6 +88,33 @@ bool driver_sa_delete(struct driver *d, uint32_t spi, const struct sa_address *d
                       enum sa_proto proto);
 /* Deletes every SA; returns how many. */
 size_t driver_sa_flush(struct driver *d);
+
+/* ---- IKE's share of the data path ---- */
+
+/* A Negotiate packet found no SA and started its rule's queue: the outbound
+ * worker reports it once per queue through a pipe, which the agent polls
+ * (driver_acquire_fd) and reads (driver_acquire_read) to start IKE. */
+struct driver_acquire {
+	uint32_t rule_id;
+	struct spd_packet pkt;
+};
+int driver_acquire_fd(const struct driver *d);
+bool driver_acquire_read(struct driver *d, struct driver_acquire *a);
+
+/* IKE on UDP 4500 shares the socket with UDP-encapsulated ESP (RFC 3948):
+ * the inbound worker passes datagrams that start with the non-ESP marker,
+ * the marker removed, to the agent (driver_ike_fd, driver_ike_read); the
+ * agent sends through driver_ike_send, which adds the marker. */
+struct driver_ike_from {
+	uint8_t family;
+	uint8_t local[16], remote[16];
+	uint16_t remote_port;
+};
+int driver_ike_fd(const struct driver *d);
+/* One message into buf: its length, 0 when there is none (or it was bad). */
+size_t driver_ike_read(struct driver *d, struct driver_ike_from *from, uint8_t *buf, size_t cap);
+bool driver_ike_send(struct driver *d, uint8_t family, const uint8_t *remote, uint16_t port,
+                     const uint8_t *msg, size_t len);
 
 /* `show sa`: one block per SA (never a key). */
 void driver_sa_show(struct driver *d, FILE *out);

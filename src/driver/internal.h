@@ -24,6 +24,7 @@ struct child_sa {
 	struct sa_address src, dst;
 	uint8_t src_len, dst_len;
 	bool udp_encap;
+	uint32_t rule_id;           /* outbound: only this rule's packets (0: any) */
 	uint64_t id;                /* for the next-hop refresh: unique per driver */
 	struct l2_hop l2;           /* outbound ESP/AH: the link's next hop, if known */
 	struct child_sa *next;      /* the driver's list, newest first */
@@ -35,6 +36,7 @@ struct worker_stats {
 	uint64_t queued, queue_overflow, queue_timeout, queue_sent;
 	uint64_t send_errors, tun_write_errors;
 	uint64_t decrypted, encrypted;
+	uint64_t ike_passed, ike_dropped;   /* IKE on 4500, to the agent */
 };
 
 /* A batch of datagrams for one socket. */
@@ -54,6 +56,8 @@ struct driver {
 	int txl2;                   /* AF_PACKET, SOCK_DGRAM: ESP/AH to a known next hop */
 	int rx[4];                  /* raw ESP/AH, IPv4/IPv6 */
 	int udp4, udp6;             /* UDP 4500 (RFC 3948) */
+	int acquire[2];             /* pipe: tx worker -> agent, struct driver_acquire */
+	int ike[2];                 /* SOCK_SEQPACKET pair: rx worker -> agent, IKE on 4500 */
 	int tx_wake, rx_wake;       /* eventfds: SA added / stop */
 	int l2_wake;                /* eventfd: resolve next hops now / stop */
 	atomic_bool stop;

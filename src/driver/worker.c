@@ -50,10 +50,11 @@ static bool child_carries(const struct child_sa *cs, const struct spd_packet *p)
 /* The newest usable outbound SA for p (make-before-break: a rekeyed SA is
  * added in front of the old one, which keeps receiving until deleted). */
 static struct child_sa *find_outbound(struct driver *d, const struct spd_packet *p,
-                                      uint64_t now)
+                                      uint32_t rule_id, uint64_t now)
 {
 	for (struct child_sa *cs = d->children; cs; cs = cs->next)
-		if (!cs->sa->inbound && child_carries(cs, p) && sa_usable(cs->sa, now))
+		if (!cs->sa->inbound && (cs->rule_id == 0 || cs->rule_id == rule_id) &&
+		    child_carries(cs, p) && sa_usable(cs->sa, now))
 			return cs;
 	return NULL;
 }
@@ -242,11 +243,19 @@ static uint8_t *pend_slot(struct driver *d, int q, unsigned i)
 
 /* Holds a Negotiate packet until an SA for its rule exists (IKE's acquire
  * will start here), or drops it with a counter. */
-static void tx_hold(struct tx *t, uint32_t rule_id, const uint8_t *data, size_t len,
-                    uint64_t now_ms)
+static void tx_hold(struct tx *t, uint32_t rule_id, const struct spd_packet *p,
+                    const uint8_t *data, size_t len, uint64_t now_ms)
 {
 	struct driver *d = t->d;
+	bool fresh = pend_find(d, rule_id, false, now_ms) < 0;
 	int q = pend_find(d, rule_id, true, now_ms);
+	if (fresh && q >= 0) {
+		/* The first packet of the rule's queue asks IKE for an SA. */
+		struct driver_acquire a = { .rule_id = rule_id, .pkt = *p };
+		if (write(d->acquire[1], &a, sizeof(a)) != (ssize_t)sizeof(a)) {
+			/* the agent is behind: the next queue asks again */
+		}
+	}
 	if (q < 0 || d->pend[q].n >= d->cfg.queue_len) {
 		t->st->queue_overflow++;
 		return;
@@ -289,10 +298,10 @@ static bool tx_packet(struct tx *t, uint8_t *buf, size_t len, bool held, uint64_
 	case ACTION_NEGOTIATE:
 		break;
 	}
-	struct child_sa *cs = find_outbound(d, &p, now_ms / 1000);
+	struct child_sa *cs = find_outbound(d, &p, m.rule_id, now_ms / 1000);
 	if (!cs) {
 		if (!held)
-			tx_hold(t, m.rule_id, data, len, now_ms);
+			tx_hold(t, m.rule_id, &p, data, len, now_ms);
 		return false;
 	}
 	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
@@ -566,6 +575,30 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 	}
 }
 
+/* An IKE message that came on UDP 4500, to the agent with its addresses. */
+static void rx_ike(struct rx *r, unsigned i, int family, const uint8_t *msg, size_t len)
+{
+	struct driver_ike_from f = { .family = (uint8_t)family };
+	if (!pktinfo_dst(&r->msg[i].msg_hdr, family, f.local)) {
+		r->st->ike_dropped++;
+		return;
+	}
+	if (family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&r->from[i];
+		memcpy(f.remote, &a->sin_addr, 4);
+		f.remote_port = ntohs(a->sin_port);
+	} else {
+		memcpy(f.remote, r->from[i].sin6_addr.s6_addr, 16);
+		f.remote_port = ntohs(r->from[i].sin6_port);
+	}
+	struct iovec iov[2] = { { &f, sizeof(f) }, { (void *)msg, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	if (sendmsg(r->d->ike[1], &mh, MSG_DONTWAIT) < 0)
+		r->st->ike_dropped++;
+	else
+		r->st->ike_passed++;
+}
+
 /* Reads one batch from fd: raw IPv4 (the IP header included), raw IPv6 or
  * UDP (payload only: the header is rebuilt from the addresses). */
 static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_proto)
@@ -592,11 +625,13 @@ static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_prot
 		uint8_t *payload = r->buf[i] + DRV_HEAD + hl;
 		if (!raw) {
 			/* RFC 3948: a one-octet 0xff is a NAT keepalive; four zero
-			 * octets (non-ESP marker) start an IKE message, which is the
-			 * IKE engine's (not in this version: dropped). */
-			if ((len == 1 && payload[0] == 0xff) ||
-			    (len >= 4 && !payload[0] && !payload[1] && !payload[2] && !payload[3]))
+			 * octets (non-ESP marker) start an IKE message: the agent's. */
+			if (len == 1 && payload[0] == 0xff)
 				continue;
+			if (len >= 4 && !payload[0] && !payload[1] && !payload[2] && !payload[3]) {
+				rx_ike(r, (unsigned)i, family, payload + 4, len - 4);
+				continue;
+			}
 		}
 		if (hl && !rx_header(r, (unsigned)i, family, raw ? raw_proto : IPPROTO_ESP, &len)) {
 			r->st->malformed++;

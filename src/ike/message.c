@@ -684,6 +684,9 @@ const struct ike_payload *ike_find(const struct ike_message *m, uint8_t type)
 
 bool ike_find_notify(const struct ike_message *m, uint16_t type, struct ike_notify *n)
 {
+	struct ike_notify tmp;
+	if (!n)
+		n = &tmp;
 	for (size_t i = 0; i < m->count; i++)
 		if (m->payload[i].type == IKE_PL_NOTIFY && ike_decode_notify(&m->payload[i], n, NULL) &&
 		    n->type == type)

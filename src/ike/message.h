@@ -411,7 +411,7 @@ enum ike_decode_status ike_decode_inner(const uint8_t *buf, size_t len, uint8_t 
 
 /* The first payload of the type, or NULL. */
 const struct ike_payload *ike_find(const struct ike_message *m, uint8_t type);
-/* The first Notify of the type: true and *n filled, or false. */
+/* The first Notify of the type: true and *n filled (n may be NULL), or false. */
 bool ike_find_notify(const struct ike_message *m, uint16_t type, struct ike_notify *n);
 
 /* The bodies. false (and *why) when malformed; never on a payload of a

@@ -112,7 +112,7 @@ void ike_offer_from_mm(struct ike_offer *o, const struct mm_methods *mm, bool al
 		if (!e.aead)
 			add(o, IKE_XF_INTEG, integ_of(m->hash), 0);
 		add(o, IKE_XF_DH, dh, 0);
-		o->count++;
+		o->method[o->count++] = (uint8_t)i;
 	}
 }
 
@@ -145,7 +145,7 @@ void ike_offer_from_qm(struct ike_offer *o, const struct qm_methods *qm, uint16_
 		if (pfs_group)
 			add(o, IKE_XF_DH, pfs_group, 0);
 		add(o, IKE_XF_ESN, IKE_ESN_NO, 0);
-		o->count++;
+		o->method[o->count++] = (uint8_t)i;
 	}
 }
 
@@ -221,6 +221,7 @@ bool ike_select(const struct ike_offer *ours, const struct ike_sa *theirs,
 			int r = match(&ours->prop[i], t, &tmp, &missing);
 			if (r >= 0) {
 				*c = tmp;
+				c->ours = (uint8_t)i;
 				return true;
 			}
 			if (r > best) {
@@ -237,4 +238,29 @@ bool ike_select(const struct ike_offer *ours, const struct ike_sa *theirs,
 		snprintf(why, whylen, "no proposal chosen: no common %s transform",
 		         type_name(best_missing));
 	return false;
+}
+
+void ike_choice_proposal(const struct ike_choice *c, const uint8_t *spi, uint8_t spi_size,
+                         struct ike_transform xf[5], struct ike_proposal *p)
+{
+	size_t n = 0;
+	memset(p, 0, sizeof(*p));
+	if (c->encr)
+		xf[n++] = (struct ike_transform){ .type = IKE_XF_ENCR, .id = c->encr,
+		                                  .key_length = c->key_length };
+	if (c->prf)
+		xf[n++] = (struct ike_transform){ .type = IKE_XF_PRF, .id = c->prf };
+	if (c->integ)
+		xf[n++] = (struct ike_transform){ .type = IKE_XF_INTEG, .id = c->integ };
+	if (c->dh)
+		xf[n++] = (struct ike_transform){ .type = IKE_XF_DH, .id = c->dh };
+	if (c->protocol != IKE_PROTO_IKE)   /* ESN NO is 0: the type's presence matters */
+		xf[n++] = (struct ike_transform){ .type = IKE_XF_ESN, .id = c->esn };
+	p->num = c->num;
+	p->protocol = c->protocol;
+	p->spi_size = spi_size;
+	if (spi_size)
+		memcpy(p->spi, spi, spi_size);
+	p->count = n;
+	p->xf = xf;
 }

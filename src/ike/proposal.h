@@ -23,6 +23,7 @@ struct ike_offer {
 	struct ike_transform pool[IKE_OFFER_MAX * 8];
 	size_t used;
 	size_t skipped;              /* methods IKEv2 cannot offer (see the .c) */
+	uint8_t method[IKE_OFFER_MAX];   /* each proposal's index among the policy's methods */
 };
 
 /* IKE SA proposals from main-mode methods. */
@@ -34,6 +35,7 @@ void ike_offer_from_qm(struct ike_offer *o, const struct qm_methods *qm, uint16_
 /* One transform of each type out of a chosen proposal (0 = none of that type). */
 struct ike_choice {
 	uint8_t num;                 /* the peer's proposal number, for the answer */
+	uint8_t ours;                /* index of our proposal it satisfies */
 	uint8_t protocol;
 	uint16_t encr, key_length, prf, integ, dh, esn;
 };
@@ -46,5 +48,10 @@ struct ike_choice {
  */
 bool ike_select(const struct ike_offer *ours, const struct ike_sa *theirs,
                 struct ike_choice *c, char *why, size_t whylen);
+
+/* The chosen transforms as one proposal for the answer: num and protocol
+ * from c, spi (spi_size 0 or 4) given; xf receives up to 5 transforms. */
+void ike_choice_proposal(const struct ike_choice *c, const uint8_t *spi, uint8_t spi_size,
+                         struct ike_transform xf[5], struct ike_proposal *p);
 
 #endif

@@ -77,19 +77,26 @@ static void put32(uint8_t *p, size_t v)
 	p[3] = (uint8_t)v;
 }
 
-size_t ike_sk_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off,
+/*
+ * SK and SKF differ only in the octets between the generic header and the
+ * IV: none for SK, Fragment Number and Total Fragments for SKF (RFC 7383
+ * §2.5). hdr is the payload's header length up to the IV; the AEAD's
+ * associated data runs from the IKE header to there (RFC 5282 §5.1, RFC
+ * 7383 §2.5), so for SKF it covers the fragment numbers too.
+ */
+static size_t seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off, size_t hdr,
                    size_t inner_len, const char **why)
 {
 	const struct crypto_enc_info *ei = crypto_enc_info(k->enc.alg);
 	size_t ivl = ei->iv_len, pad = pad_for(k, inner_len), icv = icv_len(k);
-	size_t data = sk_off + GEN_HDR + ivl;            /* the encrypted part starts here */
+	size_t data = sk_off + hdr + ivl;                /* the encrypted part starts here */
 	size_t ct = inner_len + pad + 1, total = data + ct + icv;
-	if (sk_off < IKE_HDR || sk_off > cap || cap - sk_off < GEN_HDR + ivl + inner_len ||
+	if (sk_off < IKE_HDR || sk_off > cap || cap - sk_off < hdr + ivl + inner_len ||
 	    total > cap || total - sk_off > 0xffff) {
 		*why = "no room for the SK payload";
 		return 0;
 	}
-	uint8_t *iv = msg + sk_off + GEN_HDR, *p = msg + data;
+	uint8_t *iv = msg + sk_off + hdr, *p = msg + data;
 	if (k->aead) {
 		/* A counter: unique under the key, which is all RFC 5282 asks. */
 		if (k->next_iv == UINT64_MAX) {
@@ -108,7 +115,7 @@ size_t ike_sk_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off
 	/* The lengths first: they are part of what is authenticated. */
 	put16(msg + sk_off + 2, total - sk_off);
 	put32(msg + 24, total);
-	bool ok = k->aead ? aead_seal(&k->enc, iv, msg, sk_off + GEN_HDR, p, ct, p + ct)
+	bool ok = k->aead ? aead_seal(&k->enc, iv, msg, sk_off + hdr, p, ct, p + ct)
 	                  : cbc_crypt(&k->enc, iv, p, ct) &&
 	                    mac_compute(&k->integ, msg, data + ct, NULL, 0, NULL, 0, p + ct);
 	if (!ok) {
@@ -118,24 +125,36 @@ size_t ike_sk_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off
 	return total;
 }
 
-bool ike_sk_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t sk_off,
-                 uint8_t **inner, size_t *inner_len, const char **why)
+size_t ike_sk_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off,
+                   size_t inner_len, const char **why)
+{
+	return seal(k, msg, cap, sk_off, GEN_HDR, inner_len, why);
+}
+
+size_t ike_skf_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t skf_off,
+                    size_t inner_len, const char **why)
+{
+	return seal(k, msg, cap, skf_off, GEN_HDR + 4, inner_len, why);
+}
+
+static bool open_payload(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t sk_off,
+                         size_t hdr, uint8_t **inner, size_t *inner_len, const char **why)
 {
 	const struct crypto_enc_info *ei = crypto_enc_info(k->enc.alg);
 	size_t ivl = ei->iv_len, icv = icv_len(k);
 	size_t block = k->aead ? 1 : ei->block;
-	if (sk_off < IKE_HDR || sk_off > len || len - sk_off < GEN_HDR + ivl + icv + block) {
+	if (sk_off < IKE_HDR || sk_off > len || len - sk_off < hdr + ivl + icv + block) {
 		*why = "SK payload too short";
 		return false;
 	}
-	size_t data = sk_off + GEN_HDR + ivl, ct = len - data - icv;
+	size_t data = sk_off + hdr + ivl, ct = len - data - icv;
 	if (ct % block) {
 		*why = "SK payload not a whole number of cipher blocks";
 		return false;
 	}
-	uint8_t *iv = msg + sk_off + GEN_HDR, *p = msg + data;
+	uint8_t *iv = msg + sk_off + hdr, *p = msg + data;
 	if (k->aead) {
-		if (!aead_open(&k->enc, iv, msg, sk_off + GEN_HDR, p, ct, p + ct)) {
+		if (!aead_open(&k->enc, iv, msg, sk_off + hdr, p, ct, p + ct)) {
 			*why = "the ICV of the SK payload does not verify";
 			return false;
 		}
@@ -159,4 +178,16 @@ bool ike_sk_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t sk_off,
 	*inner = p;
 	*inner_len = ct - pad - 1;
 	return true;
+}
+
+bool ike_sk_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t sk_off,
+                 uint8_t **inner, size_t *inner_len, const char **why)
+{
+	return open_payload(k, msg, len, sk_off, GEN_HDR, inner, inner_len, why);
+}
+
+bool ike_skf_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t skf_off,
+                  uint8_t **inner, size_t *inner_len, const char **why)
+{
+	return open_payload(k, msg, len, skf_off, GEN_HDR + 4, inner, inner_len, why);
 }

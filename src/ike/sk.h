@@ -50,4 +50,15 @@ size_t ike_sk_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t sk_off
 bool ike_sk_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t sk_off,
                  uint8_t **inner, size_t *inner_len, const char **why);
 
+/*
+ * The same for an Encrypted Fragment payload (SKF, RFC 7383 §2.5) whose
+ * generic header is at skf_off: its Fragment Number and Total Fragments
+ * sit between that header and the IV, and are authenticated with it.
+ * The caller fills them in before sealing; src/ike/frag.h builds on these.
+ */
+size_t ike_skf_seal(struct ike_sk_key *k, uint8_t *msg, size_t cap, size_t skf_off,
+                    size_t inner_len, const char **why);
+bool ike_skf_open(struct ike_sk_key *k, uint8_t *msg, size_t len, size_t skf_off,
+                  uint8_t **inner, size_t *inner_len, const char **why);
+
 #endif

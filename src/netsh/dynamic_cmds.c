@@ -335,6 +335,24 @@ static bool show_stats_run(struct netsh_session *ns, const struct args *a, struc
 	return true;
 }
 
+static bool show_mmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	(void)a;
+	if (!need_service(ns, d))
+		return false;
+	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "mmsas");
+	return true;
+}
+
+static bool show_failures_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	(void)a;
+	if (!need_service(ns, d))
+		return false;
+	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "failures");
+	return true;
+}
+
 /* `set config` and `show config` work on the store, daemon or not: the
  * settings are the service's persistent configuration, and secpold reads
  * them when it needs them (the boot mode: when it stops). */
@@ -417,6 +435,10 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the SAs of the running service." },
 	{ "show", "stats", p_show_stats, N(p_show_stats), show_stats_run, CMD_NONE,
 	  "Shows IKE and IPsec statistics." },
+	{ "show", "mmsas", NULL, 0, show_mmsas_run, CMD_NONE,
+	  "Shows the IKE SAs and the Child SAs they negotiated." },
+	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
+	  "Shows the last failed negotiations: which step failed and why." },
 	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,
 	  "Sets a property of the IPsec service (persistent)." },
 	{ "show", "config", NULL, 0, show_config_run, CMD_READ,

@@ -30,6 +30,8 @@ struct netsh_dynamic {
 	void (*show_sa)(void *ctx, FILE *out);
 	/* type: "all", "ike" or "ipsec". */
 	void (*show_stats)(void *ctx, FILE *out, const char *type);
+	/* what: "mmsas" (IKE SAs and their Child SAs) or "failures". */
+	void (*show_ike)(void *ctx, FILE *out, const char *what);
 };
 
 /* Sends one dynamic command line to the service; its output is printed on
@@ -44,13 +46,14 @@ enum netsh_location { LOCATION_LOCAL, LOCATION_PERSISTENT };
 
 struct netsh_session {
 	const char *store_path;      /* the local store */
+	const char *certs_path;      /* the certificate store; NULL: $SECPOL_CERTS or default */
 	struct store *store;         /* the current store, opened on first use */
 	enum netsh_location location;
 	bool batch;                  /* set batch mode=enable: one transaction */
 	bool import_mode;            /* importpolicy: same-named objects are replaced */
 	FILE *out, *err;
 	netsh_resolver resolve;      /* getaddrinfo by default; fuzzers stub it */
-	char context[32];            /* "", "ipsec", "ipsec static", "ipsec dynamic" */
+	char context[32];            /* "", "ipsec", "ipsec static", "ipsec dynamic", "ipsec cert" */
 	const char *script;          /* name of the script being run, for messages */
 	unsigned line;               /* its current line */
 	unsigned errors;             /* commands that failed in this session */

@@ -61,10 +61,10 @@ static add filterlist name=inbound6
 static add filter filterlist=inbound6 srcaddr=$7 dstaddr=$6 mirrored=no
 static add filteraction name=esp action=negotiate
 static add policy name=site
-static add rule name=to-peer policy=site filterlist=outbound filteraction=esp tunnel=$5 psk="manual SAs"
-static add rule name=from-peer policy=site filterlist=inbound filteraction=esp tunnel=$4 psk="manual SAs"
-static add rule name=to-peer6 policy=site filterlist=outbound6 filteraction=esp tunnel=$9 psk="manual SAs"
-static add rule name=from-peer6 policy=site filterlist=inbound6 filteraction=esp tunnel=$8 psk="manual SAs"
+static add rule name=to-peer policy=site filterlist=outbound filteraction=esp tunnel=$5 kerberos=yes
+static add rule name=from-peer policy=site filterlist=inbound filteraction=esp tunnel=$4 kerberos=yes
+static add rule name=to-peer6 policy=site filterlist=outbound6 filteraction=esp tunnel=$9 kerberos=yes
+static add rule name=from-peer6 policy=site filterlist=inbound6 filteraction=esp tunnel=$8 kerberos=yes
 static set policy name=site assign=yes
 EOF
 }

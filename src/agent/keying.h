@@ -1,0 +1,32 @@
+/* Private to secpold: the IKE engine wired to sockets and the data path. */
+#ifndef SECPOL_AGENT_KEYING_H
+#define SECPOL_AGENT_KEYING_H
+
+#include "agent/internal.h"
+#include "driver/driver.h"
+#include "ike/ike.h"
+
+#define IKE_DATAGRAM_MAX 65535
+
+struct keying {
+	struct ike_engine *engine;
+	struct driver *driver;
+	int udp4, udp6;               /* UDP 500 */
+	uint32_t bypass_mark;
+	uint64_t send_errors;
+	void (*log)(int level, const char *line);   /* syslog levels */
+};
+
+bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
+                  void (*log)(int level, const char *line), char *err, size_t errlen);
+/* Deletes every IKE SA (telling the peers) and closes the sockets. */
+void keying_stop(struct keying *k);
+bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,
+                       char *err, size_t errlen);
+/* The descriptors the main loop polls (UDP 500, IKE on 4500, acquires). */
+size_t keying_fds(const struct keying *k, int fds[4]);
+/* Serves fd if it is one of ours (-1: timers only); returns in how many ms
+ * the engine wants to be called again (UINT64_MAX: only on input). */
+uint64_t keying_serve(struct keying *k, int fd, const struct compiled_policy *cp);
+
+#endif

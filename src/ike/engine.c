@@ -1,0 +1,812 @@
+/*
+ * The IKEv2 engine: the IKE SA table, the dispatch of incoming messages
+ * through the state machine's transition table, message IDs with a window
+ * of one, retransmission, and the record of failures. The exchanges
+ * themselves are in init.c, auth.c, child.c and info.c.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "ike/sa.h"
+
+#define HALF_OPEN_MS 30000        /* a responder's IKE_SA_INIT without IKE_AUTH */
+#define DELETING_MS 10000         /* how long a Delete of the IKE SA waits for its answer */
+
+/* ---- the transition table ---------------------------------------------
+ * Which exchanges an IKE SA accepts in each state, and who serves them.
+ * Anything else is dropped before a handler runs: a response to nothing
+ * we asked, an IKE_AUTH on an established SA, a CREATE_CHILD_SA before
+ * authentication. */
+struct transition {
+	enum ike_state state;
+	uint8_t exchange;
+	bool response;
+	ike_handler handler;
+};
+
+static const struct transition transitions[] = {
+	{ IKE_S_INIT_I, IKE_SA_INIT, true, init_response },
+	{ IKE_S_INIT_R, IKE_AUTH, false, auth_request },
+	{ IKE_S_AUTH_I, IKE_AUTH, true, auth_response },
+	{ IKE_S_AUTH_I, IKE_INFORMATIONAL, false, info_request },
+	{ IKE_S_ESTABLISHED, IKE_INFORMATIONAL, false, info_request },
+	{ IKE_S_ESTABLISHED, IKE_INFORMATIONAL, true, info_response },
+	{ IKE_S_ESTABLISHED, IKE_CREATE_CHILD_SA, false, create_request },
+	{ IKE_S_DELETING, IKE_INFORMATIONAL, false, info_request },
+	{ IKE_S_DELETING, IKE_INFORMATIONAL, true, info_response },
+};
+
+static ike_handler transition_for(enum ike_state s, uint8_t exchange, bool response)
+{
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (transitions[i].state == s && transitions[i].exchange == exchange &&
+		    transitions[i].response == response)
+			return transitions[i].handler;
+	return NULL;
+}
+
+static const char *state_name(enum ike_state s)
+{
+	static const char *const names[IKE_S_COUNT] = {
+		[IKE_S_INIT_I] = "IKE_SA_INIT sent", [IKE_S_AUTH_I] = "IKE_AUTH sent",
+		[IKE_S_INIT_R] = "half-open", [IKE_S_ESTABLISHED] = "established",
+		[IKE_S_DELETING] = "deleting", [IKE_S_DEAD] = "dead",
+	};
+	return s < IKE_S_COUNT ? names[s] : "?";
+}
+
+/* ---- small helpers ---- */
+
+bool ike_rand(struct ike_engine *e, void *out, size_t len)
+{
+	return e->host.random ? e->host.random(e->host.ctx, out, len) : crypto_random(out, len);
+}
+
+const struct ike_rule *ike_rule_by_id(const struct ike_engine *e, uint32_t id)
+{
+	for (size_t i = 0; i < e->policy.nrules; i++)
+		if (e->rules[i].id == id)
+			return &e->rules[i];
+	return NULL;
+}
+
+void ike_addr_to_sa(const struct ike_addr *a, struct sa_address *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = a->family;
+	memcpy(out->bytes, a->bytes, a->family == AF_INET ? 4 : 16);
+}
+
+static size_t addr_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a->family)) == 0;
+}
+
+static void addr_text(const struct ike_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+void ike_log(struct ike_engine *e, int level, const char *fmt, ...)
+{
+	if (!e->host.log)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	e->host.log(e->host.ctx, level, line);
+}
+
+static const char *step_name(enum ike_step s)
+{
+	static const char *const names[] = { "IKE_SA_INIT", "IKE_AUTH", "Child SA",
+	                                     "INFORMATIONAL", "timeout" };
+	return names[s];
+}
+
+void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr *peer,
+              enum ike_step step, const char *fmt, ...)
+{
+	struct ike_failure *f = &e->failures[e->nfailures++ % IKE_FAILURES];
+	memset(f, 0, sizeof(*f));
+	f->at_ms = e->now_ms;
+	f->peer = sa ? sa->remote : *peer;
+	f->rule_id = sa ? sa->rule_id : 0;
+	f->step = step;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+	e->stats.negotiation_failures++;
+	if (sa && sa->initiator)
+		e->stats.acquire_failures++;
+	else
+		e->stats.receive_failures++;
+	char a[64];
+	addr_text(&f->peer, a, sizeof(a));
+	ike_log(e, LOG_WARNING, "IKE %s with %s failed: %s", step_name(step), a, f->why);
+}
+
+/* ---- the SA table ---- */
+
+static size_t spi_bucket(const struct ike_engine *e, uint64_t spi)
+{
+	/* SPIs are random: their low bits spread well enough. */
+	return (size_t)(spi ^ (spi >> 32)) & (e->buckets - 1);
+}
+
+static size_t peer_bucket(const struct ike_engine *e, uint64_t spi_i, const struct ike_addr *a)
+{
+	uint64_t h = spi_i;
+	for (size_t i = 0; i < addr_len(a->family); i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29)) & (e->buckets - 1);
+}
+
+static uint64_t our_spi(const struct ike_ikesa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+static void unlink_spi(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	for (struct ike_ikesa **pp = &e->by_spi[spi_bucket(e, our_spi(sa))]; *pp;
+	     pp = &(*pp)->next_spi)
+		if (*pp == sa) {
+			*pp = sa->next_spi;
+			return;
+		}
+}
+
+static void unlink_peer(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	for (struct ike_ikesa **pp = &e->by_peer[peer_bucket(e, sa->spi_i, &sa->remote)]; *pp;
+	     pp = &(*pp)->next_peer)
+		if (*pp == sa) {
+			*pp = sa->next_peer;
+			e->half_open--;
+			return;
+		}
+}
+
+/* Doubles the tables when they hold two SAs per bucket on average. */
+static void grow(struct ike_engine *e)
+{
+	size_t nb = e->buckets * 2;
+	struct ike_ikesa **s = calloc(nb, sizeof(*s)), **p = calloc(nb, sizeof(*p));
+	if (!s || !p) {
+		free(s);
+		free(p);
+		return;   /* longer chains, still correct */
+	}
+	struct ike_ikesa **os = e->by_spi, **op = e->by_peer;
+	size_t ob = e->buckets;
+	e->by_spi = s;
+	e->by_peer = p;
+	e->buckets = nb;
+	for (size_t i = 0; i < ob; i++) {
+		for (struct ike_ikesa *sa = os[i], *next; sa; sa = next) {
+			next = sa->next_spi;
+			size_t b = spi_bucket(e, our_spi(sa));
+			sa->next_spi = s[b];
+			s[b] = sa;
+		}
+		for (struct ike_ikesa *sa = op[i], *next; sa; sa = next) {
+			next = sa->next_peer;
+			size_t b = peer_bucket(e, sa->spi_i, &sa->remote);
+			sa->next_peer = p[b];
+			p[b] = sa;
+		}
+	}
+	free(os);
+	free(op);
+}
+
+static struct ike_ikesa *lookup_spi(const struct ike_engine *e, uint64_t spi)
+{
+	for (struct ike_ikesa *sa = e->by_spi[spi_bucket(e, spi)]; sa; sa = sa->next_spi)
+		if (our_spi(sa) == spi)
+			return sa;
+	return NULL;
+}
+
+static struct ike_ikesa *lookup_half_open(const struct ike_engine *e, uint64_t spi_i,
+                                          const struct ike_addr *remote)
+{
+	for (struct ike_ikesa *sa = e->by_peer[peer_bucket(e, spi_i, remote)]; sa;
+	     sa = sa->next_peer)
+		if (sa->spi_i == spi_i && addr_eq(&sa->remote, remote))
+			return sa;
+	return NULL;
+}
+
+struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct ike_addr *local,
+                            const struct ike_addr *remote)
+{
+	if (e->count >= e->buckets * 2)
+		grow(e);
+	struct ike_ikesa *sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return NULL;
+	sa->initiator = initiator;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->created_ms = sa->last_rx_ms = e->now_ms;
+	uint64_t spi;
+	do {
+		if (!ike_rand(e, &spi, sizeof(spi))) {
+			free(sa);
+			return NULL;
+		}
+	} while (spi == 0 || lookup_spi(e, spi));
+	if (initiator)
+		sa->spi_i = spi;
+	else
+		sa->spi_r = spi;
+	size_t b = spi_bucket(e, spi);
+	sa->next_spi = e->by_spi[b];
+	e->by_spi[b] = sa;
+	e->count++;
+	e->stats.active_ike_sas = e->count;
+	return sa;
+}
+
+/* Responder: a half-open SA is also found by the peer's SPI and address, so
+ * that a retransmitted IKE_SA_INIT gets the same answer. Called once spi_i
+ * is set. */
+static void index_half_open(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	size_t b = peer_bucket(e, sa->spi_i, &sa->remote);
+	sa->next_peer = e->by_peer[b];
+	e->by_peer[b] = sa;
+	e->half_open++;
+}
+
+void ikesa_rehash(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	if (!sa->initiator)
+		index_half_open(e, sa);
+}
+
+static void free_buf(uint8_t **p, size_t *len)
+{
+	if (*p) {
+		crypto_wipe(*p, *len);
+		free(*p);
+	}
+	*p = NULL;
+	*len = 0;
+}
+
+void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	child_remove_all(e, sa);
+	unlink_spi(e, sa);
+	if (!sa->initiator && sa->state == IKE_S_INIT_R)
+		unlink_peer(e, sa);
+	e->count--;
+	e->stats.active_ike_sas = e->count;
+	free_buf(&sa->init_i, &sa->init_i_len);
+	free_buf(&sa->init_r, &sa->init_r_len);
+	free_buf(&sa->req, &sa->req_len);
+	free_buf(&sa->resp, &sa->resp_len);
+	if (sa->dh_ready)
+		dh_free(&sa->dh);
+	if (sa->keyed) {
+		ike_sk_key_free(&sa->seal);
+		ike_sk_key_free(&sa->open);
+	}
+	ike_sa_keys_wipe(&sa->keys);
+	crypto_wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+/* Leaves the half-open index once the SA is authenticated (or dies). */
+static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state next)
+{
+	if (!sa->initiator && sa->state == IKE_S_INIT_R && next != IKE_S_INIT_R &&
+	    next != IKE_S_DEAD)
+		unlink_peer(e, sa);
+	if (next == IKE_S_ESTABLISHED && sa->state != IKE_S_ESTABLISHED) {
+		sa->established_ms = e->now_ms;
+		e->stats.main_mode_sas++;
+		/* The IKE_SA_INIT messages were kept for AUTH only. */
+		free_buf(&sa->init_i, &sa->init_i_len);
+		free_buf(&sa->init_r, &sa->init_r_len);
+	}
+	sa->state = next;
+}
+
+/* ---- building and sending messages ---- */
+
+void ike_writer_scratch(struct ike_engine *e, struct ike_writer *w)
+{
+	ike_writer_init(w, e->scratch, sizeof(e->scratch));
+}
+
+void ike_put_notify_simple(struct ike_writer *w, uint16_t type, const void *data, size_t len)
+{
+	struct ike_notify n = { .type = type, .data = data, .len = len };
+	ike_put_notify(w, &n);
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* The message for sa into e->out: the header, then either the inner chain
+ * as it is (IKE_SA_INIT) or an SK payload around it. Returns its length,
+ * 0 on failure. */
+static size_t build(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange, bool response,
+                    uint32_t mid, struct ike_writer *inner)
+{
+	if (!ike_finish(inner)) {
+		ike_log(e, LOG_ERR, "IKE: cannot build a message: %s", inner->why);
+		return 0;
+	}
+	uint8_t *o = e->out;
+	put_be(o, sa->spi_i, 8);
+	put_be(o + 8, sa->spi_r, 8);
+	o[17] = 0x20;   /* version 2.0 */
+	o[18] = exchange;
+	o[19] = (uint8_t)((sa->initiator ? IKE_FLAG_INITIATOR : 0) | (response ? IKE_FLAG_RESPONSE : 0));
+	put_be(o + 20, mid, 4);
+	if (exchange == IKE_SA_INIT) {   /* never encrypted */
+		if (IKE_HEADER_LEN + inner->len > sizeof(e->out))
+			return 0;
+		o[16] = inner->first;
+		memcpy(o + IKE_HEADER_LEN, inner->buf, inner->len);
+		size_t total = IKE_HEADER_LEN + inner->len;
+		put_be(o + 24, total, 4);
+		return total;
+	}
+	o[16] = IKE_PL_SK;
+	size_t sk_off = IKE_HEADER_LEN;
+	size_t ivl = crypto_enc_info(sa->seal.enc.alg)->iv_len;
+	if (sk_off + 4 + ivl + inner->len + ike_sk_overhead(&sa->seal, inner->len) > sizeof(e->out))
+		return 0;   /* RFC 7383 fragmentation would go here */
+	o[sk_off] = inner->len ? inner->first : IKE_PL_NONE;
+	o[sk_off + 1] = 0;
+	memcpy(o + sk_off + 4 + ivl, inner->buf, inner->len);
+	const char *why = NULL;
+	size_t n = ike_sk_seal(&sa->seal, o, sizeof(e->out), sk_off, inner->len, &why);
+	if (!n)
+		ike_log(e, LOG_ERR, "IKE: cannot protect a message: %s", why);
+	return n;
+}
+
+static void transmit(struct ike_engine *e, const struct ike_ikesa *sa, const uint8_t *msg,
+                     size_t len)
+{
+	e->host.send(e->host.ctx, &sa->local, &sa->remote, msg, len);
+}
+
+static uint8_t *dup_msg(const uint8_t *msg, size_t len)
+{
+	uint8_t *p = malloc(len);
+	if (p)
+		memcpy(p, msg, len);
+	return p;
+}
+
+bool ike_send_request(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
+                      struct ike_writer *inner)
+{
+	size_t n = build(e, sa, exchange, false, sa->my_mid, inner);
+	if (!n) {
+		e->stats.send_failures++;
+		return false;
+	}
+	free_buf(&sa->req, &sa->req_len);
+	if (!(sa->req = dup_msg(e->out, n))) {
+		e->stats.send_failures++;
+		return false;
+	}
+	sa->req_len = n;
+	sa->req_exchange = exchange;
+	sa->req_out = true;
+	sa->tries = 0;
+	sa->retx_at_ms = e->now_ms + e->cfg.retransmit_ms;
+	transmit(e, sa, sa->req, n);
+	return true;
+}
+
+bool ike_send_response(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
+                       uint32_t mid, struct ike_writer *inner)
+{
+	size_t n = build(e, sa, exchange, true, mid, inner);
+	if (!n) {
+		e->stats.send_failures++;
+		return false;
+	}
+	free_buf(&sa->resp, &sa->resp_len);
+	if ((sa->resp = dup_msg(e->out, n)))
+		sa->resp_len = n;
+	transmit(e, sa, e->out, n);
+	return true;
+}
+
+void ike_send_bare_notify(struct ike_engine *e, const struct ike_addr *local,
+                          const struct ike_addr *remote, const struct ike_header *req,
+                          uint16_t type, const uint8_t *data, size_t len)
+{
+	struct ike_ikesa tmp = { .spi_i = req->spi_i, .local = *local, .remote = *remote };
+	struct ike_writer w;
+	ike_writer_scratch(e, &w);
+	ike_put_notify_simple(&w, type, data, len);
+	size_t n = build(e, &tmp, req->exchange, true, req->message_id, &w);
+	if (n)
+		transmit(e, &tmp, e->out, n);
+}
+
+/* ---- the engine ---- */
+
+struct ike_engine *ike_engine_new(const struct ike_config *c, const struct ike_host *h)
+{
+	struct ike_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->cfg = *c;
+	if (!e->cfg.retransmit_ms)
+		e->cfg.retransmit_ms = 1000;
+	if (!e->cfg.retransmit_tries)
+		e->cfg.retransmit_tries = 5;
+	if (!e->cfg.half_open_cookie)
+		e->cfg.half_open_cookie = 64;
+	e->host = *h;
+	e->buckets = 1024;
+	e->by_spi = calloc(e->buckets, sizeof(*e->by_spi));
+	e->by_peer = calloc(e->buckets, sizeof(*e->by_peer));
+	if (!e->by_spi || !e->by_peer) {
+		ike_engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void for_each_sa(struct ike_engine *e, void (*fn)(struct ike_engine *, struct ike_ikesa *))
+{
+	for (size_t b = 0; b < e->buckets; b++)
+		for (struct ike_ikesa *sa = e->by_spi[b], *next; sa; sa = next) {
+			next = sa->next_spi;
+			fn(e, sa);
+		}
+}
+
+void ike_engine_free(struct ike_engine *e)
+{
+	if (!e)
+		return;
+	if (e->by_spi)
+		for_each_sa(e, ikesa_kill);
+	free(e->by_spi);
+	free(e->by_peer);
+	if (e->rules)
+		crypto_wipe(e->rules, e->policy.nrules * sizeof(*e->rules));   /* PSKs */
+	free(e->rules);
+	crypto_wipe(e, sizeof(*e));
+	free(e);
+}
+
+bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, char *err,
+                           size_t errlen)
+{
+	struct ike_rule *rules = NULL;
+	if (p->nrules) {
+		rules = calloc(p->nrules, sizeof(*rules));
+		if (!rules) {
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
+		memcpy(rules, p->rules, p->nrules * sizeof(*rules));
+	}
+	/* SAs point at rules of the old copy: they find theirs again by id. */
+	for (size_t b = 0; b < e->buckets; b++)
+		for (struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
+			sa->rule = NULL;
+			for (size_t i = 0; i < p->nrules; i++)
+				if (rules[i].id == sa->rule_id)
+					sa->rule = &rules[i];
+		}
+	if (e->rules)
+		crypto_wipe(e->rules, e->policy.nrules * sizeof(*e->rules));
+	free(e->rules);
+	e->rules = rules;
+	e->policy = *p;
+	e->policy.rules = rules;
+	ike_offer_from_mm(&e->ike_offer, &p->mm, p->allow_legacy);
+	return true;
+}
+
+/* Decrypts the SK payload of m in place and decodes the inner payloads
+ * into im. False: drop the message (counted). */
+static bool open_sk(struct ike_engine *e, struct ike_ikesa *sa, uint8_t *msg, size_t len,
+                    const struct ike_message *m, struct ike_message *im)
+{
+	const struct ike_payload *p = ike_find(m, IKE_PL_SK);
+	const char *why = "no SK payload";
+	if (!p || !sa->keyed)
+		goto bad;
+	size_t sk_off = (size_t)(p->body - IKE_PAYLOAD_HEADER_LEN - msg);
+	uint8_t *inner;
+	size_t inner_len;
+	if (!ike_sk_open(&sa->open, msg, len, sk_off, &inner, &inner_len, &why))
+		goto bad;
+	memset(im, 0, sizeof(*im));
+	im->hdr = m->hdr;
+	if (ike_decode_inner(inner, inner_len, p->next, im, &why) != IKE_DECODE_OK)
+		goto bad;
+	return true;
+bad:
+	e->stats.invalid_packets_received++;
+	ike_log(e, LOG_INFO, "IKE: message dropped: %s", why);
+	return false;
+}
+
+void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
+                      const struct ike_addr *remote, uint8_t *msg, size_t len, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	struct ike_message *m = malloc(2 * sizeof(*m));   /* large: not on the stack */
+	if (!m)
+		return;
+	struct ike_message *im = m + 1;
+	const char *why = NULL;
+	if (ike_decode(msg, len, m, &why) != IKE_DECODE_OK) {
+		e->stats.invalid_packets_received++;
+		ike_log(e, LOG_INFO, "IKE: malformed message dropped: %s", why ? why : "?");
+		goto out;
+	}
+	const struct ike_header *h = &m->hdr;
+	bool response = h->flags & IKE_FLAG_RESPONSE;
+	struct ike_rx rx = { .msg = msg, .len = len, .m = m, .mid = h->message_id };
+	if (h->exchange == IKE_SA_INIT && !response) {
+		struct ike_ikesa *dup = lookup_half_open(e, h->spi_i, remote);
+		if (h->spi_r != 0 || h->message_id != 0) {
+			e->stats.invalid_packets_received++;
+		} else if (dup) {
+			if (dup->resp)
+				transmit(e, dup, dup->resp, dup->resp_len);   /* a retransmission */
+		} else {
+			init_request(e, local, remote, &rx);
+		}
+		goto out;
+	}
+	/* The SPI we chose is the responder's when the sender is the original
+	 * initiator, else the initiator's. */
+	bool from_initiator = h->flags & IKE_FLAG_INITIATOR;
+	struct ike_ikesa *sa = lookup_spi(e, from_initiator ? h->spi_r : h->spi_i);
+	if (!sa || sa->initiator == from_initiator || sa->state == IKE_S_DEAD ||
+	    (sa->state != IKE_S_INIT_I && (h->spi_i != sa->spi_i || h->spi_r != sa->spi_r))) {
+		e->stats.invalid_packets_received++;
+		goto out;
+	}
+	if (response) {
+		if (!sa->req_out || h->message_id != sa->my_mid || h->exchange != sa->req_exchange) {
+			e->stats.invalid_packets_received++;
+			goto out;
+		}
+	} else if (h->message_id + 1 == sa->peer_mid && sa->resp) {
+		transmit(e, sa, sa->resp, sa->resp_len);   /* we answered this already */
+		goto out;
+	} else if (h->message_id != sa->peer_mid) {
+		e->stats.invalid_packets_received++;
+		goto out;
+	}
+	ike_handler handler = transition_for(sa->state, h->exchange, response);
+	if (!handler) {
+		e->stats.invalid_packets_received++;
+		ike_log(e, LOG_INFO, "IKE: exchange %u not expected while %s", h->exchange,
+		        state_name(sa->state));
+		goto out;
+	}
+	if (h->exchange != IKE_SA_INIT) {
+		if (!open_sk(e, sa, msg, len, m, im))
+			goto out;
+		rx.m = im;
+	}
+	sa->last_rx_ms = now_ms;
+	/* Port 4500 once the peer uses it (RFC 7296 §2.23): answer there. */
+	if (remote->port != sa->remote.port && h->exchange != IKE_SA_INIT) {
+		sa->remote = *remote;
+		sa->local.port = local->port;
+	}
+	if (response) {
+		sa->req_out = false;
+		sa->my_mid++;
+		free_buf(&sa->req, &sa->req_len);
+	} else {
+		sa->peer_mid++;
+	}
+	enum ike_state next = handler(e, sa, &rx);
+	if (next == IKE_S_DEAD)
+		ikesa_kill(e, sa);
+	else
+		set_state(e, sa, next);
+out:
+	free(m);
+}
+
+/* Whether an SA for the rule with this peer is up or being negotiated. */
+static bool negotiating(const struct ike_engine *e, uint32_t rule_id, const struct ike_addr *remote)
+{
+	for (size_t b = 0; b < e->buckets; b++)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi)
+			if (sa->initiator && sa->rule_id == rule_id && addr_eq(&sa->remote, remote) &&
+			    (sa->state == IKE_S_INIT_I || sa->state == IKE_S_AUTH_I))
+				return true;
+	return false;
+}
+
+void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
+                        const struct ike_addr *remote, const struct spd_packet *pkt,
+                        uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
+	if (!r || negotiating(e, rule_id, remote))
+		return;
+	e->stats.total_acquire++;
+	const char *why = NULL;
+	if (!auth_usable(r, &why)) {
+		/* Nothing to authenticate with: no IKE_SA_INIT for nothing. */
+		struct ike_ikesa tmp = { .remote = *remote, .rule_id = rule_id, .initiator = true };
+		ike_fail(e, &tmp, NULL, STEP_AUTH, "rule %s: %s", r->name, why);
+		return;
+	}
+	struct ike_ikesa *sa = ikesa_new(e, true, local, remote);
+	if (!sa) {
+		ike_fail(e, NULL, remote, STEP_INIT, "out of memory");
+		return;
+	}
+	sa->rule = r;
+	sa->rule_id = rule_id;
+	sa->trigger = *pkt;
+	sa->state = IKE_S_INIT_I;
+	init_start(e, sa);
+	if (sa->state == IKE_S_DEAD)
+		ikesa_kill(e, sa);
+}
+
+/* One SA's timers. */
+static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	uint64_t now = e->now_ms;
+	if (sa->req_out && now >= sa->retx_at_ms) {
+		if (sa->tries + 1 >= e->cfg.retransmit_tries) {
+			ike_fail(e, sa, NULL, STEP_TIMEOUT, "no answer to %s after %u tries",
+			         sa->req_exchange == IKE_SA_INIT ? "IKE_SA_INIT"
+			         : sa->req_exchange == IKE_AUTH ? "IKE_AUTH"
+			         : sa->req_exchange == IKE_CREATE_CHILD_SA ? "CREATE_CHILD_SA"
+			                                                   : "INFORMATIONAL",
+			         sa->tries + 1);
+			ikesa_kill(e, sa);
+			return;
+		}
+		sa->tries++;
+		e->stats.retransmissions++;
+		sa->retx_at_ms = now + ((uint64_t)e->cfg.retransmit_ms << sa->tries);
+		transmit(e, sa, sa->req, sa->req_len);
+		return;
+	}
+	if (sa->state == IKE_S_INIT_R && now - sa->created_ms >= HALF_OPEN_MS) {
+		ikesa_kill(e, sa);   /* never authenticated: nothing to tell anyone */
+		return;
+	}
+	if (sa->state == IKE_S_DELETING && now - sa->last_rx_ms >= DELETING_MS) {
+		ikesa_kill(e, sa);
+		return;
+	}
+	if (sa->state == IKE_S_ESTABLISHED && e->cfg.dpd_s && !sa->req_out &&
+	    now - sa->last_rx_ms >= (uint64_t)e->cfg.dpd_s * 1000)
+		info_dpd(e, sa);
+}
+
+uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	for_each_sa(e, tick_sa);
+	uint64_t next = UINT64_MAX;
+	for (size_t b = 0; b < e->buckets; b++)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
+			if (sa->req_out && sa->retx_at_ms < next)
+				next = sa->retx_at_ms;
+			if (sa->state != IKE_S_ESTABLISHED && now_ms + 1000 < next)
+				next = now_ms + 1000;   /* half-open and deleting SAs expire */
+			if (sa->state == IKE_S_ESTABLISHED && e->cfg.dpd_s && now_ms + 1000 < next)
+				next = now_ms + 1000;
+		}
+	return next;
+}
+
+static void flush_one(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	if (sa->state == IKE_S_ESTABLISHED)
+		info_delete_ike(e, sa);   /* sends the Delete; no answer awaited */
+	ikesa_kill(e, sa);
+}
+
+void ike_engine_flush(struct ike_engine *e, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	for_each_sa(e, flush_one);
+}
+
+void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s)
+{
+	*s = e->stats;
+	s->half_open_sas = e->half_open;
+	s->active_ike_sas = e->count;
+	s->active_acquire = 0;
+	for (size_t b = 0; b < e->buckets; b++)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi)
+			if (sa->initiator && sa->state != IKE_S_ESTABLISHED)
+				s->active_acquire++;
+}
+
+void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms)
+{
+	size_t n = 0;
+	for (size_t b = 0; b < e->buckets; b++)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
+			char l[64], r[64];
+			addr_text(&sa->local, l, sizeof(l));
+			addr_text(&sa->remote, r, sizeof(r));
+			const struct ike_rule *rule = sa->rule;
+			fprintf(out, "IKE SA %016llx_i %016llx_r\n", (unsigned long long)sa->spi_i,
+			        (unsigned long long)sa->spi_r);
+			fprintf(out, "  %-21s: %s\n", "State", state_name(sa->state));
+			fprintf(out, "  %-21s: %s\n", "Role", sa->initiator ? "initiator" : "responder");
+			fprintf(out, "  %-21s: %s:%u\n", "Me", l, sa->local.port);
+			fprintf(out, "  %-21s: %s:%u\n", "Peer", r, sa->remote.port);
+			fprintf(out, "  %-21s: %s\n", "Rule", rule ? rule->name : "-");
+			fprintf(out, "  %-21s: %s\n", "Algorithms", sa->algs[0] ? sa->algs : "-");
+			fprintf(out, "  %-21s: %s\n", "UDP encapsulation",
+			        sa->encap ? (sa->nat_local || sa->nat_remote ? "yes (NAT)" : "yes (forced)")
+			                  : "no");
+			fprintf(out, "  %-21s: %llu s\n", "Age",
+			        (unsigned long long)((now_ms - sa->created_ms) / 1000));
+			for (const struct ike_child *c = sa->children; c; c = c->next)
+				fprintf(out, "  Child SA %s in %08x out %08x %s %s%s, %llu s\n",
+				        c->proto == SA_PROTO_ESP ? "ESP" : "AH", c->spi_in, c->spi_out,
+				        c->tunnel ? "tunnel" : "transport", c->algs,
+				        c->encap ? " UDP-encap" : "",
+				        (unsigned long long)((now_ms - c->created_ms) / 1000));
+			n++;
+		}
+	if (!n)
+		fprintf(out, "No IKE SAs.\n");
+}
+
+void ike_engine_show_failures(const struct ike_engine *e, FILE *out)
+{
+	size_t n = e->nfailures < IKE_FAILURES ? e->nfailures : IKE_FAILURES;
+	if (!n) {
+		fprintf(out, "No failed negotiations.\n");
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct ike_failure *f = &e->failures[(e->nfailures - n + k) % IKE_FAILURES];
+		char a[64];
+		addr_text(&f->peer, a, sizeof(a));
+		const struct ike_rule *r = ike_rule_by_id(e, f->rule_id);
+		fprintf(out, "%llu.%03llu peer %s rule %s step %s: %s\n",
+		        (unsigned long long)(f->at_ms / 1000), (unsigned long long)(f->at_ms % 1000), a,
+		        r ? r->name : "-", step_name(f->step), f->why);
+	}
+}

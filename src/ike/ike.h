@@ -1,0 +1,147 @@
+/*
+ * ike — the IKEv2 engine of secpold (RFC 7296): IKE SAs and the Child SAs
+ * they negotiate for the policy's Negotiate rules, as initiator (started by
+ * an acquire from the data path) and as responder.
+ *
+ * The engine does no I/O of its own and reads no clock: the host (secpold,
+ * or a test holding two engines) hands it datagrams and the time, and it
+ * answers through the callbacks of struct ike_host -- send a datagram,
+ * install or remove a Child SA. That keeps the protocol testable in one
+ * process and leaves sockets, the driver and logging to the agent.
+ *
+ * Single-threaded: every call on one engine from the same thread.
+ */
+#ifndef SECPOL_IKE_H
+#define SECPOL_IKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "driver/driver.h"
+#include "policy/policy.h"
+
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+
+struct ike_addr {
+	uint8_t family;              /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+	uint16_t port;
+};
+
+/* One side of a selector pair: a prefix, a protocol (0 = any) and a port
+ * (0 = any). */
+struct ike_selector {
+	struct sa_address net;
+	uint8_t len;
+	uint8_t protocol;
+	uint16_t port;
+};
+
+#define IKE_RULE_SELECTORS 16
+
+/* A Negotiate rule, as IKE needs it. sel[]: the rule's outbound one-way
+ * filters, local side first (what this host offers as the initiator's TSi /
+ * TSr, and what it allows as the responder). */
+struct ike_rule {
+	uint32_t id;                 /* the SPD's rule id */
+	char name[POLICY_NAME_MAX];
+	struct qm_methods methods;   /* Child SA proposals, in order */
+	bool pfs;                    /* qmpfs: a KE in CREATE_CHILD_SA */
+	struct auth_methods auth;
+	bool tunnel;                 /* tunnel mode; the peer is tunnel_peer */
+	struct sa_address tunnel_peer;
+	bool force_encap;            /* UDP-encapsulated ESP even without NAT */
+	struct ike_selector local[IKE_RULE_SELECTORS], remote[IKE_RULE_SELECTORS];
+	size_t nsel;
+};
+
+/* What the policy says for all rules: the main-mode settings. */
+struct ike_policy {
+	struct mm_methods mm;        /* IKE SA proposals */
+	uint32_t ike_lifetime_s;     /* mmlifetime */
+	bool allow_legacy;
+	const struct ike_rule *rules;
+	size_t nrules;
+};
+
+/* A negotiated Child SA for the host to install: both directions. */
+struct ike_child_install {
+	uint32_t rule_id;
+	struct child_sa_config in, out;
+};
+
+struct ike_host {
+	void *ctx;
+	/* A datagram to send from local to remote (port 4500: the host adds the
+	 * non-ESP marker). */
+	void (*send)(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
+	             const uint8_t *msg, size_t len);
+	bool (*install)(void *ctx, const struct ike_child_install *c, char *err, size_t errlen);
+	/* Removes both SAs of a Child SA (inbound SPI at local, outbound at remote). */
+	void (*remove)(void *ctx, enum sa_proto proto, uint32_t spi_in, const struct sa_address *local,
+	               uint32_t spi_out, const struct sa_address *remote);
+	/* One line for the log: SA up/down, failures (never a key). */
+	void (*log)(void *ctx, int level, const char *line);
+	/* Random octets; NULL: the system's (crypto_random). Tests make them
+	 * deterministic. */
+	bool (*random)(void *ctx, uint8_t *out, size_t len);
+};
+
+struct ike_config {
+	unsigned retransmit_ms;      /* first retransmission; doubles each time (default 1000) */
+	unsigned retransmit_tries;   /* then the exchange fails (default 5) */
+	unsigned half_open_cookie;   /* half-open SAs before COOKIEs are asked (default 64) */
+	unsigned dpd_s;              /* liveness check after this idle time (0: none) */
+};
+
+/* IP Security Monitor main-mode counters. */
+struct ike_stats {
+	uint64_t active_acquire, active_receive, acquire_failures, receive_failures;
+	uint64_t send_failures, negotiation_failures, authentication_failures;
+	uint64_t invalid_cookies_received, invalid_packets_received;
+	uint64_t total_acquire, total_receive;
+	uint64_t main_mode_sas, quick_mode_sas;          /* established since start */
+	uint64_t active_ike_sas, half_open_sas;
+	uint64_t key_additions, key_deletions, rekeys;
+	uint64_t retransmissions, cookies_sent;
+};
+
+struct ike_engine;
+
+struct ike_engine *ike_engine_new(const struct ike_config *c, const struct ike_host *h);
+void ike_engine_free(struct ike_engine *e);
+
+/* Replaces the policy (copied). IKE SAs stay; new negotiations use it. */
+bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, char *err,
+                           size_t errlen);
+
+/* A datagram from remote to local (port 4500: the marker removed). msg is
+ * modified (decrypted in place). */
+void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
+                      const struct ike_addr *remote, uint8_t *msg, size_t len,
+                      uint64_t now_ms);
+
+/* The data path holds a packet of rule_id with no SA: negotiate one with
+ * remote (port 500) from local, for the traffic of pkt. Does nothing while
+ * a negotiation for the rule and peer is under way. */
+void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
+                        const struct ike_addr *remote, const struct spd_packet *pkt,
+                        uint64_t now_ms);
+
+/* Retransmissions, timeouts, liveness checks. Returns when it wants to be
+ * called again (absolute ms; UINT64_MAX: only on input). */
+uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms);
+
+/* Deletes every IKE SA (telling the peers) and their Child SAs. */
+void ike_engine_flush(struct ike_engine *e, uint64_t now_ms);
+
+void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s);
+/* `show mmsas` / `show qmsas`-like blocks (never a key). */
+void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms);
+/* The last failed negotiations: when, with whom, which step, why. */
+void ike_engine_show_failures(const struct ike_engine *e, FILE *out);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * INFORMATIONAL (RFC 7296 §1.4): deletes of Child SAs and of the IKE SA,
+ * liveness checks (an empty request), error notifications. And
+ * CREATE_CHILD_SA as far as this version goes: it is refused with
+ * NO_ADDITIONAL_SAS, which a peer treats as "rekey by a new IKE SA".
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "ike/sa.h"
+
+static void put_spi32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
+{
+	const struct ike_message *m = rx->m;
+	struct ike_writer w;
+	ike_writer_scratch(e, &w);
+	bool delete_ike = false;
+	/* The SPIs of the Child SAs we delete in answer (§1.4.1: our inbound
+	 * SPIs of the pairs the peer deleted). At most one Delete per protocol
+	 * in the answer. */
+	uint8_t esp[4 * 64], ah[4 * 64];
+	uint16_t nesp = 0, nah = 0;
+	for (size_t i = 0; i < m->count; i++) {
+		const struct ike_payload *p = &m->payload[i];
+		if (p->type == IKE_PL_DELETE) {
+			struct ike_delete d;
+			if (!ike_decode_delete(p, &d, NULL))
+				continue;
+			if (d.protocol == IKE_PROTO_IKE) {
+				delete_ike = true;
+				continue;
+			}
+			enum sa_proto proto = d.protocol == IKE_PROTO_AH ? SA_PROTO_AH : SA_PROTO_ESP;
+			for (size_t k = 0; k < d.count; k++) {
+				struct ike_child *c = child_by_spi_out(sa, proto, ike_delete_spi(&d, k));
+				if (!c)
+					continue;
+				if (proto == SA_PROTO_ESP && nesp < 64)
+					put_spi32(esp + 4 * nesp++, c->spi_in);
+				else if (proto == SA_PROTO_AH && nah < 64)
+					put_spi32(ah + 4 * nah++, c->spi_in);
+				child_remove(e, sa, c);
+			}
+		} else if (p->type == IKE_PL_NOTIFY) {
+			struct ike_notify n;
+			if (ike_decode_notify(p, &n, NULL) && n.type < 16384)
+				ike_log(e, LOG_INFO, "IKE: the peer reports error %u", n.type);
+		}
+	}
+	if (!delete_ike) {
+		if (nesp) {
+			struct ike_delete d = { IKE_PROTO_ESP, 4, nesp, esp };
+			ike_put_delete(&w, &d);
+		}
+		if (nah) {
+			struct ike_delete d = { IKE_PROTO_AH, 4, nah, ah };
+			ike_put_delete(&w, &d);
+		}
+	}
+	ike_send_response(e, sa, IKE_INFORMATIONAL, rx->mid, &w);
+	if (delete_ike) {
+		ike_log(e, LOG_NOTICE, "IKE SA deleted by the peer");
+		return IKE_S_DEAD;
+	}
+	return sa->state;
+}
+
+enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
+{
+	(void)e;
+	(void)rx;
+	return sa->state == IKE_S_DELETING ? IKE_S_DEAD : sa->state;
+}
+
+enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
+{
+	struct ike_writer w;
+	ike_writer_scratch(e, &w);
+	ike_put_notify_simple(&w, IKE_N_NO_ADDITIONAL_SAS, NULL, 0);
+	ike_send_response(e, sa, IKE_CREATE_CHILD_SA, rx->mid, &w);
+	ike_log(e, LOG_INFO, "IKE: CREATE_CHILD_SA refused (not supported yet)");
+	return sa->state;
+}
+
+void info_delete_ike(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	if (sa->req_out)
+		return;   /* window of one: a Delete cannot be sent now */
+	struct ike_writer w;
+	ike_writer_scratch(e, &w);
+	struct ike_delete d = { .protocol = IKE_PROTO_IKE };
+	ike_put_delete(&w, &d);
+	if (ike_send_request(e, sa, IKE_INFORMATIONAL, &w))
+		sa->state = IKE_S_DELETING;
+}
+
+void info_dpd(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	struct ike_writer w;
+	ike_writer_scratch(e, &w);
+	ike_send_request(e, sa, IKE_INFORMATIONAL, &w);
+}

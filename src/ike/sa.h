@@ -1,0 +1,209 @@
+/*
+ * sa — the engine's inside, private to src/ike: IKE SAs, their Child SAs,
+ * the state machine and the helpers the exchanges share (engine.c owns
+ * them; init.c, auth.c, child.c and info.c are the exchanges).
+ */
+#ifndef SECPOL_IKE_SA_H
+#define SECPOL_IKE_SA_H
+
+#include "ike/ike.h"
+#include "ike/keys.h"
+#include "ike/message.h"
+#include "ike/proposal.h"
+#include "ike/sk.h"
+
+#define IKE_MSG_MAX 8192          /* longest message built or accepted (fragments aside) */
+#define IKE_NONCE_LEN 32
+#define IKE_FAILURES 32           /* kept for `show failures` */
+
+/* An IKE SA's life. Incoming messages are accepted only where the
+ * transition table (engine.c) lists their exchange for the state. */
+enum ike_state {
+	IKE_S_INIT_I,                 /* initiator: IKE_SA_INIT request sent */
+	IKE_S_AUTH_I,                 /* initiator: IKE_AUTH request sent */
+	IKE_S_INIT_R,                 /* responder: IKE_SA_INIT answered, IKE_AUTH awaited */
+	IKE_S_ESTABLISHED,
+	IKE_S_DELETING,               /* our Delete of the IKE SA sent */
+	IKE_S_DEAD,                   /* to be freed */
+	IKE_S_COUNT
+};
+
+/* The steps a failure names. */
+enum ike_step { STEP_INIT, STEP_AUTH, STEP_CHILD, STEP_INFO, STEP_TIMEOUT };
+
+/* A negotiated Child SA, as the IKE SA remembers it (the keys live in the
+ * data path only). */
+struct ike_child {
+	uint32_t rule_id;
+	enum sa_proto proto;
+	uint32_t spi_in, spi_out;
+	bool tunnel, encap;
+	uint64_t created_ms;
+	char algs[64];                /* "AES-GCM-128", for show */
+	struct ike_child *next;
+};
+
+struct ike_ikesa {
+	uint64_t spi_i, spi_r;
+	bool initiator;               /* we are the original initiator */
+	enum ike_state state;
+	struct ike_addr local, remote;
+	bool natt;                    /* IKE moved to port 4500 */
+	bool nat_local, nat_remote;   /* NAT detected in front of us / the peer */
+	bool encap;                   /* ESP in UDP (NAT, or forced) */
+	const struct ike_rule *rule;  /* initiator: the rule that asked; responder: once chosen */
+	uint32_t rule_id;             /* survives a policy change (rule may then be NULL) */
+
+	/* IKE_SA_INIT */
+	struct ike_offer offer;       /* initiator: what it proposed */
+	uint16_t dh_group;
+	struct dh dh;
+	bool dh_ready;
+	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
+	size_t ni_len, nr_len;
+	uint8_t *init_i, *init_r;     /* the two IKE_SA_INIT messages, for AUTH */
+	size_t init_i_len, init_r_len;
+	uint8_t cookie[IKE_COOKIE_MAX];
+	size_t cookie_len;
+	unsigned ke_retries;
+
+	/* Keys */
+	struct ike_suite suite;
+	char algs[64];                /* "AES-GCM-128/PRF-SHA256/CURVE25519" */
+	struct ike_sa_keys keys;
+	struct ike_sk_key seal, open; /* our direction, the peer's */
+	bool keyed;
+
+	/* IKE_AUTH: the Child SA the initiator asked for */
+	uint32_t pending_spi;
+	struct ike_offer child_offer;
+	struct spd_packet trigger;
+
+	/* Message IDs (window 1) and the retransmission cache */
+	uint32_t my_mid;              /* of our next request */
+	uint32_t peer_mid;            /* the peer's next request */
+	uint8_t *req, *resp;          /* our outstanding request, our last response */
+	size_t req_len, resp_len;
+	uint8_t req_exchange;
+	bool req_out;                 /* a request awaits its response */
+	unsigned tries;
+	uint64_t retx_at_ms;
+	uint64_t created_ms, established_ms, last_rx_ms;
+
+	struct ike_child *children;
+	struct ike_ikesa *next_spi;   /* engine's hash chains */
+	struct ike_ikesa *next_peer;
+};
+
+struct ike_failure {
+	uint64_t at_ms;
+	struct ike_addr peer;
+	uint32_t rule_id;
+	enum ike_step step;
+	char why[160];
+};
+
+struct ike_engine {
+	struct ike_config cfg;
+	struct ike_host host;
+	/* the policy, copied */
+	struct ike_policy policy;
+	struct ike_rule *rules;
+	struct ike_offer ike_offer;   /* from mm */
+
+	struct ike_ikesa **by_spi;    /* our SPI (spi_i as initiator, spi_r as responder) */
+	struct ike_ikesa **by_peer;   /* responder half-open: (peer's spi_i, address) */
+	size_t buckets, count, half_open;
+	struct ike_stats stats;
+	struct ike_failure failures[IKE_FAILURES];
+	size_t nfailures;             /* total; the ring holds the last IKE_FAILURES */
+	uint64_t now_ms;              /* of the call being served */
+	uint8_t scratch[IKE_MSG_MAX]; /* inner payloads being built */
+	uint8_t out[IKE_MSG_MAX];     /* the message being built */
+};
+
+/* engine.c: the SA table, messages, failures */
+struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct ike_addr *local,
+                            const struct ike_addr *remote);
+void ikesa_rehash(struct ike_engine *e, struct ike_ikesa *sa);   /* after spi_r is known */
+void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa);     /* children removed too */
+bool ike_rand(struct ike_engine *e, void *out, size_t len);
+const struct ike_rule *ike_rule_by_id(const struct ike_engine *e, uint32_t id);
+void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr *peer,
+              enum ike_step step, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void ike_log(struct ike_engine *e, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sends a request (kept for retransmission) or a response (kept for a
+ * duplicate request) of the exchange; inner: the payload chain for SK,
+ * w->first its first type. IKE_SA_INIT goes unencrypted, the others in SK. */
+bool ike_send_request(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
+                      struct ike_writer *inner);
+bool ike_send_response(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
+                       uint32_t mid, struct ike_writer *inner);
+/* An unencrypted one-notify answer without state (IKE_SA_INIT errors). */
+void ike_send_bare_notify(struct ike_engine *e, const struct ike_addr *local,
+                          const struct ike_addr *remote, const struct ike_header *req,
+                          uint16_t type, const uint8_t *data, size_t len);
+void ike_writer_scratch(struct ike_engine *e, struct ike_writer *w);
+void ike_put_notify_simple(struct ike_writer *w, uint16_t type, const void *data, size_t len);
+
+/* A message being served: the whole datagram and its payloads (for
+ * anything after IKE_SA_INIT, the decrypted inner ones). */
+struct ike_rx {
+	const uint8_t *msg;
+	size_t len;
+	const struct ike_message *m;
+	uint32_t mid;
+};
+/* A handler of the transition table: the SA's next state. */
+typedef enum ike_state (*ike_handler)(struct ike_engine *e, struct ike_ikesa *sa,
+                                      const struct ike_rx *rx);
+
+/* init.c: IKE_SA_INIT */
+void init_start(struct ike_engine *e, struct ike_ikesa *sa);
+void init_request(struct ike_engine *e, const struct ike_addr *local, const struct ike_addr *remote,
+                  const struct ike_rx *rx);
+enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+
+/* auth.c: IKE_AUTH */
+/* The rule's first authentication method IKE can use; NULL and why. */
+const struct auth_method *auth_usable(const struct ike_rule *r, const char **why);
+enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa);
+enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+enum ike_state auth_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+
+/* child.c: the Child SA of IKE_AUTH (and later CREATE_CHILD_SA) */
+void child_offer(struct ike_engine *e, const struct ike_rule *r, struct ike_offer *o,
+                 bool with_pfs);
+void child_ts_initiator(const struct ike_ikesa *sa, const struct ike_rule *r,
+                        const struct spd_packet *trigger, struct ike_ts *tsi, struct ike_ts *tsr);
+/* Responder: the rule for the peer's request and the narrowed selectors;
+ * NULL and why when none fits. */
+const struct ike_rule *child_pick_rule(struct ike_engine *e, struct ike_ikesa *sa,
+                                       const struct ike_ts *tsi, const struct ike_ts *tsr,
+                                       struct ike_ts *out_i, struct ike_ts *out_r, char *why,
+                                       size_t whylen);
+/* Derives the keys of a Child SA from the IKE SA and installs it. */
+bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
+                   const struct ike_choice *c, uint32_t spi_in, uint32_t spi_out,
+                   const struct ike_ts *tsi, const struct ike_ts *tsr, bool tunnel,
+                   char *why, size_t whylen);
+void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa);
+struct ike_child *child_by_spi_out(struct ike_ikesa *sa, enum sa_proto proto, uint32_t spi);
+void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c);
+
+/* info.c: INFORMATIONAL (and CREATE_CHILD_SA, refused for now) */
+enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+void info_delete_ike(struct ike_engine *e, struct ike_ikesa *sa);
+void info_dpd(struct ike_engine *e, struct ike_ikesa *sa);
+
+/* Conversions between the negotiated transform IDs and src/crypto's. */
+bool ike_enc_of(uint16_t id, uint16_t key_length, enum crypto_enc *out);
+bool ike_mac_of(uint16_t id, enum crypto_mac *out);
+bool ike_prf_of(uint16_t id, enum crypto_prf *out);
+void ike_addr_to_sa(const struct ike_addr *a, struct sa_address *out);
+
+#endif

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# IKEv2 between secpold hosts, transport mode, pre-shared keys. Three hosts
+# on one bridge:
+#
+#   A 192.0.2.1 --+
+#   B 192.0.2.2 --+-- br0 (in namespace S)
+#   C 192.0.2.3 --+
+#
+# A's policy: traffic with B and with C must be protected (Negotiate,
+# ESP[AESGCM128] then ESP[AES256,SHA256]), PSK "right". B agrees (PSK
+# "right"); C's key is "wrong". No manual SA anywhere: the first ping from A
+# to B starts IKE from the driver's queue, the queued packets leave once the
+# Child SA is up; with C negotiation must fail at IKE_AUTH and say so on both
+# sides. tshark decodes the wire (ISAKMP, ESP) independently of secpol.
+#
+# usage: secpold_ike_test.sh <secpol> <secpold>    77 = skipped (not root)
+set -u
+SECPOL=$1
+SECPOLD=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces, TUN, nftables)"
+	exit 77
+fi
+for c in ip nft tshark dumpcap ping python3 timeout; do
+	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
+done
+. "$HERE/../agent/lib.sh"
+
+A=ikA.$$ B=ikB.$$ C=ikC.$$ S=ikS.$$
+for ns in "$A" "$B" "$C" "$S"; do new_ns "$ns"; done
+in_ns "$S" ip link add br0 type bridge
+in_ns "$S" ip link set br0 up
+n=0
+for h in A B C; do
+	n=$((n + 1))
+	link "${!h}" eth0 "$S" "p$h"
+	in_ns "$S" ip link set "p$h" master br0
+	addr "${!h}" eth0 "192.0.2.$n/24"
+done
+
+# policy NS KEY PEERS...: Negotiate with each peer, ESP, the given PSK.
+host_policy() {
+	local ns=$1 key=$2 p
+	shift 2
+	{
+		echo "static add filterlist name=peers"
+		for p in "$@"; do
+			echo "static add filter filterlist=peers srcaddr=me dstaddr=$p"
+		done
+		echo 'static add filteraction name=esp action=negotiate qmsecmethods="ESP[AESGCM128] ESP[AES256,SHA256]"'
+		echo 'static add policy name=lab mmsecmethods="AES128-SHA256-31 AES256-SHA256-14"'
+		echo "static add rule name=peers policy=lab filterlist=peers filteraction=esp psk=\"$key\""
+		echo "static set policy name=lab assign=yes"
+	} | policy "$ns"
+}
+host_policy "$A" right 192.0.2.2 192.0.2.3
+host_policy "$B" right 192.0.2.1
+host_policy "$C" wrong 192.0.2.1
+
+for h in A B C; do start_secpold "${!h}" || exit 1; done
+capture_start "$S" br0 wire
+
+# ---- A -> B: the first packet starts IKE; it and the others get through.
+check "A: ping B (IKE on demand)" in_ns "$A" ping -c 3 -W 5 -i 0.5 192.0.2.2
+sp "$A" dynamic show mmsas >"$E2E_T/a.mmsas"
+sp "$B" dynamic show mmsas >"$E2E_T/b.mmsas"
+check "A: IKE SA established as initiator" grep -q "Role *: initiator" "$E2E_T/a.mmsas"
+check "A: established" grep -q "State *: established" "$E2E_T/a.mmsas"
+check "B: established as responder" grep -q "Role *: responder" "$E2E_T/b.mmsas"
+check "A: IKE algorithms (first mmsecmethod, Curve25519)" grep -q "Algorithms *: aes-128-cbc/sha256/sha256/DH31" "$E2E_T/a.mmsas"
+check "A: Child SA ESP AES-GCM-128, transport" grep -q "Child SA ESP in .* transport aes-128-gcm" "$E2E_T/a.mmsas"
+check "B: Child SA" grep -q "Child SA ESP in .* transport aes-128-gcm" "$E2E_T/b.mmsas"
+# the SPIs pair up: A's inbound is B's outbound
+a_in=$(sed -n 's/.*Child SA ESP in \([0-9a-f]*\) out \([0-9a-f]*\).*/\1/p' "$E2E_T/a.mmsas")
+b_out=$(sed -n 's/.*Child SA ESP in \([0-9a-f]*\) out \([0-9a-f]*\).*/\2/p' "$E2E_T/b.mmsas")
+expect_eq "A's inbound SPI is B's outbound SPI" "$b_out" "$a_in"
+expect_eq "A: Oakley Main Mode" "$(stat "$A" "Oakley Main Mode")" 1
+expect_eq "B: Oakley Main Mode" "$(stat "$B" "Oakley Main Mode")" 1
+expect_ge "A: packets encrypted" "$(stat "$A" "Packets Encrypted")" 3
+expect_ge "A: queued packets sent once the SA was up" "$(stat "$A" "Queued Then Sent")" 1
+
+# ---- both ways, TCP: 1 MiB from B to A through the SA, checked end to end.
+in_ns "$A" python3 -c '
+import hashlib, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.1", 5001)); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(20); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest())' >"$E2E_T/tcp.out" 2>&1 &
+srv=$!
+E2E_PIDS+=("$srv")
+sleep 0.5
+in_ns "$B" python3 -c '
+import socket
+s = socket.create_connection(("192.0.2.1", 5001), timeout=20)
+s.sendall(bytes(range(256)) * 4096); s.close()' || bad "B: TCP client"
+wait "$srv"
+want=$(python3 -c 'import hashlib; print(1048576, hashlib.sha256(bytes(range(256)) * 4096).hexdigest())')
+expect_eq "TCP B -> A: 1 MiB arrives intact" "$(cat "$E2E_T/tcp.out")" "$want"
+
+# ---- A -> C: the keys differ. No traffic, and both sides say why.
+refute "A: ping C with a wrong PSK" in_ns "$A" ping -c 2 -W 2 -i 0.5 192.0.2.3
+sleep 1
+sp "$C" dynamic show failures >"$E2E_T/c.fail"
+sp "$A" dynamic show failures >"$E2E_T/a.fail"
+check "C: failure names IKE_AUTH and the key" grep -q "step IKE_AUTH: authentication failed: the initiator's AUTH verifies with no rule's pre-shared key" "$E2E_T/c.fail"
+check "A: failure says the responder refused" grep -q "AUTHENTICATION_FAILED" "$E2E_T/a.fail"
+expect_ge "C: Authentication Failures" "$(stat "$C" "Authentication Failures")" 1
+check "C: one log line for the failure" grep -q "IKE IKE_AUTH with 192.0.2.1 failed" "$(host_dir "$C")/secpold.log"
+
+capture_stop wire
+W=$(pcap wire)
+expect_ge "wire: IKE_SA_INIT (tshark)" "$(shark "$W" -Y 'isakmp.exchangetype == 34' | wc -l)" 2
+expect_ge "wire: IKE_AUTH (tshark)" "$(shark "$W" -Y 'isakmp.exchangetype == 35' | wc -l)" 2
+expect_ge "wire: ESP between A and B" "$(shark "$W" -Y 'esp && ip.addr == 192.0.2.2' | wc -l)" 6
+expect_eq "wire: no ICMP in clear between A and B" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.2 && !esp' | wc -l)" 0
+expect_eq "wire: no TCP in clear between A and B" "$(shark "$W" -Y 'tcp.port == 5001' | wc -l)" 0
+expect_eq "wire: no ICMP in clear to C" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.3' | wc -l)" 0
+check "no key material in the logs" bash -c "! grep -qi 'right\|wrong' $(host_dir "$A")/secpold.log $(host_dir "$B")/secpold.log"
+
+# ---- shutdown: A deletes its IKE SA and tells B.
+stop_secpold "$A"
+sleep 0.5
+sp "$B" dynamic show mmsas >"$E2E_T/b2.mmsas"
+check "B: the IKE SA is gone after A's Delete" grep -q "No IKE SAs" "$E2E_T/b2.mmsas"
+
+echo "secpold IKE: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

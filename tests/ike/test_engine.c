@@ -1,0 +1,564 @@
+/*
+ * Two IKE engines in one process, joined by a queue of datagrams that the
+ * test can drop, duplicate or hold back: IKE_SA_INIT + IKE_AUTH with a
+ * pre-shared key, the keys both sides install, INVALID_KE_PAYLOAD,
+ * NO_PROPOSAL_CHOSEN, authentication failures, retransmission, duplicate
+ * requests, forced UDP encapsulation, and deletes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include "ike/ike.h"
+#include "policy/diag.h"
+
+#define QMAX 64
+
+struct dgram {
+	int to;                       /* 0: A, 1: B */
+	struct ike_addr from, dst;
+	size_t len;
+	uint8_t data[8192];
+};
+
+struct installed {
+	struct child_sa_config in, out;
+	uint8_t in_key[128], out_key[128];
+	uint8_t in_auth[128], out_auth[128];
+};
+
+struct side {
+	int id;
+	struct ike_engine *e;
+	struct ike_addr addr;
+	struct ike_rule rule;
+	struct installed inst[8];
+	size_t ninst, nremoved;
+	char lastlog[256];
+};
+
+static struct dgram queue[QMAX];
+static size_t qn;
+static struct side sides[2];
+static unsigned drop_next[2];     /* drop the next n datagrams to side i */
+static bool dup_to[2];            /* deliver every datagram to side i twice */
+static size_t sent_count[2];      /* datagrams sent by side i */
+static size_t corrupt_at[2];      /* flip the last octet of the n-th datagram to side i */
+
+static void on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
+                    const uint8_t *msg, size_t len)
+{
+	struct side *s = ctx;
+	int to = 1 - s->id;
+	sent_count[s->id]++;
+	bool corrupt = corrupt_at[to] && sent_count[s->id] == corrupt_at[to];
+	assert_true(memcmp(local->bytes, s->addr.bytes, 4) == 0);
+	assert_true(memcmp(remote->bytes, sides[to].addr.bytes, 4) == 0);
+	if (drop_next[to]) {
+		drop_next[to]--;
+		return;
+	}
+	for (int k = 0; k < (dup_to[to] ? 2 : 1); k++) {
+		assert_true(qn < QMAX);
+		struct dgram *d = &queue[qn++];
+		d->to = to;
+		d->from = *local;
+		d->dst = *remote;
+		d->len = len;
+		assert_true(len <= sizeof(d->data));
+		memcpy(d->data, msg, len);
+		if (corrupt)
+			d->data[len - 1] ^= 0x40;
+	}
+}
+
+static bool on_install(void *ctx, const struct ike_child_install *c, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	struct side *s = ctx;
+	assert_true(s->ninst < 8);
+	struct installed *i = &s->inst[s->ninst++];
+	i->in = c->in;
+	i->out = c->out;
+	memcpy(i->in_key, c->in.sa.enc_key, c->in.sa.enc_key_len);
+	memcpy(i->out_key, c->out.sa.enc_key, c->out.sa.enc_key_len);
+	memcpy(i->in_auth, c->in.sa.auth_key, c->in.sa.auth_key_len);
+	memcpy(i->out_auth, c->out.sa.auth_key, c->out.sa.auth_key_len);
+	i->in.sa.enc_key = i->in_key;
+	i->out.sa.enc_key = i->out_key;
+	i->in.sa.auth_key = i->in_auth;
+	i->out.sa.auth_key = i->out_auth;
+	return true;
+}
+
+static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
+                      const struct sa_address *local, uint32_t spi_out,
+                      const struct sa_address *remote)
+{
+	(void)proto;
+	(void)spi_in;
+	(void)local;
+	(void)spi_out;
+	(void)remote;
+	((struct side *)ctx)->nremoved++;
+}
+
+static void on_log(void *ctx, int level, const char *line)
+{
+	(void)level;
+	struct side *s = ctx;
+	snprintf(s->lastlog, sizeof(s->lastlog), "%s", line);
+	if (getenv("IKE_TEST_VERBOSE"))
+		fprintf(stderr, "[%c] %s\n", 'A' + s->id, line);
+}
+
+/* Counter "randomness": deterministic and never repeating within a run. */
+static uint64_t rnd_state = 0x5ec901;
+static bool on_random(void *ctx, uint8_t *out, size_t len)
+{
+	(void)ctx;
+	for (size_t i = 0; i < len; i++) {
+		rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
+		out[i] = (uint8_t)(rnd_state >> 56);
+	}
+	return true;
+}
+
+static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tunnel)
+{
+	struct diag d;
+	diag_init(&d);
+	memset(r, 0, sizeof(*r));
+	r->id = 7;
+	snprintf(r->name, sizeof(r->name), "test rule");
+	assert_true(policy_parse_qmsec("qmsecmethods", qm, &r->methods, &d));
+	assert_true(policy_auth_add(&r->auth, AUTH_PSK, psk, &d));
+	r->tunnel = tunnel;
+	r->nsel = 1;
+	/* local 198.51.100.0/24 <-> remote 203.0.113.0/24 (tunnel), or any (transport) */
+	r->local[0].net.family = r->remote[0].net.family = AF_INET;
+	if (tunnel) {
+		inet_pton(AF_INET, "198.51.100.0", r->local[0].net.bytes);
+		inet_pton(AF_INET, "203.0.113.0", r->remote[0].net.bytes);
+		r->local[0].len = r->remote[0].len = 24;
+	}
+}
+
+static void set_policy(struct side *s, const char *mm)
+{
+	struct diag d;
+	diag_init(&d);
+	struct ike_policy p = { .ike_lifetime_s = 28800, .rules = &s->rule, .nrules = 1 };
+	assert_true(policy_parse_mmsec("mmsecmethods", mm, &p.mm, &d));
+	char err[128];
+	assert_true(ike_engine_set_policy(s->e, &p, err, sizeof(err)));
+}
+
+static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
+                        const char *psk_b, const char *qm_a, const char *qm_b, bool tunnel)
+{
+	memset(sides, 0, sizeof(sides));
+	qn = 0;
+	drop_next[0] = drop_next[1] = 0;
+	dup_to[0] = dup_to[1] = false;
+	sent_count[0] = sent_count[1] = 0;
+	corrupt_at[0] = corrupt_at[1] = 0;
+	struct ike_config cfg = { .retransmit_ms = 500, .retransmit_tries = 3 };
+	for (int i = 0; i < 2; i++) {
+		struct side *s = &sides[i];
+		s->id = i;
+		s->addr.family = AF_INET;
+		s->addr.port = 500;
+		inet_pton(AF_INET, i ? "192.0.2.2" : "192.0.2.1", s->addr.bytes);
+		struct ike_host h = { .ctx = s, .send = on_send, .install = on_install,
+		                      .remove = on_remove, .log = on_log, .random = on_random };
+		s->e = ike_engine_new(&cfg, &h);
+		assert_non_null(s->e);
+		mk_rule(&s->rule, i ? psk_b : psk_a, i ? qm_b : qm_a, tunnel);
+		if (tunnel) {
+			/* B sees the subnets the other way round. */
+			if (i == 1) {
+				struct ike_selector t = s->rule.local[0];
+				s->rule.local[0] = s->rule.remote[0];
+				s->rule.remote[0] = t;
+			}
+			s->rule.force_encap = i == 0;
+		}
+	}
+	/* the tunnel peers need each other's addresses: set them after both exist */
+	if (tunnel)
+		for (int i = 0; i < 2; i++) {
+			sides[i].rule.tunnel_peer.family = AF_INET;
+			inet_pton(AF_INET, i ? "192.0.2.1" : "192.0.2.2", sides[i].rule.tunnel_peer.bytes);
+		}
+	set_policy(&sides[0], mm_a);
+	set_policy(&sides[1], mm_b);
+}
+
+static void teardown_sides(void)
+{
+	for (int i = 0; i < 2; i++)
+		ike_engine_free(sides[i].e);
+}
+
+/* Delivers queued datagrams (FIFO) until none is left; bounded. */
+static void pump(uint64_t now)
+{
+	for (int rounds = 0; qn > 0 && rounds < 200; rounds++) {
+		struct dgram d = queue[0];
+		memmove(queue, queue + 1, (qn - 1) * sizeof(queue[0]));
+		qn--;
+		struct ike_addr local = d.dst;
+		ike_engine_input(sides[d.to].e, &local, &d.from, d.data, d.len, now);
+	}
+	assert_int_equal(qn, 0);
+}
+
+static void acquire(uint64_t now)
+{
+	struct spd_packet p = { .family = AF_INET, .protocol = 1 };
+	memcpy(p.src, sides[0].addr.bytes, 4);
+	memcpy(p.dst, sides[1].addr.bytes, 4);
+	struct ike_addr remote = sides[1].addr;
+	ike_engine_acquire(sides[0].e, sides[0].rule.id, &sides[0].addr, &remote, &p, now);
+}
+
+/* A's outbound SA is B's inbound one and the other way round: same SPI,
+ * same keys. */
+static void assert_pair(const struct installed *a, const struct installed *b)
+{
+	assert_int_equal(a->out.sa.spi, b->in.sa.spi);
+	assert_int_equal(a->in.sa.spi, b->out.sa.spi);
+	assert_int_equal(a->out.sa.enc_key_len, b->in.sa.enc_key_len);
+	assert_memory_equal(a->out_key, b->in_key, a->out.sa.enc_key_len);
+	assert_memory_equal(a->in_key, b->out_key, a->in.sa.enc_key_len);
+	assert_int_equal(a->out.sa.auth_key_len, b->in.sa.auth_key_len);
+	if (a->out.sa.auth_key_len)
+		assert_memory_equal(a->out_auth, b->in_auth, a->out.sa.auth_key_len);
+	assert_true(a->out.sa.enc_key_len > 0);
+	/* the two directions have different keys */
+	assert_memory_not_equal(a->out_key, a->in_key, a->out.sa.enc_key_len);
+	assert_int_equal(a->out.sa.enc, b->in.sa.enc);
+	assert_true(!a->out.sa.inbound && a->in.sa.inbound);
+}
+
+static void show(const struct side *s, char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "w");
+	assert_non_null(f);
+	ike_engine_show_sas(s->e, f, 1000);
+	fclose(f);
+}
+
+static void failures(const struct side *s, char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "w");
+	assert_non_null(f);
+	ike_engine_show_failures(s->e, f);
+	fclose(f);
+}
+
+static void test_psk_transport(void **state)
+{
+	(void)state;
+	setup_sides("AES256-SHA256-14 AES128-SHA256-31", "AES128-SHA256-31 AES256-SHA256-14",
+	            "sesame", "sesame", "ESP[AESGCM128]", "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	const struct installed *a = &sides[0].inst[0];
+	assert_int_equal(a->out.sa.enc, ENC_AES128_GCM);
+	assert_int_equal(a->out.sa.enc_key_len, 20);   /* key + salt */
+	assert_int_equal(a->out.sa.mode, SA_TRANSPORT);
+	assert_false(a->out.udp_encap);
+	assert_int_equal(a->out.rule_id, 7);
+	assert_int_equal(a->out.src_len, 32);
+	assert_memory_equal(a->out.dst.bytes, sides[1].addr.bytes, 4);
+	/* lifetimes from the security method's defaults (100000k/3600s) */
+	assert_int_equal(a->out.sa.life.hard_seconds, 3600);
+	assert_int_equal(a->out.sa.life.hard_bytes, 100000ull * 1024);
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.main_mode_sas, 1);
+	assert_int_equal(st.quick_mode_sas, 1);
+	assert_int_equal(st.active_ike_sas, 1);
+	/* B chose by its own preference among A's proposals: group 31 */
+	char buf[4096];
+	show(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "established"));
+	assert_non_null(strstr(buf, "DH31"));
+	/* Another acquire for the same rule and peer while established: the
+	 * engine would start a new SA only when none is under negotiation. */
+	teardown_sides();
+}
+
+static void test_cbc_modp2048(void **state)
+{
+	(void)state;
+	setup_sides("AES256-SHA256-14", "AES256-SHA256-14", "k", "k", "ESP[AES256,SHA256]",
+	            "ESP[AES256,SHA256]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	assert_int_equal(sides[0].inst[0].out.sa.enc, ENC_AES256_CBC);
+	assert_int_equal(sides[0].inst[0].out.sa.integ, MAC_HMAC_SHA256_128);
+	assert_int_equal(sides[0].inst[0].out.sa.auth_key_len, 32);
+	teardown_sides();
+}
+
+static void test_invalid_ke_retry(void **state)
+{
+	(void)state;
+	/* A offers group 14 first; B only accepts 19: B answers
+	 * INVALID_KE_PAYLOAD(19) and A retries with 19. */
+	setup_sides("AES128-SHA256-14 AES128-SHA256-19", "AES128-SHA256-19", "k", "k",
+	            "ESP[AESGCM256]", "ESP[AESGCM256]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	/* three messages from A: INIT, INIT again, AUTH */
+	assert_int_equal(sent_count[0], 3);
+	char buf[4096];
+	show(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "DH19"));
+	teardown_sides();
+}
+
+static void test_no_proposal(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-14", "AES256-SHA384-14", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst + sides[1].ninst, 0);
+	char buf[2048];
+	failures(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "IKE_SA_INIT"));
+	assert_non_null(strstr(buf, "no common encryption transform"));
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "NO_PROPOSAL_CHOSEN"));
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);   /* the responder kept no state */
+	teardown_sides();
+}
+
+static void test_child_no_proposal(void **state)
+{
+	(void)state;
+	/* IKE agrees, ESP does not: the IKE SA comes up without a Child SA and
+	 * both sides say why. */
+	setup_sides("AES128-SHA256-14", "AES128-SHA256-14", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AES256,SHA1]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst + sides[1].ninst, 0);
+	char buf[2048];
+	failures(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "Child SA"));
+	assert_non_null(strstr(buf, "no common encryption transform"));
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "NO_PROPOSAL_CHOSEN"));
+	teardown_sides();
+}
+
+static void test_wrong_psk(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-14", "AES128-SHA256-14", "right", "wrong", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst + sides[1].ninst, 0);
+	char buf[2048];
+	failures(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "IKE_AUTH"));
+	assert_non_null(strstr(buf, "verifies with no rule's pre-shared key"));
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "AUTHENTICATION_FAILED"));
+	struct ike_stats st;
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.authentication_failures, 1);
+	assert_int_equal(st.active_ike_sas, 0);
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);
+	teardown_sides();
+}
+
+static void test_retransmit_and_duplicates(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	/* The first IKE_SA_INIT response is lost: A retransmits after 500 ms;
+	 * B answers the retransmission from its cache (same SA, same answer). */
+	drop_next[0] = 1;
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 0);
+	uint64_t next = ike_engine_tick(sides[0].e, 100);
+	assert_int_equal(next, 500);
+	ike_engine_tick(sides[0].e, 500);
+	/* Every datagram to B now arrives twice: the duplicate IKE_AUTH
+	 * request is answered from the cache, not processed again. */
+	dup_to[1] = true;
+	pump(500);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.retransmissions, 1);
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.active_ike_sas, 1);
+	assert_int_equal(st.half_open_sas, 0);
+	teardown_sides();
+}
+
+static void test_timeout(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	drop_next[1] = 100;   /* B hears nothing */
+	acquire(0);
+	uint64_t now = 0;
+	for (int i = 0; i < 10; i++) {
+		uint64_t next = ike_engine_tick(sides[0].e, now);
+		if (next == UINT64_MAX)
+			break;
+		now = next;
+	}
+	/* 500 + 1000 ms of retransmissions, then it gives up at 3500 ms */
+	assert_int_equal(sent_count[0], 3);
+	char buf[2048];
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "no answer to IKE_SA_INIT after 3 tries"));
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);
+	/* the acquire may start over */
+	drop_next[1] = 0;
+	qn = 0;
+	acquire(now);
+	pump(now);
+	assert_int_equal(sides[0].ninst, 1);
+	teardown_sides();
+}
+
+static void test_tunnel_forced_encap(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM256]",
+	            "ESP[AESGCM256]", true);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	const struct installed *a = &sides[0].inst[0], *b = &sides[1].inst[0];
+	assert_pair(a, b);
+	assert_int_equal(a->out.sa.mode, SA_TUNNEL);
+	assert_true(a->out.udp_encap && b->out.udp_encap);
+	/* selectors: the two subnets */
+	assert_int_equal(a->out.src_len, 24);
+	assert_int_equal(a->out.dst_len, 24);
+	uint8_t net[4];
+	inet_pton(AF_INET, "203.0.113.0", net);
+	assert_memory_equal(a->out.dst.bytes, net, 4);
+	assert_memory_equal(b->out.src.bytes, net, 4);
+	/* IKE moved to 4500 after IKE_SA_INIT */
+	char buf[4096];
+	show(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, ":4500"));
+	assert_non_null(strstr(buf, "yes (forced)"));
+	teardown_sides();
+}
+
+static void test_delete(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[1].ninst, 1);
+	ike_engine_flush(sides[0].e, 10);
+	assert_int_equal(sides[0].nremoved, 1);
+	pump(10);
+	assert_int_equal(sides[1].nremoved, 1);
+	struct ike_stats st;
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);
+	teardown_sides();
+}
+
+static void test_corrupt_and_unknown_spi(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	/* A's second message, the IKE_AUTH request, arrives with a flipped
+	 * octet: its ICV fails, B counts and drops it, A retransmits. */
+	corrupt_at[1] = 2;
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[1].ninst, 0);
+	struct ike_stats st;
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.invalid_packets_received, 1);
+	ike_engine_tick(sides[0].e, 500);
+	pump(500);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	/* A message for an SA that does not exist: counted, nothing else. */
+	uint8_t msg[64] = { 0 };
+	for (int i = 0; i < 8; i++)
+		msg[i] = 1;
+	msg[16] = 46;
+	msg[17] = 0x20;
+	msg[18] = 37;
+	msg[19] = 0x08;
+	msg[27] = 64;
+	msg[28] = 0;
+	msg[31] = 36;
+	ike_engine_input(sides[1].e, &sides[1].addr, &sides[0].addr, msg, sizeof(msg), 600);
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.invalid_packets_received, 2);
+	assert_int_equal(st.active_ike_sas, 1);
+	teardown_sides();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_psk_transport),
+		cmocka_unit_test(test_cbc_modp2048),
+		cmocka_unit_test(test_invalid_ke_retry),
+		cmocka_unit_test(test_no_proposal),
+		cmocka_unit_test(test_child_no_proposal),
+		cmocka_unit_test(test_wrong_psk),
+		cmocka_unit_test(test_retransmit_and_duplicates),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_tunnel_forced_encap),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_corrupt_and_unknown_spi),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
