@@ -653,19 +653,14 @@ static bool negotiating(const struct ike_engine *e, uint32_t rule_id, const stru
 	return false;
 }
 
-void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
-                        const struct ike_addr *remote, const struct spd_packet *pkt,
-                        uint64_t now_ms)
+static void start_sa(struct ike_engine *e, const struct ike_rule *r, const struct ike_addr *local,
+                     const struct ike_addr *remote, const struct spd_packet *pkt)
 {
-	e->now_ms = now_ms;
-	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
-	if (!r || negotiating(e, rule_id, remote))
-		return;
 	e->stats.total_acquire++;
 	const char *why = NULL;
 	if (!auth_usable(r, &why)) {
 		/* Nothing to authenticate with: no IKE_SA_INIT for nothing. */
-		struct ike_ikesa tmp = { .remote = *remote, .rule_id = rule_id, .initiator = true };
+		struct ike_ikesa tmp = { .remote = *remote, .rule_id = r->id, .initiator = true };
 		ike_fail(e, &tmp, NULL, STEP_AUTH, "rule %s: %s", r->name, why);
 		return;
 	}
@@ -675,12 +670,32 @@ void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike
 		return;
 	}
 	sa->rule = r;
-	sa->rule_id = rule_id;
-	sa->trigger = *pkt;
+	sa->rule_id = r->id;
+	if (pkt)
+		sa->trigger = *pkt;
 	sa->state = IKE_S_INIT_I;
 	init_start(e, sa);
 	if (sa->state == IKE_S_DEAD)
 		ikesa_kill(e, sa);
+}
+
+void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
+                        const struct ike_addr *remote, const struct spd_packet *pkt,
+                        uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
+	if (r && !negotiating(e, rule_id, remote))
+		start_sa(e, r, local, remote, pkt);
+}
+
+void ike_engine_initiate(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
+                         const struct ike_addr *remote, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
+	if (r)
+		start_sa(e, r, local, remote, NULL);
 }
 
 /* One SA's timers. */

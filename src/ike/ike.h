@@ -131,6 +131,11 @@ void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike
                         const struct ike_addr *remote, const struct spd_packet *pkt,
                         uint64_t now_ms);
 
+/* A new IKE SA with remote for the rule, whatever exists already (load
+ * tests, `secpol dynamic` initiation). */
+void ike_engine_initiate(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
+                         const struct ike_addr *remote, uint64_t now_ms);
+
 /* Retransmissions, timeouts, liveness checks. Returns when it wants to be
  * called again (absolute ms; UINT64_MAX: only on input). */
 uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms);

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# secpold and strongSwan negotiate IKEv2 with each other, each way, in tunnel
+# mode (strongSwan's userspace ESP, kernel-libipsec, is built for tunnels and
+# only speaks ESP in UDP 4500):
+#
+#   A: secpold   192.0.2.1 (veth), subnet 198.51.100.0/24 (198.51.100.1)
+#   B: charon    192.0.2.2 (veth), subnet 203.0.113.0/24  (203.0.113.1)
+#
+# secpold's policy is the Windows pair of tunnel rules (one filter list per
+# direction, the opposite gateway as endpoint) authenticated with a
+# pre-shared key; identities are the IP addresses on both sides.
+#   1. secpold initiates (a ping from its subnet), AES-GCM-128 / Curve25519;
+#   2. strongSwan initiates, AES-CBC-256 + HMAC-SHA-256 / MODP-2048;
+#   3. a wrong key on strongSwan's side fails, and secpold says why.
+# Each time: ping and a TCP transfer both ways, `swanctl --list-sas` shows the
+# algorithms, and tshark sees only ESP in UDP between the gateways.
+#
+# usage: swan_interop_test.sh <secpol> <secpold>    77 = skipped (not root)
+set -u
+SECPOL=$1
+SECPOLD=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces, TUN, nftables)"
+	exit 77
+fi
+for c in ip nft tshark dumpcap ping python3 timeout; do
+	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
+done
+. "$HERE/../agent/lib.sh"
+. "$HERE/swan.sh"
+trap 'swan_cleanup; e2e_cleanup' EXIT
+swan_available || { echo "FAIL: strongSwan is not installed (scripts/deps.sh)"; exit 1; }
+
+A=siA.$$ B=siB.$$
+new_ns "$A"
+new_ns "$B"
+link "$A" va "$B" vb
+addr "$A" va 192.0.2.1/24
+addr "$A" va 198.51.100.1/24
+addr "$B" vb 192.0.2.2/24
+addr "$B" vb 203.0.113.1/24
+# A routes B's subnet to B, as a gateway would; the steering then takes
+# the traffic into the tunnel (strongSwan installs its own route, table 220).
+in_ns "$A" ip route add 203.0.113.0/24 via 192.0.2.2
+swan_tmpdir T
+
+# secpold_policy MM QM PSK: A's policy, a fresh store for each case.
+secpold_policy() {
+	rm -f "$(host_dir "$A")"/policy.db*
+	policy "$A" <<EOF
+static add filterlist name=outbound
+static add filter filterlist=outbound srcaddr=198.51.100.0 srcmask=24 dstaddr=203.0.113.0 dstmask=24 mirrored=no
+static add filterlist name=inbound
+static add filter filterlist=inbound srcaddr=203.0.113.0 srcmask=24 dstaddr=198.51.100.0 dstmask=24 mirrored=no
+static add filteraction name=esp action=negotiate qmsecmethods="$2"
+static add policy name=site mmsecmethods="$1"
+static add rule name=to-b policy=site filterlist=outbound filteraction=esp tunnel=192.0.2.2 psk="$3"
+static add rule name=from-b policy=site filterlist=inbound filteraction=esp tunnel=192.0.2.1 psk="$3"
+static set policy name=site assign=yes
+EOF
+}
+
+# swan_side IKE ESP PSK: B's connection `t`.
+swan_side() {
+	swan_conf "$T/sw/swanctl.conf" name=t local=192.0.2.2 remote=192.0.2.1 auth=psk psk="$3" \
+		proposals="$1" esp_proposals="$2" local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 \
+		mode=tunnel encap=yes start_action=none &&
+		swan_load "$T/sw" "$T/sw/swanctl.conf"
+}
+
+# traffic: ping both ways between the subnets, 256 KiB over TCP each way.
+traffic() {
+	check "$1: ping A -> B subnet" in_ns "$A" ping -c 3 -W 3 -i 0.3 -I 198.51.100.1 203.0.113.1
+	check "$1: ping B -> A subnet" in_ns "$B" ping -c 3 -W 3 -i 0.3 -I 203.0.113.1 198.51.100.1
+	local dir src dst srv_ns cli_ns
+	for dir in AB BA; do
+		if [ $dir = AB ]; then srv_ns=$B cli_ns=$A src=198.51.100.1 dst=203.0.113.1
+		else srv_ns=$A cli_ns=$B src=203.0.113.1 dst=198.51.100.1; fi
+		in_ns "$srv_ns" timeout 20 python3 -c '
+import hashlib, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(15)
+c, _ = s.accept(); c.settimeout(15); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest())' "$dst" >"$E2E_T/tcp.$dir" 2>&1 &
+		local srv=$!
+		sleep 0.4
+		in_ns "$cli_ns" timeout 20 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[2], 5001), timeout=15, source_address=(sys.argv[1], 0))
+s.sendall(bytes(range(256)) * 1024); s.close()' "$src" "$dst" || bad "$1: TCP client $dir"
+		wait "$srv"
+		expect_eq "$1: TCP $dir: 256 KiB intact" "$(cat "$E2E_T/tcp.$dir")" \
+			"$(python3 -c 'import hashlib; print(262144, hashlib.sha256(bytes(range(256)) * 1024).hexdigest())')"
+	done
+}
+
+# wire NAME: only ESP in UDP between the gateways, IKE on 500 then 4500.
+wire() {
+	capture_stop "$1"
+	local W
+	W=$(pcap "$1")
+	expect_ge "$1: IKE_SA_INIT on 500" "$(shark "$W" -Y 'udp.port == 500 && isakmp.exchangetype == 34' | wc -l)" 2
+	expect_ge "$1: IKE_AUTH on 4500" "$(shark "$W" -Y 'udp.port == 4500 && isakmp.exchangetype == 35' | wc -l)" 2
+	expect_ge "$1: ESP in UDP 4500 both ways" "$(shark "$W" -Y 'udp.srcport == 4500 && udp.dstport == 4500 && esp && ip.src == 192.0.2.1' | wc -l)" 6
+	expect_ge "$1: ESP in UDP from B" "$(shark "$W" -Y 'udp.srcport == 4500 && esp && ip.src == 192.0.2.2' | wc -l)" 6
+	expect_eq "$1: no inner address in clear" "$(shark "$W" -Y 'ip.addr == 198.51.100.0/24 || ip.addr == 203.0.113.0/24' | wc -l)" 0
+}
+
+swan_start "$B" "$T/sw" || exit 1
+
+# ---- 1. secpold initiates: AES-GCM-128, PRF SHA-256, Curve25519.
+secpold_policy "AESGCM128-SHA256-31" "ESP[AESGCM128]" "interop key 1"
+start_secpold "$A" || exit 1
+swan_side aes128gcm16-prfsha256-curve25519 aes128gcm16 "interop key 1" || bad "load swanctl.conf"
+capture_start "$B" vb wire1
+traffic "secpold initiator"
+check "strongSwan: IKE SA established (AES-GCM-128, Curve25519)" \
+	swan_assert_ike "$T/sw" t AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519
+check "strongSwan: Child SA installed, tunnel in UDP, AES-GCM-128" \
+	swan_assert_child "$T/sw" t TUNNEL-in-UDP ESP:AES_GCM_16-128
+sp "$A" dynamic show mmsas >"$E2E_T/a1"
+check "secpold: initiator, established" grep -q "Role *: initiator" "$E2E_T/a1"
+check "secpold: UDP-encapsulated Child SA in tunnel mode" grep -q "Child SA ESP in .* tunnel aes-128-gcm UDP-encap" "$E2E_T/a1"
+read -r sw_in sw_out < <(swan_spis "$T/sw" t)
+check "the SPIs pair up (strongSwan's inbound is secpold's outbound)" \
+	grep -q "Child SA ESP in $sw_out out $sw_in" "$E2E_T/a1"
+check "strongSwan: authenticated secpold with the pre-shared key" \
+	grep -q "authentication of '192.0.2.1' with pre-shared key successful" "$(swan_log "$T/sw")"
+wire wire1
+stop_secpold "$A"
+sleep 0.5
+expect_eq "strongSwan: secpold's Delete removed the IKE SA" "$(swan_count_ike "$T/sw")" 0
+
+# ---- 2. strongSwan initiates: AES-CBC-256 + HMAC-SHA-256, MODP-2048.
+secpold_policy "AES256-SHA256-14" "ESP[AES256,SHA256]" "interop key 2"
+start_secpold "$A" || exit 1
+swan_side aes256-sha256-modp2048 aes256-sha256 "interop key 2" || bad "load swanctl.conf"
+capture_start "$B" vb wire2
+check "strongSwan initiates and the Child SA is installed" swan_initiate "$T/sw" t 15
+traffic "secpold responder"
+check "strongSwan: IKE SA (AES-CBC-256, HMAC-SHA-256, MODP-2048)" \
+	swan_assert_ike "$T/sw" t AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
+check "strongSwan: Child SA AES-CBC-256 + HMAC-SHA-256" \
+	swan_assert_child "$T/sw" t TUNNEL-in-UDP ESP:AES_CBC-256/HMAC_SHA2_256_128
+sp "$A" dynamic show mmsas >"$E2E_T/a2"
+check "secpold: responder for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a2"
+check "secpold: responder, established" grep -q "Role *: responder" "$E2E_T/a2"
+wire wire2
+
+# ---- 3. strongSwan with the wrong key: refused, and secpold says why.
+swan_terminate "$T/sw" t 10 >/dev/null 2>&1
+swan_side aes256-sha256-modp2048 aes256-sha256 "not the key" || bad "load swanctl.conf"
+refute "strongSwan with a wrong key gets no Child SA" swan_initiate "$T/sw" t 10
+sp "$A" dynamic show failures >"$E2E_T/a3"
+check "secpold: IKE_AUTH failure with the reason" grep -q "step IKE_AUTH: authentication failed: the initiator's AUTH verifies with no rule's pre-shared key" "$E2E_T/a3"
+refute "no traffic without an SA" in_ns "$B" ping -c 1 -W 1 -I 203.0.113.1 198.51.100.1
+
+echo "strongSwan interop: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
