@@ -26,6 +26,7 @@
 
 char fuzz_dir[512];
 char fuzz_store_path[600];
+char fuzz_certs_path[600];
 
 static unsigned char *pristine;
 static size_t pristine_len;
@@ -95,6 +96,7 @@ void fuzz_setup(void)
 		die("mkdtemp");
 	atexit(cleanup);
 	snprintf(fuzz_store_path, sizeof(fuzz_store_path), "%s/p.db", fuzz_dir);
+	snprintf(fuzz_certs_path, sizeof(fuzz_certs_path), "%s/certs", fuzz_dir);
 
 	struct diag d;
 	diag_init(&d);
@@ -149,6 +151,7 @@ void fuzz_reset_store(void)
 void fuzz_session(struct netsh_session *ns)
 {
 	netsh_session_init(ns, fuzz_store_path, devnull, devnull);
+	ns->certs_path = fuzz_certs_path;   /* `cert ...` lines: never the machine's store */
 	ns->resolve = fuzz_resolve;
 }
 

@@ -17,6 +17,8 @@
 extern char fuzz_dir[];
 /* <fuzz_dir>/p.db: the local store of the session. */
 extern char fuzz_store_path[];
+/* <fuzz_dir>/certs: the certificate store of the session (made on first use). */
+extern char fuzz_certs_path[];
 
 /* Creates the temporary directory and a pristine store in it (once). */
 void fuzz_setup(void);

@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 			for (int i = optind; i < argc; i++)
 				only_context = only_context && !strchr(argv[i], '=') &&
 				               (!strcasecmp(argv[i], "ipsec") || !strcasecmp(argv[i], "static") ||
-				                !strcasecmp(argv[i], "dynamic") || !strcasecmp(argv[i], "netsh"));
+				                !strcasecmp(argv[i], "dynamic") || !strcasecmp(argv[i], "cert") ||
+				                !strcasecmp(argv[i], "netsh"));
 			if (only_context)
 				netsh_interactive(&ns);
 		}

@@ -74,6 +74,11 @@ bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
                  const struct command_spec **cmd, struct diag *d);
 void list_dynamic_commands(FILE *f);
 
+/* The cert context (cert_cmds.c): the machine certificate store, in-process. */
+bool cert_run(struct netsh_session *ns, const struct tokens *t, size_t first,
+              const struct command_spec **cmd, struct diag *d);
+void list_cert_commands(FILE *f);
+
 /* ---- handlers shared between files ---- */
 bool show_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool dump_run(struct netsh_session *ns, const struct args *a, struct diag *d);

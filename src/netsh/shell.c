@@ -126,9 +126,10 @@ static void list_root_commands(FILE *f, const char *ctx)
 	fprintf(f, "\nCommands in this context:\n");
 	if (ctx[0] == '\0')
 		fprintf(f, "%-26s - %s\n", "ipsec", "Changes to the `ipsec' context.");
-	fprintf(f, "%-26s - %s\n%-26s - %s\n%-26s - %s\n%-26s - %s\n%-26s - %s\n",
+	fprintf(f, "%-26s - %s\n%-26s - %s\n%-26s - %s\n%-26s - %s\n%-26s - %s\n%-26s - %s\n",
 	        "static", "Changes to the `ipsec static' context (the policy store).",
 	        "dynamic", "Changes to the `ipsec dynamic' context (the running service).",
+	        "cert", "Changes to the `ipsec cert' context (the machine certificate store).",
 	        "dump", "Prints a script that rebuilds the policy store.",
 	        "help", "Displays a list of commands.",
 	        "exit", "Leaves the shell.");
@@ -181,17 +182,18 @@ static const struct command_spec *find_static(const struct tokens *t, size_t *fi
 
 /* ---- executing one command ------------------------------------------------------------- */
 
-enum ctx { CTX_ROOT, CTX_IPSEC, CTX_STATIC, CTX_DYNAMIC };
+enum ctx { CTX_ROOT, CTX_IPSEC, CTX_STATIC, CTX_DYNAMIC, CTX_CERT };
 
 static enum ctx ctx_of(const char *s)
 {
 	return !strcmp(s, "ipsec static") ? CTX_STATIC : !strcmp(s, "ipsec dynamic") ? CTX_DYNAMIC
-	     : !strcmp(s, "ipsec") ? CTX_IPSEC : CTX_ROOT;
+	     : !strcmp(s, "ipsec cert") ? CTX_CERT : !strcmp(s, "ipsec") ? CTX_IPSEC : CTX_ROOT;
 }
 
 static const char *ctx_name(enum ctx c)
 {
-	static const char *const names[] = { "", "ipsec", "ipsec static", "ipsec dynamic" };
+	static const char *const names[] = { "", "ipsec", "ipsec static", "ipsec dynamic",
+	                                     "ipsec cert" };
 	return names[c];
 }
 
@@ -259,8 +261,10 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 			ctx = CTX_STATIC;
 		else if (!strcasecmp(w, "dynamic") && ctx <= CTX_IPSEC)
 			ctx = CTX_DYNAMIC;
+		else if (!strcasecmp(w, "cert") && ctx <= CTX_IPSEC)
+			ctx = CTX_CERT;
 		else if (!strcmp(w, "..") && i + 1 == t->n)
-			ctx = ctx == CTX_STATIC || ctx == CTX_DYNAMIC ? CTX_IPSEC : CTX_ROOT;
+			ctx = ctx >= CTX_STATIC ? CTX_IPSEC : CTX_ROOT;
 		else
 			break;
 	}
@@ -291,7 +295,7 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 			rest.n -= i + 1;
 			return run_tokens(ns, &rest, oc, d, false);
 		}
-		if (!strcasecmp(w, "dump") && ctx != CTX_DYNAMIC) {
+		if (!strcasecmp(w, "dump") && ctx != CTX_DYNAMIC && ctx != CTX_CERT) {
 			static const struct command_spec dump_cmd = { "dump", NULL, NULL, 0, dump_run,
 			                                              CMD_READ, "" };
 			oc->cmd = &dump_cmd;
@@ -301,12 +305,18 @@ static bool run_tokens(struct netsh_session *ns, const struct tokens *t, struct 
 			list_dynamic_commands(ns->out);
 			return true;
 		}
+		if (is_help(w) && ctx == CTX_CERT) {
+			list_cert_commands(ns->out);
+			return true;
+		}
 		if (is_help(w) && ctx != CTX_STATIC) {
 			list_root_commands(ns->out, ns->context);
 			return true;
 		}
 		if (ctx == CTX_DYNAMIC)
 			return dynamic_run(ns, t, i, &oc->cmd, d);
+		if (ctx == CTX_CERT)
+			return cert_run(ns, t, i, &oc->cmd, d);
 		if (is_help(w)) {
 			list_static_commands(ns->out, NULL);
 			return true;
