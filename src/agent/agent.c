@@ -256,7 +256,9 @@ static void op_show_stats(void *ctx, FILE *out, const char *type)
 		stat_line(out, "Pending Key Operations", 0);
 		stat_line(out, "Key Additions", s.key_additions);
 		stat_line(out, "Key Deletions", s.key_deletions);
-		stat_line(out, "ReKeys", 0);
+		struct ike_stats ks;
+		ike_engine_stats(a->keying.engine, &ks);
+		stat_line(out, "ReKeys", ks.rekeys);
 		stat_line(out, "Active Tunnels", s.tunnel_sas);
 		stat_line(out, "Bad SPI Pkts", s.drops[DROP_BAD_SPI]);
 		stat_line(out, "Pkts not Decrypted", s.drops[DROP_DECRYPT] + s.drops[DROP_PADDING]);
@@ -558,7 +560,7 @@ static void loop(struct agent *a, int sfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, a->listen_fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	int kfds[4];
+	int kfds[KEYING_FDS];
 	size_t nk = keying_fds(&a->keying, kfds);
 	for (size_t i = 0; i < nk; i++) {
 		ev.data.fd = kfds[i];

@@ -307,9 +307,22 @@ static void acquires(struct keying *k, const struct compiled_policy *cp, uint64_
 	}
 }
 
+/* Once a second: the SAs the data path says must be rekeyed. */
+static void expiries(struct keying *k, uint64_t now, bool woken)
+{
+	if (!woken && now - k->expiry_check_ms < 1000)
+		return;
+	k->expiry_check_ms = now;
+	struct driver_expiry x[64];
+	size_t n = driver_sa_expiring(k->driver, x, 64);
+	for (size_t i = 0; i < n; i++)
+		ike_engine_sa_expiring(k->engine, x[i].proto, x[i].spi, x[i].inbound, x[i].hard, now);
+}
+
 uint64_t keying_serve(struct keying *k, int fd, const struct compiled_policy *cp)
 {
 	uint64_t now = now_ms();
+	expiries(k, now, fd >= 0 && fd == driver_expiry_fd(k->driver));
 	if (fd >= 0 && (fd == k->udp4 || fd == k->udp6))
 		from_port500(k, fd, now);
 	else if (fd >= 0 && fd == driver_ike_fd(k->driver))
@@ -317,10 +330,12 @@ uint64_t keying_serve(struct keying *k, int fd, const struct compiled_policy *cp
 	else if (fd >= 0 && fd == driver_acquire_fd(k->driver))
 		acquires(k, cp, now);
 	uint64_t next = ike_engine_tick(k->engine, now);
-	return next == UINT64_MAX ? UINT64_MAX : next > now ? next - now : 0;
+	if (next > now + 1000)
+		next = now + 1000;   /* the expiry check */
+	return next > now ? next - now : 0;
 }
 
-size_t keying_fds(const struct keying *k, int fds[4])
+size_t keying_fds(const struct keying *k, int fds[KEYING_FDS])
 {
 	size_t n = 0;
 	if (k->udp4 >= 0)
@@ -329,5 +344,6 @@ size_t keying_fds(const struct keying *k, int fds[4])
 		fds[n++] = k->udp6;
 	fds[n++] = driver_ike_fd(k->driver);
 	fds[n++] = driver_acquire_fd(k->driver);
+	fds[n++] = driver_expiry_fd(k->driver);
 	return n;
 }

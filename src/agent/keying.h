@@ -14,6 +14,7 @@ struct keying {
 	int udp4, udp6;               /* UDP 500 */
 	uint32_t bypass_mark;
 	uint64_t send_errors;
+	uint64_t expiry_check_ms;
 	void (*log)(int level, const char *line);   /* syslog levels */
 };
 
@@ -23,8 +24,10 @@ bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
 void keying_stop(struct keying *k);
 bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,
                        char *err, size_t errlen);
-/* The descriptors the main loop polls (UDP 500, IKE on 4500, acquires). */
-size_t keying_fds(const struct keying *k, int fds[4]);
+/* The descriptors the main loop polls (UDP 500, IKE on 4500, acquires,
+ * expiries). */
+#define KEYING_FDS 5
+size_t keying_fds(const struct keying *k, int fds[KEYING_FDS]);
 /* Serves fd if it is one of ours (-1: timers only); returns in how many ms
  * the engine wants to be called again (UINT64_MAX: only on input). */
 uint64_t keying_serve(struct keying *k, int fd, const struct compiled_policy *cp);

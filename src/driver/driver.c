@@ -148,6 +148,7 @@ void driver_stop(struct driver *d)
 	close_fd(&d->tx_wake);
 	close_fd(&d->rx_wake);
 	close_fd(&d->l2_wake);
+	close_fd(&d->expiry_wake);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&d->acquire[i]);
 		close_fd(&d->ike[i]);
@@ -257,7 +258,7 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	d->cfg = *c;
 	d->tun = d->tx4 = d->tx6 = d->udp4 = d->udp6 = d->tx_wake = d->rx_wake = -1;
 	d->txl2 = d->l2_wake = -1;
-	d->acquire[0] = d->acquire[1] = d->ike[0] = d->ike[1] = -1;
+	d->acquire[0] = d->acquire[1] = d->ike[0] = d->ike[1] = d->expiry_wake = -1;
 	for (int i = 0; i < 4; i++)
 		d->rx[i] = -1;
 	pthread_rwlockattr_t attr;
@@ -295,7 +296,8 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	/* Both only ever written without blocking: a full pipe loses an
 	 * acquire (the next queue asks again), a full socket an IKE message
 	 * (the peer retransmits). */
-	if (pipe2(d->acquire, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	if ((d->expiry_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    pipe2(d->acquire, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, d->ike) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
@@ -375,8 +377,13 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	cs->rule_id = c->rule_id;
 	cs->id = ++d->next_child_id;
 	sa->owner = cs;
-	cs->next = d->children;
-	d->children = cs;
+	/* The newest SA carries the traffic (the list is searched from the
+	 * head), except a standby one: it waits behind those it replaces. */
+	struct child_sa **at = &d->children;
+	while (c->standby && *at)
+		at = &(*at)->next;
+	cs->next = *at;
+	*at = cs;
 	d->key_additions++;
 	pthread_rwlock_unlock(&d->lock);
 	/* Packets may be waiting for this SA. */
@@ -542,6 +549,33 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 }
 
 /* ---- IKE's share ---- */
+
+int driver_expiry_fd(const struct driver *d)
+{
+	return d->expiry_wake;
+}
+
+size_t driver_sa_expiring(struct driver *d, struct driver_expiry *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t v;
+	if (read(d->expiry_wake, &v, sizeof(v)) < 0) {
+		/* nothing signalled: the once-a-second check */
+	}
+	pthread_rwlock_wrlock(&d->lock);
+	for (struct child_sa *cs = d->children; cs && n < max; cs = cs->next) {
+		bool hard = cs->sa->hard_expired && !cs->hard_told;
+		bool soft = cs->sa->soft_expired && !cs->soft_told;
+		if (!hard && !soft)
+			continue;
+		cs->soft_told = cs->soft_told || soft;
+		cs->hard_told = cs->hard_told || hard;
+		out[n++] = (struct driver_expiry){ .proto = cs->sa->proto, .spi = cs->sa->spi,
+		                                   .inbound = cs->sa->inbound, .hard = hard };
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return n;
+}
 
 int driver_acquire_fd(const struct driver *d)
 {

@@ -47,6 +47,10 @@ struct child_sa_config {
 	uint8_t src_len, dst_len;    /* their prefix lengths */
 	bool udp_encap;              /* RFC 3948, port 4500 */
 	uint32_t rule_id;            /* outbound: carries only this rule's packets (0: any rule) */
+	/* Outbound: used only once the SAs before it are gone -- the
+	 * responder of a rekey must not send on the new SA before the
+	 * initiator has it (RFC 7296 §2.8: until the old one is deleted). */
+	bool standby;
 };
 
 /* Data-path counters (IP Security Monitor, `show stats`). */
@@ -115,6 +119,19 @@ int driver_ike_fd(const struct driver *d);
 size_t driver_ike_read(struct driver *d, struct driver_ike_from *from, uint8_t *buf, size_t cap);
 bool driver_ike_send(struct driver *d, uint8_t family, const uint8_t *remote, uint16_t port,
                      const uint8_t *msg, size_t len);
+
+/* SAs that crossed a soft limit (bytes, or sequence numbers running out)
+ * or a hard one since the last call, each reported once: the IKE engine
+ * rekeys them. Returns how many were written (at most max). */
+struct driver_expiry {
+	enum sa_proto proto;
+	uint32_t spi;
+	bool inbound;
+	bool hard;
+};
+size_t driver_sa_expiring(struct driver *d, struct driver_expiry *out, size_t max);
+/* Readable when a worker saw an SA cross a limit: call driver_sa_expiring(). */
+int driver_expiry_fd(const struct driver *d);
 
 /* `show sa`: one block per SA (never a key). */
 void driver_sa_show(struct driver *d, FILE *out);

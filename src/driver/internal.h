@@ -25,6 +25,8 @@ struct child_sa {
 	uint8_t src_len, dst_len;
 	bool udp_encap;
 	uint32_t rule_id;           /* outbound: only this rule's packets (0: any) */
+	bool soft_told, hard_told;  /* driver_sa_expiring() reported it */
+	bool signalled;             /* its worker woke the agent about it */
 	uint64_t id;                /* for the next-hop refresh: unique per driver */
 	struct l2_hop l2;           /* outbound ESP/AH: the link's next hop, if known */
 	struct child_sa *next;      /* the driver's list, newest first */
@@ -57,6 +59,7 @@ struct driver {
 	int rx[4];                  /* raw ESP/AH, IPv4/IPv6 */
 	int udp4, udp6;             /* UDP 4500 (RFC 3948) */
 	int acquire[2];             /* pipe: tx worker -> agent, struct driver_acquire */
+	int expiry_wake;            /* eventfd: a worker saw an SA cross a limit */
 	int ike[2];                 /* SOCK_SEQPACKET pair: rx worker -> agent, IKE on 4500 */
 	int tx_wake, rx_wake;       /* eventfds: SA added / stop */
 	int l2_wake;                /* eventfd: resolve next hops now / stop */

@@ -191,11 +191,26 @@ static void tx_clear(struct tx *t, uint8_t *data, size_t len, const struct spd_p
 	          &t->st->send_errors);
 }
 
+/* The SA just crossed a soft or hard limit: wake the agent at once (not
+ * at its next poll), so the rekey races the remaining margin. Each SA is
+ * touched by one worker only: its flag needs no lock. */
+static void expiry_signal(struct driver *d, struct child_sa *cs)
+{
+	if (cs->signalled || !(cs->sa->soft_expired || cs->sa->hard_expired))
+		return;
+	cs->signalled = true;
+	uint64_t one = 1;
+	if (write(d->expiry_wake, &one, sizeof(one)) < 0) {
+		/* the agent's once-a-second check finds it anyway */
+	}
+}
+
 static void tx_protected(struct tx *t, struct child_sa *cs, struct pkt *pk, uint64_t now_s)
 {
 	struct ipsec_sa *sa = cs->sa;
 	enum sa_drop r = sa->proto == SA_PROTO_ESP ? esp_output(sa, pk, now_s)
 	                                           : ah_output(sa, pk, now_s);
+	expiry_signal(t->d, cs);
 	if (r != DROP_NONE)
 		return;   /* counted in the SA */
 	t->st->encrypted++;
@@ -555,7 +570,10 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 	struct driver *d = r->d;
 	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
 	struct ipsec_sa *sa = NULL;
-	if (ipsec_input(d->sad, &pk, now_ms / 1000, &sa) != DROP_NONE || !sa)
+	enum sa_drop why = ipsec_input(d->sad, &pk, now_ms / 1000, &sa);
+	if (sa && sa->owner)
+		expiry_signal(d, sa->owner);
+	if (why != DROP_NONE || !sa)
 		return;   /* counted by the transform, in the SA or the SAD */
 	if (pk.len == 0)
 		return;   /* an RFC 4303 dummy packet */

@@ -237,8 +237,12 @@ static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
 	}
 	const uint8_t *s = theirs->prop[0].spi;
 	uint32_t spi_out = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
-	if (!child_install(e, sa, r, &c, sa->pending_spi, spi_out, &ts[0], &ts[1], r->tunnel, why,
-	                   sizeof(why)))
+	struct child_params cp = {
+		.rule = r, .choice = &c, .spi_in = sa->pending_spi, .spi_out = spi_out,
+		.tsi = &ts[0], .tsr = &ts[1], .tunnel = r->tunnel, .we_initiated = true,
+		.nonces = { sa->ni, sa->nr, sa->ni_len, sa->nr_len },
+	};
+	if (!child_install(e, sa, &cp, why, sizeof(why)))
 		ike_fail(e, sa, NULL, STEP_CHILD, "%s", why);
 out:
 	free(theirs);
@@ -387,8 +391,12 @@ static bool auth_child_request(struct ike_engine *e, struct ike_ikesa *sa,
 	uint32_t spi_in = 0;
 	while (spi_in < 256)
 		ike_rand(e, &spi_in, sizeof(spi_in));
-	if (!child_install(e, sa, r, &c, spi_in, spi_out, &pk->out_i, &pk->out_r, r->tunnel, why,
-	                   sizeof(why))) {
+	struct child_params cp = {
+		.rule = r, .choice = &c, .spi_in = spi_in, .spi_out = spi_out, .tsi = &pk->out_i,
+		.tsr = &pk->out_r, .tunnel = r->tunnel, .we_initiated = false,
+		.nonces = { sa->ni, sa->nr, sa->ni_len, sa->nr_len },
+	};
+	if (!child_install(e, sa, &cp, why, sizeof(why))) {
 		ike_put_notify_simple(w, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 		ike_fail(e, sa, NULL, STEP_CHILD, "%s", why);
 		goto out;

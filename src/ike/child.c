@@ -179,35 +179,36 @@ static void algs_text(enum sa_proto proto, enum crypto_enc enc, enum crypto_mac 
 		snprintf(buf, len, "%s/%s", crypto_enc_info(enc)->name, crypto_mac_info(mac)->name);
 }
 
-bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
-                   const struct ike_choice *c, uint32_t spi_in, uint32_t spi_out,
-                   const struct ike_ts *tsi, const struct ike_ts *tsr, bool tunnel, char *why,
-                   size_t whylen)
+struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
+                                const struct child_params *p, char *why, size_t whylen)
 {
+	const struct ike_rule *r = p->rule;
+	const struct ike_choice *c = p->choice;
 	enum sa_proto proto = c->protocol == IKE_PROTO_AH ? SA_PROTO_AH : SA_PROTO_ESP;
 	enum crypto_enc enc = ENC_NULL;
 	enum crypto_mac mac = MAC_NONE;
 	if ((proto == SA_PROTO_ESP && !ike_enc_of(c->encr, c->key_length, &enc)) ||
 	    !ike_mac_of(c->integ, &mac)) {
 		snprintf(why, whylen, "unsupported Child SA transform");
-		return false;
+		return NULL;
 	}
 	const struct crypto_enc_info *ei = crypto_enc_info(enc);
 	size_t enc_len = proto == SA_PROTO_ESP ? ei->key_len + ei->salt_len : 0;
 	size_t integ_len = mac != MAC_NONE ? crypto_mac_info(mac)->key_len : 0;
 	struct ike_child_keys k;
-	struct ike_nonces n = { sa->ni, sa->nr, sa->ni_len, sa->nr_len };
 	const char *err = NULL;
-	if (!ike_child_keys_derive(&k, &sa->keys, &n, NULL, 0, enc_len, integ_len, &err)) {
+	if (!ike_child_keys_derive(&k, &sa->keys, &p->nonces, p->g_ir, p->g_ir_len, enc_len,
+	                           integ_len, &err)) {
 		snprintf(why, whylen, "Child SA keys: %s", err);
-		return false;
+		return NULL;
 	}
-	/* §2.17: the initiator-to-responder keys come first. */
-	const struct ike_key *out_e = sa->initiator ? &k.ir_enc : &k.ri_enc;
-	const struct ike_key *out_a = sa->initiator ? &k.ir_integ : &k.ri_integ;
-	const struct ike_key *in_e = sa->initiator ? &k.ri_enc : &k.ir_enc;
-	const struct ike_key *in_a = sa->initiator ? &k.ri_integ : &k.ir_integ;
-	const struct ike_ts *mine = sa->initiator ? tsi : tsr, *theirs = sa->initiator ? tsr : tsi;
+	/* §2.17: the keys of the SA from the exchange's initiator come first. */
+	bool first = p->we_initiated;
+	const struct ike_key *out_e = first ? &k.ir_enc : &k.ri_enc;
+	const struct ike_key *out_a = first ? &k.ir_integ : &k.ri_integ;
+	const struct ike_key *in_e = first ? &k.ri_enc : &k.ir_enc;
+	const struct ike_key *in_a = first ? &k.ri_integ : &k.ir_integ;
+	const struct ike_ts *mine = first ? p->tsi : p->tsr, *theirs = first ? p->tsr : p->tsi;
 
 	const struct security_method *sm = NULL;
 	struct ike_offer *o = malloc(sizeof(*o));
@@ -219,10 +220,11 @@ bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 	}
 	struct sa_lifetime life = { 0 };
 	if (sm) {
+		/* The data path reports the soft limit in bytes; the rekey by
+		 * time is the engine's (rekey_at_ms), so only the hard one here. */
 		life.hard_bytes = (uint64_t)sm->life_kb * 1024;
 		life.soft_bytes = life.hard_bytes / 10 * 9;
 		life.hard_seconds = sm->life_s;
-		life.soft_seconds = (uint64_t)sm->life_s * 9 / 10;
 	}
 	struct ike_child_install ci = { .rule_id = r->id };
 	struct child_sa_config *dir[2] = { &ci.in, &ci.out };
@@ -231,12 +233,12 @@ bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 		bool in = d == 0;
 		const struct ike_key *ke = in ? in_e : out_e, *ka = in ? in_a : out_a;
 		cc->sa = (struct sa_config){
-			.spi = in ? spi_in : spi_out, .proto = proto,
-			.mode = tunnel ? SA_TUNNEL : SA_TRANSPORT, .inbound = in, .esn = c->esn == IKE_ESN_YES,
-			.enc = enc, .enc_key = ke->octets, .enc_key_len = ke->len, .integ = mac,
-			.auth_key = ka->octets, .auth_key_len = ka->len,
-			.replay_window = in ? CHILD_REPLAY_WINDOW : 0, .life = life,
-			.allow_legacy = e->policy.allow_legacy, .now = e->now_ms / 1000,
+			.spi = in ? p->spi_in : p->spi_out, .proto = proto,
+			.mode = p->tunnel ? SA_TUNNEL : SA_TRANSPORT, .inbound = in,
+			.esn = c->esn == IKE_ESN_YES, .enc = enc, .enc_key = ke->octets,
+			.enc_key_len = ke->len, .integ = mac, .auth_key = ka->octets,
+			.auth_key_len = ka->len, .replay_window = in ? CHILD_REPLAY_WINDOW : 0,
+			.life = life, .allow_legacy = e->policy.allow_legacy, .now = e->now_ms / 1000,
 		};
 		ike_addr_to_sa(in ? &sa->remote : &sa->local, &cc->sa.src);
 		ike_addr_to_sa(in ? &sa->local : &sa->remote, &cc->sa.dst);
@@ -244,6 +246,7 @@ bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 		ts_prefix(&(in ? mine : theirs)->sel[0], &cc->dst, &cc->dst_len);
 		cc->udp_encap = sa->encap && proto == SA_PROTO_ESP;
 		cc->rule_id = in ? 0 : r->id;
+		cc->standby = !in && p->standby;
 	}
 	struct ike_child *ch = calloc(1, sizeof(*ch));
 	bool ok = ch && e->host.install(e->host.ctx, &ci, why, whylen);
@@ -253,24 +256,31 @@ bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 		if (!ch)
 			snprintf(why, whylen, "out of memory");
 		free(ch);
-		return false;
+		return NULL;
 	}
 	ch->rule_id = r->id;
 	ch->proto = proto;
-	ch->spi_in = spi_in;
-	ch->spi_out = spi_out;
-	ch->tunnel = tunnel;
+	ch->spi_in = p->spi_in;
+	ch->spi_out = p->spi_out;
+	ch->tunnel = p->tunnel;
 	ch->encap = sa->encap && proto == SA_PROTO_ESP;
+	ch->local = mine->sel[0];
+	ch->remote = theirs->sel[0];
 	ch->created_ms = e->now_ms;
+	if (sm) {
+		ch->rekey_at_ms = rekey_time(e->now_ms, sm->life_s, p->we_initiated);
+		ch->expire_at_ms = e->now_ms + (uint64_t)sm->life_s * 1000;
+	}
 	algs_text(proto, enc, mac, ch->algs, sizeof(ch->algs));
 	ch->next = sa->children;
 	sa->children = ch;
 	e->stats.quick_mode_sas++;
 	e->stats.key_additions += 2;
-	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x (%s, %s%s) for rule %s installed",
-	        proto == SA_PROTO_ESP ? "ESP" : "AH", spi_in, spi_out, ch->algs,
-	        tunnel ? "tunnel" : "transport", ch->encap ? ", UDP-encapsulated" : "", r->name);
-	return true;
+	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x (%s, %s%s%s) for rule %s installed",
+	        proto == SA_PROTO_ESP ? "ESP" : "AH", p->spi_in, p->spi_out, ch->algs,
+	        p->tunnel ? "tunnel" : "transport", ch->encap ? ", UDP-encapsulated" : "",
+	        p->g_ir ? ", PFS" : "", r->name);
+	return ch;
 }
 
 void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c)
@@ -295,6 +305,14 @@ void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	while (sa->children)
 		child_remove(e, sa, sa->children);
+}
+
+struct ike_child *child_by_spi_in(struct ike_ikesa *sa, uint32_t spi)
+{
+	for (struct ike_child *c = sa->children; c; c = c->next)
+		if (c->spi_in == spi)
+			return c;
+	return NULL;
 }
 
 struct ike_child *child_by_spi_out(struct ike_ikesa *sa, enum sa_proto proto, uint32_t spi)

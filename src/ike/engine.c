@@ -37,6 +37,7 @@ static const struct transition transitions[] = {
 	{ IKE_S_ESTABLISHED, IKE_INFORMATIONAL, false, info_request },
 	{ IKE_S_ESTABLISHED, IKE_INFORMATIONAL, true, info_response },
 	{ IKE_S_ESTABLISHED, IKE_CREATE_CHILD_SA, false, create_request },
+	{ IKE_S_ESTABLISHED, IKE_CREATE_CHILD_SA, true, create_response },
 	{ IKE_S_DELETING, IKE_INFORMATIONAL, false, info_request },
 	{ IKE_S_DELETING, IKE_INFORMATIONAL, true, info_response },
 };
@@ -233,8 +234,13 @@ static struct ike_ikesa *lookup_half_open(const struct ike_engine *e, uint64_t s
 	return NULL;
 }
 
+bool ike_spi_in_use(const struct ike_engine *e, uint64_t spi)
+{
+	return spi == 0 || lookup_spi(e, spi) != NULL;
+}
+
 struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct ike_addr *local,
-                            const struct ike_addr *remote)
+                            const struct ike_addr *remote, uint64_t spi)
 {
 	if (e->count >= e->buckets * 2)
 		grow(e);
@@ -245,13 +251,12 @@ struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct i
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->created_ms = sa->last_rx_ms = e->now_ms;
-	uint64_t spi;
-	do {
+	while (spi == 0 || lookup_spi(e, spi)) {
 		if (!ike_rand(e, &spi, sizeof(spi))) {
 			free(sa);
 			return NULL;
 		}
-	} while (spi == 0 || lookup_spi(e, spi));
+	}
 	if (initiator)
 		sa->spi_i = spi;
 	else
@@ -294,6 +299,7 @@ static void free_buf(uint8_t **p, size_t *len)
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	child_remove_all(e, sa);
+	pending_free(sa);
 	unlink_spi(e, sa);
 	if (!sa->initiator && sa->state == IKE_S_INIT_R)
 		unlink_peer(e, sa);
@@ -322,12 +328,18 @@ static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state
 		unlink_peer(e, sa);
 	if (next == IKE_S_ESTABLISHED && sa->state != IKE_S_ESTABLISHED) {
 		sa->established_ms = e->now_ms;
+		sa->rekey_at_ms = rekey_time(e->now_ms, e->policy.ike_lifetime_s, sa->initiator);
 		e->stats.main_mode_sas++;
 		/* The IKE_SA_INIT messages were kept for AUTH only. */
 		free_buf(&sa->init_i, &sa->init_i_len);
 		free_buf(&sa->init_r, &sa->init_r_len);
 	}
 	sa->state = next;
+}
+
+void ikesa_established(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	set_state(e, sa, IKE_S_ESTABLISHED);
 }
 
 /* ---- building and sending messages ---- */
@@ -642,14 +654,21 @@ out:
 	free(m);
 }
 
-/* Whether an SA for the rule with this peer is up or being negotiated. */
+/* Whether the rule has an SA with this peer, or one is being negotiated:
+ * an acquire that raced with the SA's arrival must not make another. */
 static bool negotiating(const struct ike_engine *e, uint32_t rule_id, const struct ike_addr *remote)
 {
 	for (size_t b = 0; b < e->buckets; b++)
-		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi)
-			if (sa->initiator && sa->rule_id == rule_id && addr_eq(&sa->remote, remote) &&
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
+			if (!addr_eq(&sa->remote, remote))
+				continue;
+			if (sa->initiator && sa->rule_id == rule_id &&
 			    (sa->state == IKE_S_INIT_I || sa->state == IKE_S_AUTH_I))
 				return true;
+			for (const struct ike_child *c = sa->children; c; c = c->next)
+				if (c->rule_id == rule_id && !c->replaced && !c->delete_pending)
+					return true;
+		}
 	return false;
 }
 
@@ -664,7 +683,7 @@ static void start_sa(struct ike_engine *e, const struct ike_rule *r, const struc
 		ike_fail(e, &tmp, NULL, STEP_AUTH, "rule %s: %s", r->name, why);
 		return;
 	}
-	struct ike_ikesa *sa = ikesa_new(e, true, local, remote);
+	struct ike_ikesa *sa = ikesa_new(e, true, local, remote, 0);
 	if (!sa) {
 		ike_fail(e, NULL, remote, STEP_INIT, "out of memory");
 		return;
@@ -685,8 +704,12 @@ void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike
 {
 	e->now_ms = now_ms;
 	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
-	if (r && !negotiating(e, rule_id, remote))
-		start_sa(e, r, local, remote, pkt);
+	if (!r || negotiating(e, rule_id, remote))
+		return;
+	char a[64];
+	addr_text(remote, a, sizeof(a));
+	ike_log(e, LOG_INFO, "IKE: acquire: rule %s needs an SA with %s", r->name, a);
+	start_sa(e, r, local, remote, pkt);
 }
 
 void ike_engine_initiate(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
@@ -696,6 +719,24 @@ void ike_engine_initiate(struct ike_engine *e, uint32_t rule_id, const struct ik
 	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
 	if (r)
 		start_sa(e, r, local, remote, NULL);
+}
+
+void ike_engine_sa_expiring(struct ike_engine *e, enum sa_proto proto, uint32_t spi, bool inbound,
+                            bool hard, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	for (size_t b = 0; b < e->buckets; b++)
+		for (struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi)
+			for (struct ike_child *c = sa->children; c; c = c->next) {
+				if (c->proto != proto || (inbound ? c->spi_in : c->spi_out) != spi)
+					continue;
+				if (hard)
+					c->delete_pending = true;
+				else if (!c->replaced && !c->rekeying)
+					c->rekey_at_ms = now_ms;
+				rekey_work(e, sa);
+				return;
+			}
 }
 
 /* One SA's timers. */
@@ -727,8 +768,21 @@ static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
 		ikesa_kill(e, sa);
 		return;
 	}
-	if (sa->state == IKE_S_ESTABLISHED && e->cfg.dpd_s && !sa->req_out &&
-	    now - sa->last_rx_ms >= (uint64_t)e->cfg.dpd_s * 1000)
+	if (sa->state != IKE_S_ESTABLISHED)
+		return;
+	if (sa->rekeyed && now - sa->rekeyed_ms >= DELETING_MS) {
+		ikesa_kill(e, sa);   /* rekeyed, and the peer never deleted it */
+		return;
+	}
+	/* Hard expiry: the data path stops using the SAs by itself; the
+	 * record goes, and the peer is told. */
+	for (struct ike_child *c = sa->children; c; c = c->next)
+		if (c->expire_at_ms && now >= c->expire_at_ms && !c->delete_pending) {
+			c->delete_pending = true;
+			ike_log(e, LOG_NOTICE, "Child SA in %08x reached its hard lifetime", c->spi_in);
+		}
+	rekey_work(e, sa);
+	if (e->cfg.dpd_s && !sa->req_out && now - sa->last_rx_ms >= (uint64_t)e->cfg.dpd_s * 1000)
 		info_dpd(e, sa);
 }
 
@@ -745,6 +799,19 @@ uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms)
 				next = now_ms + 1000;   /* half-open and deleting SAs expire */
 			if (sa->state == IKE_S_ESTABLISHED && e->cfg.dpd_s && now_ms + 1000 < next)
 				next = now_ms + 1000;
+			if (sa->state == IKE_S_ESTABLISHED) {
+				uint64_t due = sa->rekey_at_ms;
+				for (const struct ike_child *c = sa->children; c; c = c->next) {
+					if (c->rekey_at_ms && !c->replaced && (!due || c->rekey_at_ms < due))
+						due = c->rekey_at_ms;
+					if (c->expire_at_ms && (!due || c->expire_at_ms < due))
+						due = c->expire_at_ms;
+				}
+				if (sa->retry_at_ms > due)
+					due = sa->retry_at_ms;
+				if (due && due < next)
+					next = due > now_ms ? due : now_ms + 100;
+			}
 		}
 	return next;
 }

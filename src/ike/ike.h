@@ -136,6 +136,11 @@ void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike
 void ike_engine_initiate(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *local,
                          const struct ike_addr *remote, uint64_t now_ms);
 
+/* The data path says a Child SA's SA (by SPI: inbound ours, outbound the
+ * peer's) crossed its soft byte limit (rekey now) or its hard one. */
+void ike_engine_sa_expiring(struct ike_engine *e, enum sa_proto proto, uint32_t spi, bool inbound,
+                            bool hard, uint64_t now_ms);
+
 /* Retransmissions, timeouts, liveness checks. Returns when it wants to be
  * called again (absolute ms; UINT64_MAX: only on input). */
 uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms);

@@ -1,8 +1,6 @@
 /*
  * INFORMATIONAL (RFC 7296 §1.4): deletes of Child SAs and of the IKE SA,
- * liveness checks (an empty request), error notifications. And
- * CREATE_CHILD_SA as far as this version goes: it is refused with
- * NO_ADDITIONAL_SAS, which a peer treats as "rekey by a new IKE SA".
+ * liveness checks (an empty request), error notifications.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +74,43 @@ enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 
 enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
 {
-	(void)e;
-	(void)rx;
-	return sa->state == IKE_S_DELETING ? IKE_S_DEAD : sa->state;
+	if (sa->state == IKE_S_DELETING)
+		return IKE_S_DEAD;
+	/* The answer to our Delete of a Child SA: the pair is gone on both
+	 * sides now (the peer names its half; ours is the one we asked for). */
+	if (sa->deleting_spi_in) {
+		struct ike_child *c = child_by_spi_in(sa, sa->deleting_spi_in);
+		if (c)
+			child_remove(e, sa, c);
+		sa->deleting_spi_in = 0;
+	}
+	const struct ike_message *m = rx->m;
+	for (size_t i = 0; i < m->count; i++) {
+		struct ike_delete d;
+		if (m->payload[i].type != IKE_PL_DELETE || !ike_decode_delete(&m->payload[i], &d, NULL) ||
+		    d.protocol == IKE_PROTO_IKE)
+			continue;
+		enum sa_proto proto = d.protocol == IKE_PROTO_AH ? SA_PROTO_AH : SA_PROTO_ESP;
+		for (size_t k = 0; k < d.count; k++) {
+			struct ike_child *c = child_by_spi_out(sa, proto, ike_delete_spi(&d, k));
+			if (c)
+				child_remove(e, sa, c);
+		}
+	}
+	rekey_work(e, sa);
+	return sa->state;
 }
 
-enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
+void info_delete_child(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c)
 {
 	struct ike_writer w;
 	ike_writer_scratch(e, &w);
-	ike_put_notify_simple(&w, IKE_N_NO_ADDITIONAL_SAS, NULL, 0);
-	ike_send_response(e, sa, IKE_CREATE_CHILD_SA, rx->mid, &w);
-	ike_log(e, LOG_INFO, "IKE: CREATE_CHILD_SA refused (not supported yet)");
-	return sa->state;
+	uint8_t spi[4];
+	put_spi32(spi, c->spi_in);
+	struct ike_delete d = { c->proto == SA_PROTO_AH ? IKE_PROTO_AH : IKE_PROTO_ESP, 4, 1, spi };
+	ike_put_delete(&w, &d);
+	if (ike_send_request(e, sa, IKE_INFORMATIONAL, &w))
+		sa->deleting_spi_in = c->spi_in;
 }
 
 void info_delete_ike(struct ike_engine *e, struct ike_ikesa *sa)

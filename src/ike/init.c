@@ -113,35 +113,37 @@ static bool fresh_dh(struct ike_engine *e, struct ike_ikesa *sa, uint16_t group,
 	return sa->dh_ready;
 }
 
-static void put_ke(struct ike_writer *w, const struct ike_ikesa *sa)
+void ike_put_dh(struct ike_writer *w, const struct dh *d, uint16_t group)
 {
 	uint8_t pub[1024];
-	size_t n = dh_public_len(sa->dh_group);
-	if (n > sizeof(pub) || !dh_public(&sa->dh, pub, n)) {
+	size_t n = dh_public_len(group);
+	if (n > sizeof(pub) || !dh_public(d, pub, n)) {
 		w->err = true;
 		w->why = "no public value";
 		return;
 	}
-	struct ike_ke ke = { .group = sa->dh_group, .data = pub, .len = n };
+	struct ike_ke ke = { .group = group, .data = pub, .len = n };
 	ike_put_ke(w, &ke);
 }
 
-/* The suite of a chosen IKE proposal, and the SK keys of both directions. */
-static bool key_sa(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_choice *c,
-                   const uint8_t *g_ir, size_t g_ir_len, const char **why)
+static void put_ke(struct ike_writer *w, const struct ike_ikesa *sa)
 {
-	if (!ike_enc_of(c->encr, c->key_length, &sa->suite.enc) || !ike_prf_of(c->prf, &sa->suite.prf) ||
-	    !ike_mac_of(c->integ, &sa->suite.integ)) {
-		*why = "unsupported transform chosen";
-		return false;
-	}
-	uint8_t spi_i[8], spi_r[8];
-	put_spi(spi_i, sa->spi_i);
-	put_spi(spi_r, sa->spi_r);
-	struct ike_nonces n = { sa->ni, sa->nr, sa->ni_len, sa->nr_len };
-	if (!ike_sa_keys_initial(&sa->keys, &sa->suite, &n, g_ir, g_ir_len, spi_i, spi_r,
-	                         e->policy.allow_legacy, why))
-		return false;
+	ike_put_dh(w, &sa->dh, sa->dh_group);
+}
+
+bool ike_suite_of(const struct ike_choice *c, struct ike_suite *s)
+{
+	return ike_enc_of(c->encr, c->key_length, &s->enc) && ike_prf_of(c->prf, &s->prf) &&
+	       ike_mac_of(c->integ, &s->integ);
+}
+
+void ike_spi_bytes(uint64_t spi, uint8_t out[8])
+{
+	put_spi(out, spi);
+}
+
+bool ike_sa_arm(struct ike_engine *e, struct ike_ikesa *sa, const char **why)
+{
 	const struct ike_key *se = sa->initiator ? &sa->keys.ei : &sa->keys.er;
 	const struct ike_key *sa_ = sa->initiator ? &sa->keys.ai : &sa->keys.ar;
 	const struct ike_key *oe = sa->initiator ? &sa->keys.er : &sa->keys.ei;
@@ -160,6 +162,24 @@ static bool key_sa(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 	         ei->aead ? "" : crypto_mac_info(sa->suite.integ)->name, ei->aead ? "" : "/",
 	         crypto_prf_info(sa->suite.prf)->name, sa->dh_group);
 	return true;
+}
+
+/* The suite of a chosen IKE proposal, the keys, and the SK keys of both
+ * directions. */
+static bool key_sa(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_choice *c,
+                   const uint8_t *g_ir, size_t g_ir_len, const char **why)
+{
+	if (!ike_suite_of(c, &sa->suite)) {
+		*why = "unsupported transform chosen";
+		return false;
+	}
+	uint8_t spi_i[8], spi_r[8];
+	put_spi(spi_i, sa->spi_i);
+	put_spi(spi_r, sa->spi_r);
+	struct ike_nonces n = { sa->ni, sa->nr, sa->ni_len, sa->nr_len };
+	return ike_sa_keys_initial(&sa->keys, &sa->suite, &n, g_ir, g_ir_len, spi_i, spi_r,
+	                           e->policy.allow_legacy, why) &&
+	       ike_sa_arm(e, sa, why);
 }
 
 /* The shared secret from the peer's KE, then the keys. */
@@ -368,7 +388,7 @@ void init_request(struct ike_engine *e, const struct ike_addr *local, const stru
 		        c.dh, ke.group);
 		goto out;
 	}
-	struct ike_ikesa *sa = ikesa_new(e, false, local, remote);
+	struct ike_ikesa *sa = ikesa_new(e, false, local, remote, 0);
 	if (!sa) {
 		ike_send_bare_notify(e, local, remote, h, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 		goto out;

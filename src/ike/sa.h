@@ -38,9 +38,35 @@ struct ike_child {
 	enum sa_proto proto;
 	uint32_t spi_in, spi_out;
 	bool tunnel, encap;
+	struct ike_ts_sel local, remote;  /* its selectors, this host's side first */
 	uint64_t created_ms;
+	uint64_t rekey_at_ms, expire_at_ms;   /* 0: never */
+	bool rekeying;                /* our CREATE_CHILD_SA for it is out */
+	bool replaced;                /* a newer Child SA carries its traffic */
+	bool delete_pending;          /* to be deleted (told to the peer) */
 	char algs[64];                /* "AES-GCM-128", for show */
 	struct ike_child *next;
+};
+
+/* Our CREATE_CHILD_SA request in flight: what its answer completes. */
+enum ike_pending_kind { PEND_CHILD_REKEY, PEND_IKE_REKEY };
+struct ike_pending {
+	enum ike_pending_kind kind;
+	uint32_t old_spi_in;          /* child rekey: the SA being replaced */
+	uint32_t rule_id;             /* ... its rule and mode */
+	bool tunnel;
+	uint32_t new_spi;             /* child rekey: our inbound SPI of the new one */
+	/* The peer rekeyed the same Child SA meanwhile (RFC 7296 §2.8.1): the
+	 * lower nonce of its exchange. */
+	bool collided;
+	uint8_t peer_nonce[IKE_NONCE_MAX];
+	size_t peer_nonce_len;
+	uint64_t new_ike_spi;         /* IKE rekey: our SPI of the new IKE SA */
+	uint8_t nonce[IKE_NONCE_LEN];
+	struct dh dh;
+	bool dh_ready;
+	uint16_t dh_group;
+	struct ike_offer offer;
 };
 
 struct ike_ikesa {
@@ -91,6 +117,12 @@ struct ike_ikesa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 
 	struct ike_child *children;
+	struct ike_pending *pend;     /* our CREATE_CHILD_SA in flight */
+	uint32_t deleting_spi_in;     /* our INFORMATIONAL deleting this Child SA is in flight */
+	uint64_t rekey_at_ms;         /* of the IKE SA; 0: never */
+	uint64_t retry_at_ms;         /* a failed rekey is tried again from then */
+	bool rekeyed;                 /* replaced by a new IKE SA: only its Delete is left */
+	uint64_t rekeyed_ms;
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;
 };
@@ -123,10 +155,14 @@ struct ike_engine {
 };
 
 /* engine.c: the SA table, messages, failures */
+/* spi: ours, or 0 for a fresh random one. */
 struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct ike_addr *local,
-                            const struct ike_addr *remote);
+                            const struct ike_addr *remote, uint64_t spi);
+bool ike_spi_in_use(const struct ike_engine *e, uint64_t spi);
 void ikesa_rehash(struct ike_engine *e, struct ike_ikesa *sa);   /* after spi_r is known */
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa);     /* children removed too */
+/* An SA that came up without IKE_AUTH (an IKE SA rekey). */
+void ikesa_established(struct ike_engine *e, struct ike_ikesa *sa);
 bool ike_rand(struct ike_engine *e, void *out, size_t len);
 const struct ike_rule *ike_rule_by_id(const struct ike_engine *e, uint32_t id);
 void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr *peer,
@@ -160,7 +196,12 @@ struct ike_rx {
 typedef enum ike_state (*ike_handler)(struct ike_engine *e, struct ike_ikesa *sa,
                                       const struct ike_rx *rx);
 
-/* init.c: IKE_SA_INIT */
+/* init.c: IKE_SA_INIT, and what IKE SA rekeys share with it */
+bool ike_suite_of(const struct ike_choice *c, struct ike_suite *s);
+/* The SK keys of both directions from sa->keys (and sa->algs). */
+bool ike_sa_arm(struct ike_engine *e, struct ike_ikesa *sa, const char **why);
+void ike_put_dh(struct ike_writer *w, const struct dh *d, uint16_t group);
+void ike_spi_bytes(uint64_t spi, uint8_t out[8]);
 void init_start(struct ike_engine *e, struct ike_ikesa *sa);
 void init_request(struct ike_engine *e, const struct ike_addr *local, const struct ike_addr *remote,
                   const struct ike_rx *rx);
@@ -184,21 +225,43 @@ const struct ike_rule *child_pick_rule(struct ike_engine *e, struct ike_ikesa *s
                                        const struct ike_ts *tsi, const struct ike_ts *tsr,
                                        struct ike_ts *out_i, struct ike_ts *out_r, char *why,
                                        size_t whylen);
-/* Derives the keys of a Child SA from the IKE SA and installs it. */
-bool child_install(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
-                   const struct ike_choice *c, uint32_t spi_in, uint32_t spi_out,
-                   const struct ike_ts *tsi, const struct ike_ts *tsr, bool tunnel,
-                   char *why, size_t whylen);
+/* What makes a Child SA: the exchange that negotiated it. */
+struct child_params {
+	const struct ike_rule *rule;
+	const struct ike_choice *choice;
+	uint32_t spi_in, spi_out;
+	const struct ike_ts *tsi, *tsr;   /* as the exchange carried them */
+	bool tunnel;
+	bool we_initiated;            /* the exchange (§2.17: its initiator's keys first) */
+	struct ike_nonces nonces;     /* Ni, Nr of that exchange */
+	const uint8_t *g_ir;          /* its Diffie-Hellman secret (PFS), or NULL */
+	size_t g_ir_len;
+	bool standby;                 /* a rekey's responder: send on it once the old one goes */
+};
+/* Derives the keys of a Child SA and installs it; NULL and why on failure. */
+struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
+                                const struct child_params *p, char *why, size_t whylen);
+struct ike_child *child_by_spi_in(struct ike_ikesa *sa, uint32_t spi);
 void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa);
 struct ike_child *child_by_spi_out(struct ike_ikesa *sa, enum sa_proto proto, uint32_t spi);
 void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c);
 
-/* info.c: INFORMATIONAL (and CREATE_CHILD_SA, refused for now) */
+/* info.c: INFORMATIONAL */
 enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
 enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
-enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
 void info_delete_ike(struct ike_engine *e, struct ike_ikesa *sa);
+void info_delete_child(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c);
 void info_dpd(struct ike_engine *e, struct ike_ikesa *sa);
+
+/* rekey.c: CREATE_CHILD_SA -- Child SA and IKE SA rekeys, both roles */
+enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+enum ike_state create_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
+/* Starts what is due on an established SA with no request out: a Delete
+ * of a replaced Child SA, a Child SA or IKE SA rekey. */
+void rekey_work(struct ike_engine *e, struct ike_ikesa *sa);
+void pending_free(struct ike_ikesa *sa);
+/* The time a rekey of a lifetime of life_s seconds is due (0: none). */
+uint64_t rekey_time(uint64_t from_ms, uint64_t life_s, bool initiator);
 
 /* Conversions between the negotiated transform IDs and src/crypto's. */
 bool ike_enc_of(uint16_t id, uint16_t key_length, enum crypto_enc *out);

@@ -48,7 +48,7 @@ host_policy() {
 		for p in "$@"; do
 			echo "static add filter filterlist=peers srcaddr=me dstaddr=$p"
 		done
-		echo 'static add filteraction name=esp action=negotiate qmsecmethods="ESP[AESGCM128] ESP[AES256,SHA256]"'
+		echo 'static add filteraction name=esp action=negotiate qmsecmethods="ESP[AESGCM128]:20480k/3600s ESP[AES256,SHA256]"'
 		echo 'static add policy name=lab mmsecmethods="AES128-SHA256-31 AES256-SHA256-14"'
 		echo "static add rule name=peers policy=lab filterlist=peers filteraction=esp psk=\"$key\""
 		echo "static set policy name=lab assign=yes"
@@ -102,6 +102,43 @@ wait "$srv"
 want=$(python3 -c 'import hashlib; print(1048576, hashlib.sha256(bytes(range(256)) * 4096).hexdigest())')
 expect_eq "TCP B -> A: 1 MiB arrives intact" "$(cat "$E2E_T/tcp.out")" "$want"
 
+# ---- a rekey by volume under load: the Child SA's soft limit is 90 % of
+# 20480 KB (the smallest lifetime Windows allows); 20 MB of TCP from A to B
+# cross it but stay under the hard limit. A continuous ping runs through
+# the rekey (make-before-break): not one echo may be lost.
+in_ns "$A" ping -c 100 -i 0.05 -W 2 192.0.2.2 >"$E2E_T/ping.rekey" 2>&1 &
+pinger=$!
+E2E_PIDS+=("$pinger")
+in_ns "$B" timeout 30 python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", 5002)); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(20); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+print(n)' >"$E2E_T/bulk.out" 2>&1 &
+bulk=$!
+sleep 0.4
+in_ns "$A" timeout 30 python3 -c '
+import socket
+s = socket.create_connection(("192.0.2.2", 5002), timeout=20)
+chunk = bytes(65536)
+for _ in range(305): s.sendall(chunk)
+s.close()' || bad "A: bulk TCP client"
+wait "$bulk"
+expect_eq "20 MB A -> B" "$(cat "$E2E_T/bulk.out")" 19988480
+wait "$pinger"
+check "no echo lost during the rekey" grep -q " 0% packet loss" "$E2E_T/ping.rekey"
+expect_ge "A: ReKeys" "$(stat "$A" "ReKeys")" 1
+expect_ge "B: ReKeys" "$(stat "$B" "ReKeys")" 1
+sp "$A" dynamic show sa >"$E2E_T/a.sa"
+sp "$A" dynamic show mmsas >"$E2E_T/a.rekeyed"
+expect_eq "A: one Child SA with B after the rekey" "$(grep -c "Child SA ESP" "$E2E_T/a.rekeyed")" 1
+check "A: a new Child SA (new SPI)" bash -c "! grep -q 'Child SA ESP in $a_in ' $E2E_T/a.rekeyed"
+check "the rekey in the log" grep -q "rekeying Child SA" "$(host_dir "$A")/secpold.log" "$(host_dir "$B")/secpold.log"
+
 # ---- A -> C: the keys differ. No traffic, and both sides say why.
 refute "A: ping C with a wrong PSK" in_ns "$A" ping -c 2 -W 2 -i 0.5 192.0.2.3
 sleep 1
@@ -117,8 +154,9 @@ W=$(pcap wire)
 expect_ge "wire: IKE_SA_INIT (tshark)" "$(shark "$W" -Y 'isakmp.exchangetype == 34' | wc -l)" 2
 expect_ge "wire: IKE_AUTH (tshark)" "$(shark "$W" -Y 'isakmp.exchangetype == 35' | wc -l)" 2
 expect_ge "wire: ESP between A and B" "$(shark "$W" -Y 'esp && ip.addr == 192.0.2.2' | wc -l)" 6
+expect_ge "wire: CREATE_CHILD_SA (the rekey)" "$(shark "$W" -Y 'isakmp.exchangetype == 36' | wc -l)" 2
 expect_eq "wire: no ICMP in clear between A and B" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.2 && !esp' | wc -l)" 0
-expect_eq "wire: no TCP in clear between A and B" "$(shark "$W" -Y 'tcp.port == 5001' | wc -l)" 0
+expect_eq "wire: no TCP in clear between A and B" "$(shark "$W" -Y 'tcp.port == 5001 || tcp.port == 5002' | wc -l)" 0
 expect_eq "wire: no ICMP in clear to C" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.3' | wc -l)" 0
 check "no key material in the logs" bash -c "! grep -qi 'right\|wrong' $(host_dir "$A")/secpold.log $(host_dir "$B")/secpold.log"
 

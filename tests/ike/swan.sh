@@ -356,10 +356,14 @@ swan_ike_block() {
 # swan_child_block DIR CHILD: the --list-sas lines of the first Child SA named
 # CHILD (its "CHILD: #n, reqid r, STATE, ..." line and the lines under it).
 swan_child_block() {
+	# After a rekey the old SA (REKEYED, DELETED) may be listed first: the
+	# INSTALLED one is the block wanted, else the first.
 	swan_list_sas "$1" | awk -v n="$2" '
-		/^  [^ ]/ { inb = 0; if (!done && index($0, "  " n ": #") == 1) { inb = 1; done = 1 } }
+		/^  [^ ]/ { inb = 0; if (index($0, "  " n ": #") == 1) { inb = 1; k++; inst[k] = ($0 ~ /, INSTALLED, /) } }
 		/^[^ ]/ { inb = 0 }
-		inb { print }'
+		inb { b[k] = b[k] $0 "\n" }
+		END { for (i = 1; i <= k; i++) if (inst[i]) { printf "%s", b[i]; exit }
+		      if (k) printf "%s", b[1] }'
 }
 
 # _swan_has_all TEXT WHAT STRINGS...: every string occurs in TEXT, or says which not.

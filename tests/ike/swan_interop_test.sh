@@ -11,7 +11,11 @@
 # pre-shared key; identities are the IP addresses on both sides.
 #   1. secpold initiates (a ping from its subnet), AES-GCM-128 / Curve25519;
 #   2. strongSwan initiates, AES-CBC-256 + HMAC-SHA-256 / MODP-2048;
-#   3. a wrong key on strongSwan's side fails, and secpold says why.
+#   3. a wrong key on strongSwan's side fails, and secpold says why;
+#   4. rekeys under a continuous ping, none lost: secpold rekeys the Child
+#      SA when 20 MB crossed its soft limit (strongSwan responds), then
+#      strongSwan rekeys the Child SA and the IKE SA every few seconds
+#      (secpold responds).
 # Each time: ping and a TCP transfer both ways, `swanctl --list-sas` shows the
 # algorithms, and tshark sees only ESP in UDP between the gateways.
 #
@@ -99,6 +103,30 @@ s.sendall(bytes(range(256)) * 1024); s.close()' "$src" "$dst" || bad "$1: TCP cl
 	done
 }
 
+# bulk NS SRC PEER_NS DST CHUNKS: CHUNKS x 64 KiB over TCP, counted at the far end.
+bulk() {
+	in_ns "$3" timeout 30 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5002)); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(20); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+print(n)' "$4" >"$E2E_T/bulk.out" 2>&1 &
+	local srv=$!
+	sleep 0.4
+	in_ns "$1" timeout 30 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[2], 5002), timeout=20, source_address=(sys.argv[1], 0))
+chunk = bytes(65536)
+for _ in range(int(sys.argv[3])): s.sendall(chunk)
+s.close()' "$2" "$4" "$5" || bad "bulk TCP client"
+	wait "$srv"
+	expect_eq "bulk: $5 x 64 KiB arrived" "$(cat "$E2E_T/bulk.out")" $(($5 * 65536))
+}
+
 # wire NAME: only ESP in UDP between the gateways, IKE on 500 then 4500.
 wire() {
 	capture_stop "$1"
@@ -114,7 +142,7 @@ wire() {
 swan_start "$B" "$T/sw" || exit 1
 
 # ---- 1. secpold initiates: AES-GCM-128, PRF SHA-256, Curve25519.
-secpold_policy "AESGCM128-SHA256-31" "ESP[AESGCM128]" "interop key 1"
+secpold_policy "AESGCM128-SHA256-31" "ESP[AESGCM128]:20480k/3600s" "interop key 1"
 start_secpold "$A" || exit 1
 swan_side aes128gcm16-prfsha256-curve25519 aes128gcm16 "interop key 1" || bad "load swanctl.conf"
 capture_start "$B" vb wire1
@@ -131,6 +159,17 @@ check "the SPIs pair up (strongSwan's inbound is secpold's outbound)" \
 	grep -q "Child SA ESP in $sw_out out $sw_in" "$E2E_T/a1"
 check "strongSwan: authenticated secpold with the pre-shared key" \
 	grep -q "authentication of '192.0.2.1' with pre-shared key successful" "$(swan_log "$T/sw")"
+# secpold rekeys by volume (90 % of 20480 KB), strongSwan responds; a
+# ping runs through it.
+in_ns "$A" ping -c 60 -i 0.05 -W 2 -I 198.51.100.1 203.0.113.1 >"$E2E_T/ping1" 2>&1 &
+pinger=$!
+E2E_PIDS+=("$pinger")
+bulk "$A" 198.51.100.1 "$B" 203.0.113.1 305
+wait "$pinger"
+check "secpold-initiated rekey: no echo lost" grep -q " 0% packet loss" "$E2E_T/ping1"
+check "secpold rekeyed the Child SA" grep -q "rekeying Child SA" "$(host_dir "$A")/secpold.log"
+check "strongSwan: the rekeyed Child SA installed" swan_assert_child "$T/sw" t TUNNEL-in-UDP ESP:AES_GCM_16-128
+check "strongSwan: saw the rekey" grep -q "CHILD_SA t{2} established\|rekeyed CHILD_SA\|CHILD_REKEY" "$(swan_log "$T/sw")"
 wire wire1
 stop_secpold "$A"
 sleep 0.5
@@ -159,6 +198,41 @@ refute "strongSwan with a wrong key gets no Child SA" swan_initiate "$T/sw" t 10
 sp "$A" dynamic show failures >"$E2E_T/a3"
 check "secpold: IKE_AUTH failure with the reason" grep -q "step IKE_AUTH: authentication failed: the initiator's AUTH verifies with no rule's pre-shared key" "$E2E_T/a3"
 refute "no traffic without an SA" in_ns "$B" ping -c 1 -W 1 -I 203.0.113.1 198.51.100.1
+
+# ---- 4. strongSwan rekeys the Child SA (every 4-5 s) and the IKE SA (at
+# 10 s); secpold responds. A ping at 10 per second runs until both
+# happened (at most 30 s): none may be lost. The timers are kept apart and
+# without randomness: strongSwan 5.9.8 loses a libipsec soft expiry that
+# falls into its own IKE SA rekey and then lets the Child SA expire.
+swan_terminate "$T/sw" t 10 >/dev/null 2>&1
+swan_conf "$T/sw/swanctl.conf" name=t local=192.0.2.2 remote=192.0.2.1 auth=psk psk="interop key 2" \
+	proposals=aes256-sha256-modp2048 esp_proposals=aes256-sha256 local_ts=203.0.113.0/24 \
+	remote_ts=198.51.100.0/24 mode=tunnel encap=yes start_action=none rekey_time=10s \
+	over_time=5s conn_extra="rand_time = 0s" child_rekey_time=5s child_life_time=6s \
+	&& swan_load "$T/sw" "$T/sw/swanctl.conf" || bad "load swanctl.conf"
+check "strongSwan initiates again" swan_initiate "$T/sw" t 15
+log0=$(wc -l <"$(swan_log "$T/sw")")
+in_ns "$B" ping -c 300 -i 0.1 -W 2 -I 203.0.113.1 198.51.100.1 >"$E2E_T/ping4" 2>&1 &
+pinger=$!
+E2E_PIDS+=("$pinger")
+for _ in $(seq 300); do
+	tail -n +"$log0" "$(swan_log "$T/sw")" >"$E2E_T/swan4.log"
+	grep -q 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$E2E_T/swan4.log" &&
+		grep -q 'IKE_SA t\[[0-9]*\] rekeyed' "$E2E_T/swan4.log" && break
+	sleep 0.1
+done
+sleep 1   # a last second of echoes on the rekeyed SAs
+kill -INT "$pinger" 2>/dev/null
+wait "$pinger"
+check "during the ping: strongSwan rekeyed the Child SA" grep -q 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$E2E_T/swan4.log"
+check "during the ping: strongSwan rekeyed the IKE SA" grep -q 'IKE_SA t\[[0-9]*\] rekeyed' "$E2E_T/swan4.log"
+check "rekeys: no echo lost" grep -q " 0% packet loss" "$E2E_T/ping4"
+expect_ge "secpold: ReKeys (Child SA and IKE SA, as responder)" "$(stat "$A" "ReKeys")" 2
+check "strongSwan: still established after the rekeys" swan_assert_ike "$T/sw" t AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
+check "strongSwan: Child SA installed after the rekeys" swan_assert_child "$T/sw" t TUNNEL-in-UDP
+sp "$A" dynamic show mmsas >"$E2E_T/a4"
+expect_eq "secpold: one IKE SA left" "$(grep -c "^IKE SA" "$E2E_T/a4")" 1
+expect_eq "secpold: one Child SA left" "$(grep -c "Child SA ESP" "$E2E_T/a4")" 1
 
 echo "strongSwan interop: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

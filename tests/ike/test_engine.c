@@ -41,6 +41,8 @@ struct side {
 	struct ike_rule rule;
 	struct installed inst[8];
 	size_t ninst, nremoved;
+	uint32_t removed[16];         /* inbound SPIs of the removed Child SAs */
+	bool saw_pfs;
 	char lastlog[256];
 };
 
@@ -104,11 +106,13 @@ static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
                       const struct sa_address *remote)
 {
 	(void)proto;
-	(void)spi_in;
 	(void)local;
 	(void)spi_out;
 	(void)remote;
-	((struct side *)ctx)->nremoved++;
+	struct side *s = ctx;
+	if (s->nremoved < 16)
+		s->removed[s->nremoved] = spi_in;
+	s->nremoved++;
 }
 
 static void on_log(void *ctx, int level, const char *line)
@@ -116,6 +120,8 @@ static void on_log(void *ctx, int level, const char *line)
 	(void)level;
 	struct side *s = ctx;
 	snprintf(s->lastlog, sizeof(s->lastlog), "%s", line);
+	if (strstr(line, "installed") && strstr(line, ", PFS"))
+		s->saw_pfs = true;
 	if (getenv("IKE_TEST_VERBOSE"))
 		fprintf(stderr, "[%c] %s\n", 'A' + s->id, line);
 }
@@ -132,6 +138,8 @@ static bool on_random(void *ctx, uint8_t *out, size_t len)
 	return true;
 }
 
+static bool rule_pfs;             /* qmpfs on both sides' rules */
+
 static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tunnel)
 {
 	struct diag d;
@@ -142,6 +150,7 @@ static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tu
 	assert_true(policy_parse_qmsec("qmsecmethods", qm, &r->methods, &d));
 	assert_true(policy_auth_add(&r->auth, AUTH_PSK, psk, &d));
 	r->tunnel = tunnel;
+	r->pfs = rule_pfs;
 	r->nsel = 1;
 	/* local 198.51.100.0/24 <-> remote 203.0.113.0/24 (tunnel), or any (transport) */
 	r->local[0].net.family = r->remote[0].net.family = AF_INET;
@@ -203,10 +212,38 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 	set_policy(&sides[1], mm_b);
 }
 
+static void pump(uint64_t now);
+
 static void teardown_sides(void)
 {
 	for (int i = 0; i < 2; i++)
 		ike_engine_free(sides[i].e);
+	rule_pfs = false;
+}
+
+/* The i-th installed Child SA of s that is still there (not removed). */
+static const struct installed *live(const struct side *s, size_t *count)
+{
+	const struct installed *last = NULL;
+	*count = 0;
+	for (size_t i = 0; i < s->ninst; i++) {
+		bool gone = false;
+		for (size_t k = 0; k < s->nremoved && k < 16; k++)
+			gone = gone || s->removed[k] == s->inst[i].in.sa.spi;
+		if (!gone) {
+			last = &s->inst[i];
+			(*count)++;
+		}
+	}
+	return last;
+}
+
+/* Ticks both engines at t and delivers everything. */
+static void run_at(uint64_t t)
+{
+	ike_engine_tick(sides[0].e, t);
+	ike_engine_tick(sides[1].e, t);
+	pump(t);
 }
 
 /* Delivers queued datagrams (FIFO) until none is left; bounded. */
@@ -545,6 +582,139 @@ static void test_corrupt_and_unknown_spi(void **state)
 	teardown_sides();
 }
 
+/* Child SA lifetime 300 s: A made it and rekeys it at 85 % (255 s), before
+ * B would (92 %). The new pair comes up, then the old one goes, on both. */
+static void test_child_rekey(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]:20480k/300s",
+	            "ESP[AESGCM128]:20480k/300s", false);
+	acquire(0);
+	pump(0);
+	run_at(200000);
+	assert_int_equal(sides[0].ninst, 1);   /* not yet */
+	run_at(256000);
+	assert_int_equal(sides[0].ninst, 2);
+	assert_int_equal(sides[1].ninst, 2);
+	assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
+	assert_memory_not_equal(sides[0].inst[1].out_key, sides[0].inst[0].out_key, 20);
+	/* the old pair is gone on both sides, the new one stays */
+	assert_int_equal(sides[0].nremoved, 1);
+	assert_int_equal(sides[1].nremoved, 1);
+	assert_int_equal(sides[0].removed[0], sides[0].inst[0].in.sa.spi);
+	assert_int_equal(sides[1].removed[0], sides[1].inst[0].in.sa.spi);
+	assert_false(sides[0].saw_pfs);
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.rekeys, 1);
+	assert_int_equal(st.active_ike_sas, 1);
+	/* and again, 255 s after the first rekey */
+	run_at(256000 + 256000);
+	assert_int_equal(sides[1].ninst, 3);
+	assert_pair(&sides[0].inst[2], &sides[1].inst[2]);
+	size_t n;
+	live(&sides[0], &n);
+	assert_int_equal(n, 1);
+	teardown_sides();
+}
+
+static void test_child_rekey_pfs(void **state)
+{
+	(void)state;
+	rule_pfs = true;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AES256,SHA256]:20480k/300s",
+	            "ESP[AES256,SHA256]:20480k/300s", false);
+	acquire(0);
+	pump(0);
+	assert_false(sides[0].saw_pfs);   /* IKE_AUTH's Child SA has no KE of its own */
+	run_at(256000);
+	assert_int_equal(sides[0].ninst, 2);
+	assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
+	assert_true(sides[0].saw_pfs && sides[1].saw_pfs);
+	teardown_sides();
+}
+
+/* Both sides rekey the same Child SA at once: both new pairs come up, the
+ * redundant one is deleted, one pair is left and it matches. */
+static void test_simultaneous_child_rekey(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]:20480k/300s",
+	            "ESP[AESGCM128]:20480k/300s", false);
+	acquire(0);
+	pump(0);
+	/* Past both sides' rekey times; both requests are in flight together. */
+	ike_engine_tick(sides[0].e, 280000);
+	ike_engine_tick(sides[1].e, 280000);
+	assert_int_equal(qn, 2);
+	pump(280000);
+	run_at(281000);
+	size_t na, nb;
+	const struct installed *a = live(&sides[0], &na), *b = live(&sides[1], &nb);
+	assert_int_equal(na, 1);
+	assert_int_equal(nb, 1);
+	assert_int_equal(sides[0].ninst, 3);
+	assert_pair(a, b);
+	teardown_sides();
+}
+
+/* IKE SA lifetime 8 h: A rekeys it at 85 %. The Child SA moves over, the
+ * old IKE SA is deleted, and the new one carries the next exchanges. */
+static void test_ike_rekey(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k",
+	            "ESP[AESGCM128]:20480k/172800s", "ESP[AESGCM128]:20480k/172800s", false);
+	acquire(0);
+	pump(0);
+	char before[4096], after[4096];
+	show(&sides[0], before, sizeof(before));
+	run_at(24481000);
+	struct ike_stats st;
+	for (int i = 0; i < 2; i++) {
+		ike_engine_stats(sides[i].e, &st);
+		assert_int_equal(st.active_ike_sas, 1);
+		assert_int_equal(st.rekeys, 1);
+		assert_int_equal(sides[i].nremoved, 0);   /* the Child SA lives on */
+	}
+	show(&sides[0], after, sizeof(after));
+	assert_string_not_equal(before, after);
+	assert_non_null(strstr(after, "Child SA ESP"));
+	/* the new IKE SA works: the Child SA rekey runs over it */
+	run_at(146881000);
+	assert_int_equal(sides[0].ninst, 2);
+	assert_int_equal(sides[1].ninst, 2);
+	assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
+	teardown_sides();
+}
+
+static void test_simultaneous_ike_rekey(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k",
+	            "ESP[AESGCM128]:20480k/172800s", "ESP[AESGCM128]:20480k/172800s", false);
+	acquire(0);
+	pump(0);
+	ike_engine_tick(sides[0].e, 27000000);
+	ike_engine_tick(sides[1].e, 27000000);
+	assert_int_equal(qn, 2);
+	pump(27000000);
+	run_at(27001000);
+	run_at(27003000);
+	char a[4096], b[4096];
+	show(&sides[0], a, sizeof(a));
+	show(&sides[1], b, sizeof(b));
+	struct ike_stats st;
+	for (int i = 0; i < 2; i++) {
+		ike_engine_stats(sides[i].e, &st);
+		assert_int_equal(st.active_ike_sas, 1);
+	}
+	/* the same IKE SA on both sides: same SPIs on the first line */
+	assert_memory_equal(a, b, strlen("IKE SA 0123456789abcdef_i 0123456789abcdef_r"));
+	assert_int_equal(sides[0].nremoved + sides[1].nremoved, 0);
+	teardown_sides();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +729,11 @@ int main(void)
 		cmocka_unit_test(test_tunnel_forced_encap),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
+		cmocka_unit_test(test_child_rekey),
+		cmocka_unit_test(test_child_rekey_pfs),
+		cmocka_unit_test(test_simultaneous_child_rekey),
+		cmocka_unit_test(test_ike_rekey),
+		cmocka_unit_test(test_simultaneous_ike_rekey),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
