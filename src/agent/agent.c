@@ -126,9 +126,12 @@ static bool apply_policy(struct agent *a, const char *why)
 	}
 	a->steer_installed = true;
 	if (a->keying_up) {
-		char legacy[8] = "0";
+		char legacy[8] = "0", crl[8] = "1";
 		store_config_get(a->store, "allowlegacy", legacy, sizeof(legacy));
-		if (!keying_set_policy(&a->keying, &cp, !strcmp(legacy, "1"), err, sizeof(err)))
+		store_config_get(a->store, "strongcrlcheck", crl, sizeof(crl));
+		enum cert_crl_mode mode = crl[0] == '0' ? CERT_CRL_OFF
+		                          : crl[0] == '2' ? CERT_CRL_STRICT : CERT_CRL_SOFT;
+		if (!keying_set_policy(&a->keying, &cp, !strcmp(legacy, "1"), mode, err, sizeof(err)))
 			alog(LOG_LEVEL_ERROR, "%s: IKE keeps the previous policy: %s", why, err);
 	}
 	compiled_policy_free(&a->policy);

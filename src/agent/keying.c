@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,12 +168,39 @@ void keying_stop(struct keying *k)
 	if (k->udp6 >= 0)
 		close(k->udp6);
 	k->engine = NULL;
+	cert_store_close(k->certs);
+	k->certs = NULL;
 	k->udp4 = k->udp6 = -1;
 }
 
-bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,
-                       char *err, size_t errlen)
+/* The certificate store ($SECPOL_CERTS or the default), opened again when
+ * its directory changed (`secpol cert import` / `delete` write it). */
+static void certs_refresh(struct keying *k, bool force)
 {
+	struct stat st;
+	const char *dir = cert_store_path(NULL);
+	int64_t m = stat(dir, &st) == 0 ? st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+	if (!force && m == k->certs_mtime)
+		return;
+	struct cert_err err = { 0 };
+	struct cert_store *s = cert_store_open(dir, false, &err);
+	if (!s) {
+		char line[512];
+		snprintf(line, sizeof(line), "certificate store %s: %s", dir, err.msg);
+		k_log(k, LOG_WARNING, line);
+		return;
+	}
+	k->certs_mtime = m;
+	ike_engine_set_certs(k->engine, s, k->crl);
+	cert_store_close(k->certs);
+	k->certs = s;
+}
+
+bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,
+                       enum cert_crl_mode crl, char *err, size_t errlen)
+{
+	k->crl = crl;
+	certs_refresh(k, true);
 	struct ike_policy p = { .mm = cp->mm, .ike_lifetime_s = cp->mmlifetime_s,
 	                        .allow_legacy = allow_legacy, .rules = cp->ike_rules,
 	                        .nrules = cp->nike };
@@ -313,6 +341,7 @@ static void expiries(struct keying *k, uint64_t now, bool woken)
 	if (!woken && now - k->expiry_check_ms < 1000)
 		return;
 	k->expiry_check_ms = now;
+	certs_refresh(k, false);
 	struct driver_expiry x[64];
 	size_t n = driver_sa_expiring(k->driver, x, 64);
 	for (size_t i = 0; i < n; i++)

@@ -15,6 +15,9 @@ struct keying {
 	uint32_t bypass_mark;
 	uint64_t send_errors;
 	uint64_t expiry_check_ms;
+	struct cert_store *certs;     /* the machine store, re-read when it changes */
+	int64_t certs_mtime;
+	enum cert_crl_mode crl;
 	void (*log)(int level, const char *line);   /* syslog levels */
 };
 
@@ -23,7 +26,7 @@ bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
 /* Deletes every IKE SA (telling the peers) and closes the sockets. */
 void keying_stop(struct keying *k);
 bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,
-                       char *err, size_t errlen);
+                       enum cert_crl_mode crl, char *err, size_t errlen);
 /* The descriptors the main loop polls (UDP 500, IKE on 4500, acquires,
  * expiries). */
 #define KEYING_FDS 5

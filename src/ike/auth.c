@@ -1,9 +1,7 @@
 /*
  * IKE_AUTH (RFC 7296 §1.2, §2.15): each side proves who it is over the
- * IKE_SA_INIT messages, and the first Child SA rides along. Identities are
- * the IP addresses, as Windows uses them with pre-shared keys
- * (ID_IPV4_ADDR / ID_IPV6_ADDR); the rule's authentication methods are
- * tried in the rule's order.
+ * IKE_SA_INIT messages (proof.c: pre-shared keys and certificates, in the
+ * rule's order), and the first Child SA rides along.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -11,100 +9,6 @@
 #include <syslog.h>
 
 #include "ike/sa.h"
-
-#define KEY_PAD "Key Pad for IKEv2"
-
-/* The ID payload body (type, 3 reserved octets, data) for our address. */
-static size_t id_body(const struct ike_addr *a, uint8_t out[20])
-{
-	size_t alen = a->family == AF_INET ? 4 : 16;
-	memset(out, 0, 4);
-	out[0] = a->family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
-	memcpy(out + 4, a->bytes, alen);
-	return 4 + alen;
-}
-
-/*
- * AUTH for a shared key (§2.15): prf(prf(key, "Key Pad for IKEv2"),
- * <message> | <peer's nonce> | prf(SK_p, <ID body>)), where the message is
- * the signer's IKE_SA_INIT and the nonce the other side's. of_initiator:
- * the initiator's AUTH (SK_pi) or the responder's (SK_pr).
- */
-static bool psk_auth(const struct ike_ikesa *sa, const char *psk, bool of_initiator,
-                     const uint8_t *idb, size_t idlen, uint8_t out[PRF_MAX_LEN], size_t *outlen)
-{
-	enum crypto_prf alg = sa->suite.prf;
-	size_t plen = crypto_prf_info(alg)->len;
-	const struct ike_key *skp = of_initiator ? &sa->keys.pi : &sa->keys.pr;
-	const uint8_t *msg = of_initiator ? sa->init_i : sa->init_r;
-	size_t msglen = of_initiator ? sa->init_i_len : sa->init_r_len;
-	const uint8_t *nonce = of_initiator ? sa->nr : sa->ni;
-	size_t nlen = of_initiator ? sa->nr_len : sa->ni_len;
-	if (!msg)
-		return false;
-	uint8_t *buf = malloc(msglen + nlen + plen);
-	uint8_t key[PRF_MAX_LEN];
-	bool ok = buf && prf(alg, skp->octets, skp->len, idb, idlen, buf + msglen + nlen) &&
-	          prf(alg, (const uint8_t *)psk, strlen(psk), (const uint8_t *)KEY_PAD,
-	              strlen(KEY_PAD), key);
-	if (ok) {
-		memcpy(buf, msg, msglen);
-		memcpy(buf + msglen, nonce, nlen);
-		ok = prf(alg, key, plen, buf, msglen + nlen + plen, out);
-		*outlen = plen;
-	}
-	crypto_wipe(key, sizeof(key));
-	free(buf);
-	return ok;
-}
-
-/* The first method of the rule that IKEv2 in secpol can use; NULL and why. */
-const struct auth_method *auth_usable(const struct ike_rule *r, const char **why)
-{
-	bool kerberos = false, cert = false;
-	for (size_t i = 0; i < r->auth.n; i++) {
-		switch (r->auth.m[i].kind) {
-		case AUTH_PSK:
-			return &r->auth.m[i];
-		case AUTH_KERBEROS:
-			kerberos = true;
-			break;
-		case AUTH_CERT:
-			cert = true;
-			break;
-		}
-	}
-	*why = kerberos && !cert ? "the rule authenticates with Kerberos only, which secpol does not support"
-	       : cert ? "certificate authentication is not available yet"
-	              : "the rule has no authentication method";
-	return NULL;
-}
-
-static const struct auth_method *psk_of(const struct ike_rule *r)
-{
-	for (size_t i = 0; i < r->auth.n; i++)
-		if (r->auth.m[i].kind == AUTH_PSK)
-			return &r->auth.m[i];
-	return NULL;
-}
-
-/* Whether an ID payload names addr (Windows: peers are known by address). */
-static bool id_is_addr(const struct ike_id *id, const struct ike_addr *addr)
-{
-	size_t alen = addr->family == AF_INET ? 4 : 16;
-	uint8_t want = addr->family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
-	return id->type == want && id->len == alen && memcmp(id->data, addr->bytes, alen) == 0;
-}
-
-static void id_text(const struct ike_id *id, char *buf, size_t len)
-{
-	if (id->type == IKE_ID_IPV4_ADDR && id->len == 4)
-		snprintf(buf, len, "%u.%u.%u.%u", id->data[0], id->data[1], id->data[2], id->data[3]);
-	else if (id->type == IKE_ID_FQDN || id->type == IKE_ID_RFC822_ADDR)
-		snprintf(buf, len, "%.*s", (int)(id->len < 64 ? id->len : 64), (const char *)id->data);
-	else
-		snprintf(buf, len, "an identity of type %u", id->type);
-}
 
 static void put_ts_pair(struct ike_writer *w, const struct ike_ts *tsi, const struct ike_ts *tsr)
 {
@@ -117,22 +21,23 @@ static void put_ts_pair(struct ike_writer *w, const struct ike_ts *tsi, const st
 enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	const struct ike_rule *r = sa->rule;
-	const char *why = NULL;
-	const struct auth_method *am = r ? auth_usable(r, &why) : NULL;
-	if (!am) {
-		ike_fail(e, sa, NULL, STEP_AUTH, "%s", r ? why : "the rule is gone");
+	char why[256];
+	struct ike_proof *pf = malloc(sizeof(*pf));
+	enum ike_state next = IKE_S_DEAD;
+	if (!r || !pf) {
+		ike_fail(e, sa, NULL, STEP_AUTH, "%s", r ? "out of memory" : "the rule is gone");
+		free(pf);
 		return IKE_S_DEAD;
 	}
-	uint8_t idb[20], auth[PRF_MAX_LEN];
-	size_t idlen = id_body(&sa->local, idb), alen = 0;
-	if (!psk_auth(sa, am->value, true, idb, idlen, auth, &alen)) {
-		ike_fail(e, sa, NULL, STEP_AUTH, "cannot compute AUTH");
+	if (!proof_prepare(e, sa, r, false, pf, why, sizeof(why))) {
+		ike_fail(e, sa, NULL, STEP_AUTH, "%s", why);
+		free(pf);
 		return IKE_S_DEAD;
 	}
 	child_offer(e, r, &sa->child_offer, false);
 	if (!sa->child_offer.count) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "the rule has no security method IKEv2 can offer");
-		return IKE_S_DEAD;
+		goto out;
 	}
 	do {
 		ike_rand(e, &sa->pending_spi, sizeof(sa->pending_spi));
@@ -146,21 +51,26 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 
 	struct ike_writer w;
 	ike_writer_scratch(e, &w);
-	struct ike_id id = { .type = idb[0], .data = idb + 4, .len = idlen - 4 };
-	ike_put_id(&w, IKE_PL_IDI, &id);
+	if (!proof_put(e, sa, pf, true, &w, why, sizeof(why))) {
+		ike_fail(e, sa, NULL, STEP_AUTH, "%s", why);
+		goto out;
+	}
 	ike_put_notify_simple(&w, IKE_N_INITIAL_CONTACT, NULL, 0);
-	struct ike_auth a = { .method = IKE_AUTH_PSK, .data = auth, .len = alen };
-	ike_put_auth(&w, &a);
+	if (pf->method != IKE_AUTH_PSK)
+		proof_put_certreq(e, r, &w);
 	ike_put_sa(&w, sa->child_offer.prop, sa->child_offer.count);
 	put_ts_pair(&w, &tsi, &tsr);
 	if (!r->tunnel)
 		ike_put_notify_simple(&w, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
-	crypto_wipe(auth, sizeof(auth));
 	if (!ike_send_request(e, sa, IKE_AUTH, &w)) {
 		ike_fail(e, sa, NULL, STEP_AUTH, "cannot send IKE_AUTH");
-		return IKE_S_DEAD;
+		goto out;
 	}
-	return IKE_S_AUTH_I;
+	next = IKE_S_AUTH_I;
+out:
+	proof_free(pf);
+	free(pf);
+	return next;
 }
 
 /* The error notification of an answer, or 0. */
@@ -173,19 +83,6 @@ static uint16_t error_of(const struct ike_message *m)
 			return n.type;
 	}
 	return 0;
-}
-
-/* The peer's AUTH payload checked against what the shared key gives. */
-static bool verify_psk(const struct ike_ikesa *sa, const char *psk, bool of_initiator,
-                       const struct ike_payload *pid, const struct ike_auth *a)
-{
-	uint8_t want[PRF_MAX_LEN];
-	size_t wlen = 0;
-	bool ok = a->method == IKE_AUTH_PSK &&
-	          psk_auth(sa, psk, of_initiator, pid->body, pid->len, want, &wlen) &&
-	          a->len == wlen && crypto_icv_equal(want, a->data, wlen);
-	crypto_wipe(want, sizeof(want));
-	return ok;
 }
 
 static void log_up(struct ike_engine *e, const struct ike_ikesa *sa)
@@ -224,7 +121,10 @@ static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
 	ike_decode_sa(psa, theirs, NULL);
 	ike_decode_ts(pi, &ts[0], NULL);
 	ike_decode_ts(pr, &ts[1], NULL);
+	/* SPIs 0..255 are reserved (RFC 4303 §2.1). */
 	if (theirs->count != 1 || theirs->prop[0].spi_size != 4 ||
+	    ((uint32_t)theirs->prop[0].spi[0] << 24 | (uint32_t)theirs->prop[0].spi[1] << 16 |
+	     (uint32_t)theirs->prop[0].spi[2] << 8 | theirs->prop[0].spi[3]) < 256 ||
 	    !ike_select(&sa->child_offer, theirs, &c, why, sizeof(why))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "the responder chose a Child SA proposal we did not make");
 		goto out;
@@ -252,36 +152,17 @@ out:
 enum ike_state auth_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
 {
 	const struct ike_message *m = rx->m;
-	const struct ike_payload *pid = ike_find(m, IKE_PL_IDR), *pa = ike_find(m, IKE_PL_AUTH);
+	char why[256];
 	if (ike_find_notify(m, IKE_N_AUTHENTICATION_FAILED, NULL)) {
 		e->stats.authentication_failures++;
 		ike_fail(e, sa, NULL, STEP_AUTH,
 		         "the responder refused our authentication (AUTHENTICATION_FAILED)");
 		return IKE_S_DEAD;
 	}
-	if (!pid || !pa) {
-		ike_fail(e, sa, NULL, STEP_AUTH, "the response lacks IDr or AUTH");
-		return IKE_S_DEAD;
-	}
-	struct ike_id id;
-	struct ike_auth a;
-	ike_decode_id(pid, &id, NULL);
-	ike_decode_auth(pa, &a, NULL);
-	char who[80];
-	id_text(&id, who, sizeof(who));
-	if (!id_is_addr(&id, &sa->remote)) {
+	if (!sa->rule || !proof_check(e, sa, sa->rule, m, false, why, sizeof(why))) {
 		e->stats.authentication_failures++;
-		ike_fail(e, sa, NULL, STEP_AUTH, "the responder calls itself %s, not by its address", who);
-		return IKE_S_DEAD;
-	}
-	const struct auth_method *am = sa->rule ? psk_of(sa->rule) : NULL;
-	if (!am || !verify_psk(sa, am->value, false, pid, &a)) {
-		e->stats.authentication_failures++;
-		ike_fail(e, sa, NULL, STEP_AUTH,
-		         a.method != IKE_AUTH_PSK
-		                 ? "the responder authenticated with method %u, the rule with a pre-shared key"
-		                 : "the responder's AUTH does not verify with the rule's pre-shared key (%u)",
-		         a.method);
+		ike_fail(e, sa, NULL, STEP_AUTH, "the responder's authentication failed: %s",
+		         sa->rule ? why : "the rule is gone");
 		return IKE_S_DEAD;
 	}
 	log_up(e, sa);
@@ -304,25 +185,27 @@ static void initial_contact(struct ike_engine *e, struct ike_ikesa *keep)
 		}
 }
 
-/* The first rule (policy order) whose shared key verifies the peer's AUTH
- * and whose selectors admit its proposal; failing that, the first whose
- * key verifies (then the IKE SA comes up without a Child SA). */
+/* The first rule (policy order) that authenticates the peer and whose
+ * selectors admit its proposal; failing that, the first that authenticates
+ * it (then the IKE SA comes up without a Child SA). */
 struct auth_pick {
 	const struct ike_rule *authed, *rule;
 	struct ike_ts out_i, out_r;
-	char why[160];
+	char why[256];
 };
 
-static void pick_rule(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_payload *pid,
-                      const struct ike_auth *a, const struct ike_ts *tsi, const struct ike_ts *tsr,
-                      struct auth_pick *pk)
+static void pick_rule(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_message *m,
+                      const struct ike_ts *tsi, const struct ike_ts *tsr, struct auth_pick *pk)
 {
-	snprintf(pk->why, sizeof(pk->why), "no rule with a pre-shared key covers this peer");
+	char first[256] = "";
 	for (size_t i = 0; i < e->policy.nrules; i++) {
 		const struct ike_rule *r = &e->rules[i];
-		const struct auth_method *am = psk_of(r);
-		if (!am || !verify_psk(sa, am->value, true, pid, a))
+		char why[256];
+		if (!proof_check(e, sa, r, m, true, why, sizeof(why))) {
+			if (!first[0])
+				snprintf(first, sizeof(first), "%s", why);
 			continue;
+		}
 		if (!pk->authed)
 			pk->authed = r;
 		if (!tsi || !tsr)
@@ -334,13 +217,9 @@ static void pick_rule(struct ike_engine *e, struct ike_ikesa *sa, const struct i
 		}
 	}
 	sa->rule = pk->authed;
-	if (!pk->authed && a->method != IKE_AUTH_PSK)
-		snprintf(pk->why, sizeof(pk->why),
-		         "the initiator authenticated with method %u; secpol's rules use pre-shared keys",
-		         a->method);
-	else if (!pk->authed)
-		snprintf(pk->why, sizeof(pk->why),
-		         "the initiator's AUTH verifies with no rule's pre-shared key");
+	if (!pk->authed)
+		snprintf(pk->why, sizeof(pk->why), "%s",
+		         first[0] ? first : "no rule negotiates with this peer");
 }
 
 /* Builds our Child SA answer into w; false: none (the notification that
@@ -382,12 +261,14 @@ static bool auth_child_request(struct ike_engine *e, struct ike_ikesa *sa,
 	for (size_t i = 0; i < theirs->count; i++)
 		if (theirs->prop[i].num == c.num && theirs->prop[i].protocol == c.protocol)
 			tp = &theirs->prop[i];
-	if (!tp || tp->spi_size != 4) {
+	uint32_t spi_out = tp && tp->spi_size == 4
+	                           ? (uint32_t)tp->spi[0] << 24 | (uint32_t)tp->spi[1] << 16 |
+	                                     (uint32_t)tp->spi[2] << 8 | tp->spi[3]
+	                           : 0;
+	if (spi_out < 256) {   /* 0..255 are reserved (RFC 4303 §2.1) */
 		ike_put_notify_simple(w, IKE_N_INVALID_SYNTAX, NULL, 0);
 		goto out;
 	}
-	uint32_t spi_out = (uint32_t)tp->spi[0] << 24 | (uint32_t)tp->spi[1] << 16 |
-	                   (uint32_t)tp->spi[2] << 8 | tp->spi[3];
 	uint32_t spi_in = 0;
 	while (spi_in < 256)
 		ike_rand(e, &spi_in, sizeof(spi_in));
@@ -430,30 +311,20 @@ enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 		ike_fail(e, sa, NULL, STEP_AUTH, "IKE_AUTH without IDi or AUTH (EAP is not supported)");
 		return IKE_S_DEAD;
 	}
-	struct ike_id id;
 	struct ike_auth a;
-	ike_decode_id(pid, &id, NULL);
 	ike_decode_auth(pa, &a, NULL);
 	struct auth_pick *pk = calloc(1, sizeof(*pk));
 	struct ike_ts *ts = malloc(2 * sizeof(*ts));
+	struct ike_proof *pf = calloc(1, sizeof(*pf));
 	enum ike_state next = IKE_S_DEAD;
-	if (!pk || !ts)
+	char why[256];
+	if (!pk || !ts || !pf)
 		goto out;
 	if (pi && pr) {
 		ike_decode_ts(pi, &ts[0], NULL);
 		ike_decode_ts(pr, &ts[1], NULL);
 	}
-	char who[80];
-	id_text(&id, who, sizeof(who));
-	if (!id_is_addr(&id, &sa->remote)) {
-		e->stats.authentication_failures++;
-		ike_put_notify_simple(&w, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
-		ike_send_response(e, sa, IKE_AUTH, rx->mid, &w);
-		ike_fail(e, sa, NULL, STEP_AUTH,
-		         "the initiator calls itself %s; a pre-shared key peer must use its address", who);
-		goto out;
-	}
-	pick_rule(e, sa, pid, &a, pi && pr ? &ts[0] : NULL, pi && pr ? &ts[1] : NULL, pk);
+	pick_rule(e, sa, m, pi && pr ? &ts[0] : NULL, pi && pr ? &ts[1] : NULL, pk);
 	if (!pk->authed) {
 		e->stats.authentication_failures++;
 		ike_put_notify_simple(&w, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -462,16 +333,16 @@ enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 		goto out;
 	}
 	sa->rule_id = sa->rule->id;
-	/* Our AUTH, with the key of the rule that authenticated the peer. */
-	uint8_t idb[20], auth[PRF_MAX_LEN];
-	size_t idlen = id_body(&sa->local, idb), alen = 0;
-	if (!psk_auth(sa, psk_of(sa->rule)->value, false, idb, idlen, auth, &alen))
+	/* Our proof, by the rule that authenticated the peer: a certificate
+	 * answers a certificate when we have one. */
+	if (!proof_prepare(e, sa, sa->rule, a.method != IKE_AUTH_PSK, pf, why, sizeof(why)) ||
+	    !proof_put(e, sa, pf, false, &w, why, sizeof(why))) {
+		ike_writer_scratch(e, &w);
+		ike_put_notify_simple(&w, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
+		ike_send_response(e, sa, IKE_AUTH, rx->mid, &w);
+		ike_fail(e, sa, NULL, STEP_AUTH, "cannot authenticate ourselves: %s", why);
 		goto out;
-	struct ike_id mine = { .type = idb[0], .data = idb + 4, .len = idlen - 4 };
-	ike_put_id(&w, IKE_PL_IDR, &mine);
-	struct ike_auth ra = { .method = IKE_AUTH_PSK, .data = auth, .len = alen };
-	ike_put_auth(&w, &ra);
-	crypto_wipe(auth, sizeof(auth));
+	}
 	if (ike_find_notify(m, IKE_N_INITIAL_CONTACT, NULL))
 		initial_contact(e, sa);
 	auth_child_request(e, sa, m, pk, &w);
@@ -482,6 +353,9 @@ enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 	log_up(e, sa);
 	next = IKE_S_ESTABLISHED;
 out:
+	if (pf)
+		proof_free(pf);
+	free(pf);
 	free(pk);
 	free(ts);
 	return next;

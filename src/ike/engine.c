@@ -307,8 +307,13 @@ void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 	e->stats.active_ike_sas = e->count;
 	free_buf(&sa->init_i, &sa->init_i_len);
 	free_buf(&sa->init_r, &sa->init_r_len);
-	free_buf(&sa->req, &sa->req_len);
-	free_buf(&sa->resp, &sa->resp_len);
+	free_buf(&sa->req.buf, &sa->req.len);
+	free_buf(&sa->resp.buf, &sa->resp.len);
+	for (int i = 0; i < 2; i++)
+		if (sa->reasm[i]) {
+			ike_frag_free(sa->reasm[i]);
+			free(sa->reasm[i]);
+		}
 	if (sa->dh_ready)
 		dh_free(&sa->dh);
 	if (sa->keyed) {
@@ -408,48 +413,119 @@ static void transmit(struct ike_engine *e, const struct ike_ikesa *sa, const uin
 	e->host.send(e->host.ctx, &sa->local, &sa->remote, msg, len);
 }
 
-static uint8_t *dup_msg(const uint8_t *msg, size_t len)
+static void transmit_sent(struct ike_engine *e, const struct ike_ikesa *sa,
+                          const struct ike_sent *s)
 {
-	uint8_t *p = malloc(len);
-	if (p)
-		memcpy(p, msg, len);
-	return p;
+	for (size_t off = 0; off + 2 <= s->len;) {
+		size_t n = (size_t)s->buf[off] << 8 | s->buf[off + 1];
+		transmit(e, sa, s->buf + off + 2, n);
+		off += 2 + n;
+	}
+}
+
+const uint8_t *ike_sent_first(const struct ike_sent *s, size_t *len)
+{
+	if (s->len < 2)
+		return NULL;
+	*len = (size_t)s->buf[0] << 8 | s->buf[1];
+	return s->buf + 2;
+}
+
+/* The longest IKE message that fits a fragment_size IP packet to the peer:
+ * less the IP and UDP headers and, on port 4500, the non-ESP marker. */
+static size_t fragment_max(const struct ike_engine *e, const struct ike_ikesa *sa)
+{
+	size_t ip = sa->remote.family == AF_INET ? 20 : 40;
+	return e->cfg.fragment_size - ip - 8 - (sa->remote.port == IKE_NATT_PORT ? 4 : 0);
+}
+
+/* Builds the message into *out: one datagram, or, when it is protected, the
+ * peer takes fragments and it would not fit, RFC 7383 fragments. */
+static bool build_sent(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
+                       bool response, uint32_t mid, struct ike_writer *inner,
+                       struct ike_sent *out)
+{
+	size_t max = fragment_max(e, sa);
+	bool whole = exchange == IKE_SA_INIT || !sa->peer_frag ||
+	             IKE_HEADER_LEN + 4 + crypto_enc_info(sa->seal.enc.alg)->iv_len + inner->len +
+	                     ike_sk_overhead(&sa->seal, inner->len) <= max;
+	if (whole) {
+		size_t n = build(e, sa, exchange, response, mid, inner);
+		if (!n || !(out->buf = malloc(n + 2)))
+			return false;
+		out->buf[0] = (uint8_t)(n >> 8);
+		out->buf[1] = (uint8_t)n;
+		memcpy(out->buf + 2, e->out, n);
+		out->len = n + 2;
+		return true;
+	}
+	if (!ike_finish(inner))
+		return false;
+	size_t count = ike_frag_count(&sa->seal, inner->len, max);
+	struct ike_frag_buf *fb = count ? calloc(count, sizeof(*fb)) : NULL;
+	uint8_t *buf = count ? malloc(count * (max + 2)) : NULL;
+	const char *why = "no fragment size fits";
+	size_t made = 0;
+	if (fb && buf) {
+		for (size_t i = 0; i < count; i++)
+			fb[i] = (struct ike_frag_buf){ .buf = buf + i * (max + 2) + 2, .cap = max };
+		struct ike_header h = { .spi_i = sa->spi_i, .spi_r = sa->spi_r, .major = 2,
+		                        .exchange = exchange, .message_id = mid,
+		                        .flags = (uint8_t)((sa->initiator ? IKE_FLAG_INITIATOR : 0) |
+		                                           (response ? IKE_FLAG_RESPONSE : 0)) };
+		made = ike_frag_seal(&sa->seal, &h, inner->first, inner->buf, inner->len, max, fb, count,
+		                     &why);
+	}
+	if (!made) {
+		ike_log(e, LOG_ERR, "IKE: cannot fragment a message: %s", why);
+		free(fb);
+		free(buf);
+		return false;
+	}
+	/* Pack them: length | octets, one after the other. */
+	size_t off = 0;
+	for (size_t i = 0; i < made; i++) {
+		buf[off] = (uint8_t)(fb[i].len >> 8);
+		buf[off + 1] = (uint8_t)fb[i].len;
+		memmove(buf + off + 2, fb[i].buf, fb[i].len);
+		off += 2 + fb[i].len;
+	}
+	free(fb);
+	out->buf = buf;
+	out->len = off;
+	e->stats.fragmented_messages++;
+	return true;
 }
 
 bool ike_send_request(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
                       struct ike_writer *inner)
 {
-	size_t n = build(e, sa, exchange, false, sa->my_mid, inner);
-	if (!n) {
+	struct ike_sent m = { 0 };
+	if (!build_sent(e, sa, exchange, false, sa->my_mid, inner, &m)) {
 		e->stats.send_failures++;
 		return false;
 	}
-	free_buf(&sa->req, &sa->req_len);
-	if (!(sa->req = dup_msg(e->out, n))) {
-		e->stats.send_failures++;
-		return false;
-	}
-	sa->req_len = n;
+	free_buf(&sa->req.buf, &sa->req.len);
+	sa->req = m;
 	sa->req_exchange = exchange;
 	sa->req_out = true;
 	sa->tries = 0;
 	sa->retx_at_ms = e->now_ms + e->cfg.retransmit_ms;
-	transmit(e, sa, sa->req, n);
+	transmit_sent(e, sa, &sa->req);
 	return true;
 }
 
 bool ike_send_response(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
                        uint32_t mid, struct ike_writer *inner)
 {
-	size_t n = build(e, sa, exchange, true, mid, inner);
-	if (!n) {
+	struct ike_sent m = { 0 };
+	if (!build_sent(e, sa, exchange, true, mid, inner, &m)) {
 		e->stats.send_failures++;
 		return false;
 	}
-	free_buf(&sa->resp, &sa->resp_len);
-	if ((sa->resp = dup_msg(e->out, n)))
-		sa->resp_len = n;
-	transmit(e, sa, e->out, n);
+	free_buf(&sa->resp.buf, &sa->resp.len);
+	sa->resp = m;
+	transmit_sent(e, sa, &sa->resp);
 	return true;
 }
 
@@ -480,6 +556,8 @@ struct ike_engine *ike_engine_new(const struct ike_config *c, const struct ike_h
 		e->cfg.retransmit_tries = 5;
 	if (!e->cfg.half_open_cookie)
 		e->cfg.half_open_cookie = 64;
+	if (e->cfg.fragment_size < 576 || e->cfg.fragment_size > 65535)
+		e->cfg.fragment_size = 1280;
 	e->host = *h;
 	e->buckets = 1024;
 	e->by_spi = calloc(e->buckets, sizeof(*e->by_spi));
@@ -539,10 +617,22 @@ bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, cha
 		crypto_wipe(e->rules, e->policy.nrules * sizeof(*e->rules));
 	free(e->rules);
 	e->rules = rules;
+	struct cert_store *certs = e->policy.certs;
+	enum cert_crl_mode crl = e->policy.crl;
 	e->policy = *p;
 	e->policy.rules = rules;
+	if (!p->certs) {   /* the store is set on its own (ike_engine_set_certs) */
+		e->policy.certs = certs;
+		e->policy.crl = crl;
+	}
 	ike_offer_from_mm(&e->ike_offer, &p->mm, p->allow_legacy);
 	return true;
+}
+
+void ike_engine_set_certs(struct ike_engine *e, struct cert_store *s, enum cert_crl_mode crl)
+{
+	e->policy.certs = s;
+	e->policy.crl = crl;
 }
 
 /* Decrypts the SK payload of m in place and decodes the inner payloads
@@ -570,6 +660,72 @@ bad:
 	return false;
 }
 
+/* Whether a request with the message ID we answered last is a genuine
+ * retransmission: IKE_SA_INIT is plain; anything later must verify under
+ * the peer's key (checked on a copy: nothing is decrypted in place). */
+static bool is_retransmission(struct ike_ikesa *sa, const uint8_t *msg, size_t len,
+                              const struct ike_message *m)
+{
+	if (m->hdr.exchange == IKE_SA_INIT)
+		return true;
+	const struct ike_payload *p = ike_find(m, IKE_PL_SK);
+	const struct ike_payload *f = ike_find(m, IKE_PL_SKF);
+	struct ike_skf skf;
+	if (!sa->keyed || (!p && !f) ||
+	    (f && (!ike_decode_skf(f, &skf, NULL) || skf.number != 1)))
+		return false;
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return false;
+	memcpy(copy, msg, len);
+	size_t off = (size_t)((p ? p->body : f->body) - IKE_PAYLOAD_HEADER_LEN - msg);
+	uint8_t *inner;
+	size_t inner_len;
+	const char *why;
+	bool ok = p ? ike_sk_open(&sa->open, copy, len, off, &inner, &inner_len, &why)
+	            : ike_skf_open(&sa->open, copy, len, off, &inner, &inner_len, &why);
+	crypto_wipe(copy, len);
+	free(copy);
+	return ok;
+}
+
+/* One RFC 7383 fragment: verified and held; true once the message is
+ * whole, its inner payloads decoded into im. */
+static bool reassemble(struct ike_engine *e, struct ike_ikesa *sa, uint8_t *msg, size_t len,
+                       const struct ike_message *m, struct ike_message *im)
+{
+	bool response = m->hdr.flags & IKE_FLAG_RESPONSE;
+	struct ike_frag_reasm **r = &sa->reasm[response];
+	const char *why = "out of memory";
+	if (!sa->keyed)
+		goto bad;
+	if (!*r) {
+		if (!(*r = malloc(sizeof(**r))))
+			goto bad;
+		ike_frag_init(*r);
+	}
+	switch (ike_frag_add(*r, &sa->open, msg, len, m, &why)) {
+	case IKE_FRAG_COMPLETE:
+		break;
+	case IKE_FRAG_MORE:
+	case IKE_FRAG_DUPLICATE:
+	case IKE_FRAG_REPEAT:
+		return false;
+	case IKE_FRAG_DROP:
+		goto bad;
+	}
+	memset(im, 0, sizeof(*im));
+	im->hdr = m->hdr;
+	if (ike_decode_inner((*r)->inner, (*r)->inner_len, (*r)->first, im, &why) != IKE_DECODE_OK)
+		goto bad;
+	e->stats.reassembled_messages++;
+	return true;
+bad:
+	e->stats.invalid_packets_received++;
+	ike_log(e, LOG_INFO, "IKE: fragment dropped: %s", why);
+	return false;
+}
+
 void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
                       const struct ike_addr *remote, uint8_t *msg, size_t len, uint64_t now_ms)
 {
@@ -592,8 +748,7 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 		if (h->spi_r != 0 || h->message_id != 0) {
 			e->stats.invalid_packets_received++;
 		} else if (dup) {
-			if (dup->resp)
-				transmit(e, dup, dup->resp, dup->resp_len);   /* a retransmission */
+			transmit_sent(e, dup, &dup->resp);   /* a retransmission */
 		} else {
 			init_request(e, local, remote, &rx);
 		}
@@ -613,8 +768,17 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 			e->stats.invalid_packets_received++;
 			goto out;
 		}
-	} else if (h->message_id + 1 == sa->peer_mid && sa->resp) {
-		transmit(e, sa, sa->resp, sa->resp_len);   /* we answered this already */
+	} else if (h->message_id + 1 == sa->peer_mid && sa->resp.len) {
+		/* We answered this already: answer again, but only a genuine
+		 * retransmission -- the same exchange, and (after IKE_SA_INIT)
+		 * a message that verifies. A fragmented request is answered
+		 * again on its first fragment only (RFC 7383 §2.6.1). */
+		size_t rl = 0;
+		const uint8_t *r = ike_sent_first(&sa->resp, &rl);
+		if (r && rl > 18 && r[18] == h->exchange && is_retransmission(sa, msg, len, m))
+			transmit_sent(e, sa, &sa->resp);
+		else
+			e->stats.invalid_packets_received++;
 		goto out;
 	} else if (h->message_id != sa->peer_mid) {
 		e->stats.invalid_packets_received++;
@@ -628,8 +792,12 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 		goto out;
 	}
 	if (h->exchange != IKE_SA_INIT) {
-		if (!open_sk(e, sa, msg, len, m, im))
+		if (ike_find(m, IKE_PL_SKF)) {
+			if (!reassemble(e, sa, msg, len, m, im))
+				goto out;   /* more fragments to come, or a bad one */
+		} else if (!open_sk(e, sa, msg, len, m, im)) {
 			goto out;
+		}
 		rx.m = im;
 	}
 	sa->last_rx_ms = now_ms;
@@ -641,7 +809,7 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 	if (response) {
 		sa->req_out = false;
 		sa->my_mid++;
-		free_buf(&sa->req, &sa->req_len);
+		free_buf(&sa->req.buf, &sa->req.len);
 	} else {
 		sa->peer_mid++;
 	}
@@ -757,7 +925,7 @@ static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
 		sa->tries++;
 		e->stats.retransmissions++;
 		sa->retx_at_ms = now + ((uint64_t)e->cfg.retransmit_ms << sa->tries);
-		transmit(e, sa, sa->req, sa->req_len);
+		transmit_sent(e, sa, &sa->req);
 		return;
 	}
 	if (sa->state == IKE_S_INIT_R && now - sa->created_ms >= HALF_OPEN_MS) {
@@ -858,6 +1026,8 @@ void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms)
 			fprintf(out, "  %-21s: %s:%u\n", "Peer", r, sa->remote.port);
 			fprintf(out, "  %-21s: %s\n", "Rule", rule ? rule->name : "-");
 			fprintf(out, "  %-21s: %s\n", "Algorithms", sa->algs[0] ? sa->algs : "-");
+			fprintf(out, "  %-21s: %s\n", "Peer authenticated by",
+			        sa->peer_auth[0] ? sa->peer_auth : "-");
 			fprintf(out, "  %-21s: %s\n", "UDP encapsulation",
 			        sa->encap ? (sa->nat_local || sa->nat_remote ? "yes (NAT)" : "yes (forced)")
 			                  : "no");

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "crypto/cert.h"
 #include "driver/driver.h"
 #include "policy/policy.h"
 
@@ -63,6 +64,11 @@ struct ike_policy {
 	struct mm_methods mm;        /* IKE SA proposals */
 	uint32_t ike_lifetime_s;     /* mmlifetime */
 	bool allow_legacy;
+	/* The machine certificate store (rootca= rules; NULL: none), owned by
+	 * the host and kept open until it is replaced (ike_engine_set_certs),
+	 * and strongcrlcheck. */
+	struct cert_store *certs;
+	enum cert_crl_mode crl;
 	const struct ike_rule *rules;
 	size_t nrules;
 };
@@ -95,6 +101,7 @@ struct ike_config {
 	unsigned retransmit_tries;   /* then the exchange fails (default 5) */
 	unsigned half_open_cookie;   /* half-open SAs before COOKIEs are asked (default 64) */
 	unsigned dpd_s;              /* liveness check after this idle time (0: none) */
+	unsigned fragment_size;      /* IP packets of IKE fragments (RFC 7383; default 1280) */
 };
 
 /* IP Security Monitor main-mode counters. */
@@ -107,6 +114,7 @@ struct ike_stats {
 	uint64_t active_ike_sas, half_open_sas;
 	uint64_t key_additions, key_deletions, rekeys;
 	uint64_t retransmissions, cookies_sent;
+	uint64_t fragmented_messages, reassembled_messages;   /* RFC 7383 */
 };
 
 struct ike_engine;
@@ -117,6 +125,10 @@ void ike_engine_free(struct ike_engine *e);
 /* Replaces the policy (copied). IKE SAs stay; new negotiations use it. */
 bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, char *err,
                            size_t errlen);
+
+/* Replaces the certificate store and the CRL mode (the host frees the old
+ * store after this call). */
+void ike_engine_set_certs(struct ike_engine *e, struct cert_store *s, enum cert_crl_mode crl);
 
 /* A datagram from remote to local (port 4500: the marker removed). msg is
  * modified (decrypted in place). */

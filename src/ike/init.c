@@ -231,11 +231,13 @@ void init_start(struct ike_engine *e, struct ike_ikesa *sa)
 		sa->state = IKE_S_DEAD;
 		return;
 	}
+	size_t n = 0;
+	const uint8_t *first = ike_sent_first(&sa->req, &n);
 	free(sa->init_i);
-	sa->init_i = malloc(sa->req_len);
-	sa->init_i_len = sa->init_i ? sa->req_len : 0;
+	sa->init_i = first ? malloc(n) : NULL;
+	sa->init_i_len = sa->init_i ? n : 0;
 	if (sa->init_i)
-		memcpy(sa->init_i, sa->req, sa->req_len);
+		memcpy(sa->init_i, first, n);
 }
 
 static const char *notify_name(uint16_t t)
@@ -339,6 +341,8 @@ enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 	memcpy(sa->init_r, rx->msg, rx->len);
 	sa->init_r_len = rx->len;
 	read_nat_detection(sa, m);
+	sa->peer_frag = ike_find_notify(m, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
+	proof_read_hashes(sa, m);
 	sa->encap = sa->nat_local || sa->nat_remote || (sa->rule && sa->rule->force_encap);
 	if (sa->encap) {
 		/* §2.23: IKE continues on port 4500 once NAT is detected. */
@@ -419,23 +423,28 @@ void init_request(struct ike_engine *e, const struct ike_addr *local, const stru
 		goto out;
 	}
 	read_nat_detection(sa, m);
+	sa->peer_frag = ike_find_notify(m, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
+	proof_read_hashes(sa, m);
 	sa->encap = sa->nat_local || sa->nat_remote;
 	put_nat_detection(e, sa, &w, false);
 	put_common_notifies(&w);
-	if (!ike_send_response(e, sa, IKE_SA_INIT, 0, &w) || !sa->resp) {
+	proof_put_certreq(e, NULL, &w);
+	size_t n = 0;
+	const uint8_t *sent = NULL;
+	if (!ike_send_response(e, sa, IKE_SA_INIT, 0, &w) || !(sent = ike_sent_first(&sa->resp, &n))) {
 		ikesa_kill(e, sa);
 		goto out;
 	}
 	sa->init_i = malloc(rx->len);
-	sa->init_r = malloc(sa->resp_len);
+	sa->init_r = malloc(n);
 	if (!sa->init_i || !sa->init_r) {
 		ikesa_kill(e, sa);
 		goto out;
 	}
 	memcpy(sa->init_i, rx->msg, rx->len);
 	sa->init_i_len = rx->len;
-	memcpy(sa->init_r, sa->resp, sa->resp_len);
-	sa->init_r_len = sa->resp_len;
+	memcpy(sa->init_r, sent, n);
+	sa->init_r_len = n;
 out:
 	free(theirs);
 }

@@ -206,7 +206,7 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 	ike_decode_ts(pr, &ts[1], NULL);
 	struct ike_data nr;
 	ike_decode_nonce(pn, &nr, NULL);
-	if (theirs->count != 1 || theirs->prop[0].spi_size != 4 ||
+	if (theirs->count != 1 || theirs->prop[0].spi_size != 4 || get32(theirs->prop[0].spi) < 256 ||
 	    !ike_select(&p->offer, theirs, &c, reason, sizeof(reason)) ||
 	    (c.dh && !dh_secret(&p->dh, m, p->dh_group, secret, &slen, &why))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "rekey of Child SA %08x: a bad answer (%s)",
@@ -332,6 +332,10 @@ static struct ike_ikesa *ike_rekey_make(struct ike_engine *e, struct ike_ikesa *
 	ns->nat_local = old->nat_local;
 	ns->nat_remote = old->nat_remote;
 	ns->encap = old->encap;
+	ns->peer_frag = old->peer_frag;
+	memcpy(ns->peer_hashes, old->peer_hashes, sizeof(ns->peer_hashes));
+	ns->npeer_hashes = old->npeer_hashes;
+	memcpy(ns->peer_auth, old->peer_auth, sizeof(ns->peer_auth));
 	ns->dh_group = group;
 	memcpy(ns->ni, ni, ni_len);
 	ns->ni_len = ni_len;
@@ -387,7 +391,7 @@ static enum ike_state ike_rekey_response(struct ike_engine *e, struct ike_ikesa 
 	ike_decode_sa(psa, theirs, NULL);
 	struct ike_data nr;
 	ike_decode_nonce(pn, &nr, NULL);
-	if (theirs->count != 1 || theirs->prop[0].spi_size != 8 ||
+	if (theirs->count != 1 || theirs->prop[0].spi_size != 8 || get64(theirs->prop[0].spi) == 0 ||
 	    !ike_select(&p->offer, theirs, &c, reason, sizeof(reason)) || c.dh != p->dh_group ||
 	    !dh_secret(&p->dh, m, p->dh_group, secret, &slen, &why)) {
 		ike_fail(e, sa, NULL, STEP_INIT, "IKE SA rekey: a bad answer (%s)",
@@ -462,7 +466,7 @@ static enum ike_state ike_rekey_request(struct ike_engine *e, struct ike_ikesa *
 			tp = &theirs->prop[i];
 	const struct ike_payload *pke = ike_find(m, IKE_PL_KE);
 	struct ike_ke ke;
-	if (!tp || tp->spi_size != 8 || !pke || !ike_decode_ke(pke, &ke, NULL)) {
+	if (!tp || tp->spi_size != 8 || get64(tp->spi) == 0 || !pke || !ike_decode_ke(pke, &ke, NULL)) {
 		answer_error(e, sa, rx->mid, IKE_N_INVALID_SYNTAX, NULL, 0);
 		return sa->state;
 	}
@@ -612,7 +616,7 @@ enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const 
 	struct ike_proposal p;
 	ike_choice_proposal(&c, spi, 4, xf, &p);
 	ike_put_sa(&w, &p, 1);
-	if (!tp || tp->spi_size != 4 || !ike_rand(e, nr, sizeof(nr)) ||
+	if (!tp || tp->spi_size != 4 || get32(tp->spi) < 256 || !ike_rand(e, nr, sizeof(nr)) ||
 	    (c.dh && !(dh_ok = dh_init(&d, c.dh, e->policy.allow_legacy, &err)))) {
 		answer_error(e, sa, rx->mid, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 		goto out;

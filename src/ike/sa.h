@@ -6,6 +6,7 @@
 #ifndef SECPOL_IKE_SA_H
 #define SECPOL_IKE_SA_H
 
+#include "ike/frag.h"
 #include "ike/ike.h"
 #include "ike/keys.h"
 #include "ike/message.h"
@@ -15,6 +16,14 @@
 #define IKE_MSG_MAX 8192          /* longest message built or accepted (fragments aside) */
 #define IKE_NONCE_LEN 32
 #define IKE_FAILURES 32           /* kept for `show failures` */
+#define IKE_PEER_HASHES 8
+
+/* A message as sent: one datagram, or its RFC 7383 fragments; each is a
+ * 2-octet length and its octets. Kept to be sent again. */
+struct ike_sent {
+	uint8_t *buf;
+	size_t len;
+};
 
 /* An IKE SA's life. Incoming messages are accepted only where the
  * transition table (engine.c) lists their exchange for the state. */
@@ -108,8 +117,12 @@ struct ike_ikesa {
 	/* Message IDs (window 1) and the retransmission cache */
 	uint32_t my_mid;              /* of our next request */
 	uint32_t peer_mid;            /* the peer's next request */
-	uint8_t *req, *resp;          /* our outstanding request, our last response */
-	size_t req_len, resp_len;
+	struct ike_sent req, resp;    /* our outstanding request, our last response */
+	bool peer_frag;               /* the peer takes RFC 7383 fragments */
+	uint16_t peer_hashes[IKE_PEER_HASHES];  /* its SIGNATURE_HASH_ALGORITHMS (RFC 7427) */
+	size_t npeer_hashes;
+	char peer_auth[160];          /* how the peer proved itself, for show */
+	struct ike_frag_reasm *reasm[2];  /* the peer's fragmented requests [0], responses [1] */
 	uint8_t req_exchange;
 	bool req_out;                 /* a request awaits its response */
 	unsigned tries;
@@ -177,6 +190,8 @@ bool ike_send_request(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchan
                       struct ike_writer *inner);
 bool ike_send_response(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchange,
                        uint32_t mid, struct ike_writer *inner);
+/* The first datagram of a sent message (IKE_SA_INIT: the whole of it). */
+const uint8_t *ike_sent_first(const struct ike_sent *s, size_t *len);
 /* An unencrypted one-notify answer without state (IKE_SA_INIT errors). */
 void ike_send_bare_notify(struct ike_engine *e, const struct ike_addr *local,
                           const struct ike_addr *remote, const struct ike_header *req,
@@ -207,9 +222,35 @@ void init_request(struct ike_engine *e, const struct ike_addr *local, const stru
                   const struct ike_rx *rx);
 enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
 
-/* auth.c: IKE_AUTH */
+/* proof.c: identities and AUTH payloads */
 /* The rule's first authentication method IKE can use; NULL and why. */
 const struct auth_method *auth_usable(const struct ike_rule *r, const char **why);
+/* How we prove who we are in one IKE_AUTH. */
+struct ike_proof {
+	uint8_t method;               /* IKE_AUTH_PSK or a signature method */
+	const char *psk;
+	struct cert_cred cred;        /* signatures: our certificate and key */
+	bool have_cred;
+	uint8_t idb[1024];            /* our ID payload's body */
+	size_t idlen;
+};
+/* Picks the rule's method (a certificate first when want_cert) and our
+ * identity; false and why when none works. */
+bool proof_prepare(struct ike_engine *e, const struct ike_ikesa *sa, const struct ike_rule *r,
+                   bool want_cert, struct ike_proof *p, char *why, size_t whylen);
+/* Writes our ID, CERTs and AUTH. */
+bool proof_put(struct ike_engine *e, const struct ike_ikesa *sa, struct ike_proof *p,
+               bool of_initiator, struct ike_writer *w, char *why, size_t whylen);
+void proof_free(struct ike_proof *p);
+/* A CERTREQ naming the roots of rule r (NULL: of every rule), if any. */
+void proof_put_certreq(struct ike_engine *e, const struct ike_rule *r, struct ike_writer *w);
+/* Checks the peer's ID, CERTs and AUTH of m against rule r. */
+bool proof_check(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
+                 const struct ike_message *m, bool of_initiator, char *why, size_t whylen);
+/* The peer's SIGNATURE_HASH_ALGORITHMS from its IKE_SA_INIT. */
+void proof_read_hashes(struct ike_ikesa *sa, const struct ike_message *m);
+
+/* auth.c: IKE_AUTH */
 enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa);
 enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);
 enum ike_state auth_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);

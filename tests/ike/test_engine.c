@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 
+#include "crypto/cert.h"
 #include "ike/ike.h"
 #include "policy/diag.h"
 
@@ -139,6 +140,7 @@ static bool on_random(void *ctx, uint8_t *out, size_t len)
 }
 
 static bool rule_pfs;             /* qmpfs on both sides' rules */
+static unsigned frag_size;        /* ike_config.fragment_size (0: default) */
 
 static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tunnel)
 {
@@ -180,7 +182,8 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 	dup_to[0] = dup_to[1] = false;
 	sent_count[0] = sent_count[1] = 0;
 	corrupt_at[0] = corrupt_at[1] = 0;
-	struct ike_config cfg = { .retransmit_ms = 500, .retransmit_tries = 3 };
+	struct ike_config cfg = { .retransmit_ms = 500, .retransmit_tries = 3,
+	                          .fragment_size = frag_size };
 	for (int i = 0; i < 2; i++) {
 		struct side *s = &sides[i];
 		s->id = i;
@@ -219,6 +222,7 @@ static void teardown_sides(void)
 	for (int i = 0; i < 2; i++)
 		ike_engine_free(sides[i].e);
 	rule_pfs = false;
+	frag_size = 0;
 }
 
 /* The i-th installed Child SA of s that is still there (not removed). */
@@ -427,7 +431,7 @@ static void test_wrong_psk(void **state)
 	char buf[2048];
 	failures(&sides[1], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "IKE_AUTH"));
-	assert_non_null(strstr(buf, "verifies with no rule's pre-shared key"));
+	assert_non_null(strstr(buf, "does not verify with the pre-shared key of rule"));
 	failures(&sides[0], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "AUTHENTICATION_FAILED"));
 	struct ike_stats st;
@@ -715,6 +719,176 @@ static void test_simultaneous_ike_rekey(void **state)
 	teardown_sides();
 }
 
+/* A large IKE_AUTH (sixteen selector pairs, many proposals) on a 576-octet
+ * path: it goes out as RFC 7383 fragments, both ways, and is put back
+ * together; then a rekey (also fragmented) works. */
+static void test_fragmentation(void **state)
+{
+	(void)state;
+	frag_size = 576;
+	const char *qm = "ESP[AESGCM128] ESP[AESGCM256] ESP[AES128,SHA256] ESP[AES256,SHA256] "
+	                 "ESP[AES256,SHA384] ESP[AES256,SHA512] ESP[AES128,SHA1] ESP[3DES,SHA1]";
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", qm, qm, true);
+	for (int i = 0; i < 2; i++) {
+		struct ike_rule *r = &sides[i].rule;
+		for (size_t k = 1; k < 16; k++) {
+			r->local[k] = r->local[0];
+			r->remote[k] = r->remote[0];
+			r->local[k].port = r->remote[k].port = (uint16_t)(1000 + k);
+			r->local[k].protocol = r->remote[k].protocol = 6;
+		}
+		r->nsel = 16;
+		set_policy(&sides[i], "AES128-SHA256-31");
+	}
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	struct ike_stats a, b;
+	ike_engine_stats(sides[0].e, &a);
+	ike_engine_stats(sides[1].e, &b);
+	assert_true(a.fragmented_messages >= 1);   /* A's IKE_AUTH request */
+	assert_true(b.reassembled_messages >= 1);
+	assert_int_equal(a.invalid_packets_received + b.invalid_packets_received, 0);
+	teardown_sides();
+}
+
+/* ---- certificates: a test PKI made with the openssl tool ---- */
+
+static char pki[64];
+
+/* A root CA (RSA or ECDSA) and, for each side, a host certificate with its
+ * address as subjectAltName, imported into that side's own store; and an
+ * unrelated root for the failure case. */
+static void make_pki(const char *alg)
+{
+	snprintf(pki, sizeof(pki), "/tmp/secpol-ike-pki.XXXXXX");
+	assert_non_null(mkdtemp(pki));
+	char cmd[4096];
+	const char *key = !strcmp(alg, "rsa") ? "-newkey rsa:2048" : "-newkey ec -pkeyopt ec_paramgen_curve:P-256";
+	snprintf(cmd, sizeof(cmd),
+	         "set -e; cd %s; "
+	         "for ca in root other; do openssl req -x509 %s -nodes -keyout $ca.key -out $ca.pem "
+	         "  -days 30 -subj \"/O=secpol/CN=$ca CA\" -addext basicConstraints=critical,CA:true "
+	         "  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null; done; "
+	         "for h in a:192.0.2.1 b:192.0.2.2; do n=${h%%%%:*}; ip=${h#*:}; "
+	         "  openssl req %s -nodes -keyout $n.key -out $n.csr -subj \"/O=secpol/CN=host-$n\" 2>/dev/null; "
+	         "  printf 'subjectAltName=IP:%%s\\nkeyUsage=digitalSignature\\n' $ip > $n.ext; "
+	         "  openssl x509 -req -in $n.csr -CA root.pem -CAkey root.key -CAcreateserial "
+	         "    -days 30 -extfile $n.ext -out $n.pem 2>/dev/null; "
+	         "  cat $n.pem $n.key > $n.bundle; "
+	         "done",
+	         pki, key, key);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void clean_pki(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pki);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Side i's store: the root (or the other root) and its host certificate. */
+static struct cert_store *store_for(int i, const char *root)
+{
+	char dir[128], f[160];
+	snprintf(dir, sizeof(dir), "%s/store-%c", pki, 'a' + i);
+	struct cert_err err = { 0 };
+	struct cert_store *st = cert_store_open(dir, true, &err);
+	assert_non_null(st);
+	struct cert_import_result r;
+	snprintf(f, sizeof(f), "%s/%s.pem", pki, root);
+	assert_true(cert_store_import_file(st, f, NULL, &r, &err));
+	snprintf(f, sizeof(f), "%s/%c.bundle", pki, 'a' + i);
+	assert_true(cert_store_import_file(st, f, NULL, &r, &err));
+	cert_store_close(st);
+	return cert_store_open(dir, false, &err);
+}
+
+static void cert_rules(const char *root_a, const char *root_b, struct cert_store *st[2])
+{
+	for (int i = 0; i < 2; i++) {
+		struct diag d;
+		diag_init(&d);
+		sides[i].rule.auth.n = 0;
+		assert_true(policy_auth_add(&sides[i].rule.auth, AUTH_CERT, "CN=root CA, O=secpol", &d));
+		st[i] = store_for(i, i ? root_b : root_a);
+		set_policy(&sides[i], "AES128-SHA256-19");
+		ike_engine_set_certs(sides[i].e, st[i], CERT_CRL_SOFT);
+	}
+}
+
+static void check_cert_auth(const char *alg, const char *keytype)
+{
+	make_pki(alg);
+	setup_sides("AES128-SHA256-19", "AES128-SHA256-19", "-", "-", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	struct cert_store *st[2];
+	cert_rules("root", "root", st);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	char buf[4096], want[128];
+	show(&sides[1], buf, sizeof(buf));
+	snprintf(want, sizeof(want), "certificate 'O=secpol, CN=host-a' (%s)", keytype);
+	assert_non_null(strstr(buf, want));
+	show(&sides[0], buf, sizeof(buf));
+	snprintf(want, sizeof(want), "certificate 'O=secpol, CN=host-b' (%s)", keytype);
+	assert_non_null(strstr(buf, want));
+	if (frag_size) {
+		struct ike_stats a, b;
+		ike_engine_stats(sides[0].e, &a);
+		ike_engine_stats(sides[1].e, &b);
+		assert_true(a.fragmented_messages >= 1 && b.fragmented_messages >= 1);
+		assert_true(a.reassembled_messages >= 1 && b.reassembled_messages >= 1);
+	}
+	teardown_sides();
+	cert_store_close(st[0]);
+	cert_store_close(st[1]);
+	clean_pki();
+}
+
+static void test_cert_ecdsa(void **state)
+{
+	(void)state;
+	check_cert_auth("ec", "ECDSA-P256");
+}
+
+static void test_cert_rsa(void **state)
+{
+	(void)state;
+	/* An RSA-2048 IKE_AUTH over a 1280-octet path: fragmented, too. */
+	frag_size = 1280;
+	check_cert_auth("rsa", "RSA-2048");
+}
+
+/* B trusts only "other CA": A's certificate does not chain; B says why. */
+static void test_cert_untrusted(void **state)
+{
+	(void)state;
+	make_pki("ec");
+	setup_sides("AES128-SHA256-19", "AES128-SHA256-19", "-", "-", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	struct cert_store *st[2];
+	cert_rules("root", "other", st);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst + sides[1].ninst, 0);
+	char buf[2048];
+	failures(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "step IKE_AUTH: authentication failed: certificate: "));
+	failures(&sides[0], buf, sizeof(buf));
+	assert_true(strstr(buf, "AUTHENTICATION_FAILED") || strstr(buf, "no host certificate"));
+	teardown_sides();
+	cert_store_close(st[0]);
+	cert_store_close(st[1]);
+	clean_pki();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +908,10 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_child_rekey),
 		cmocka_unit_test(test_ike_rekey),
 		cmocka_unit_test(test_simultaneous_ike_rekey),
+		cmocka_unit_test(test_fragmentation),
+		cmocka_unit_test(test_cert_ecdsa),
+		cmocka_unit_test(test_cert_rsa),
+		cmocka_unit_test(test_cert_untrusted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
