@@ -586,6 +586,8 @@ void ike_engine_free(struct ike_engine *e)
 		for_each_sa(e, ikesa_kill);
 	free(e->by_spi);
 	free(e->by_peer);
+	if (e->cookie_ready)
+		ike_cookie_free(&e->cookie);
 	if (e->rules)
 		crypto_wipe(e->rules, e->policy.nrules * sizeof(*e->rules));   /* PSKs */
 	free(e->rules);
@@ -657,6 +659,43 @@ static bool open_sk(struct ike_engine *e, struct ike_ikesa *sa, uint8_t *msg, si
 bad:
 	e->stats.invalid_packets_received++;
 	ike_log(e, LOG_INFO, "IKE: message dropped: %s", why);
+	return false;
+}
+
+/*
+ * RFC 7296 §2.6: with more half-open SAs than the threshold, an
+ * IKE_SA_INIT request must carry, as its first payload, the COOKIE we
+ * would give it -- proof that the initiator receives at its address --
+ * before we do any work or keep any state for it. Without one (or with a
+ * stale one) it gets the COOKIE to send back.
+ */
+static bool cookie_ok(struct ike_engine *e, const struct ike_addr *local,
+                      const struct ike_addr *remote, const struct ike_message *m)
+{
+	if (e->half_open < e->cfg.half_open_cookie)
+		return true;
+	uint64_t now_s = e->now_ms / 1000;
+	if (!e->cookie_ready && !(e->cookie_ready = ike_cookie_init(&e->cookie, now_s,
+	                                                           IKE_COOKIE_LIFETIME)))
+		return false;
+	const struct ike_payload *pn = ike_find(m, IKE_PL_NONCE);
+	struct ike_data ni;
+	if (!pn || !ike_decode_nonce(pn, &ni, NULL))
+		return false;
+	size_t alen = remote->family == AF_INET ? 4 : 16;
+	struct ike_notify n;
+	bool first = m->count && m->payload[0].type == IKE_PL_NOTIFY &&
+	             ike_decode_notify(&m->payload[0], &n, NULL) && n.type == IKE_N_COOKIE;
+	if (first && ike_cookie_verify(&e->cookie, now_s, n.data, n.len, ni.data, ni.len,
+	                               remote->bytes, alen, m->hdr.spi_i))
+		return true;
+	if (first)
+		e->stats.invalid_cookies_received++;
+	uint8_t c[IKE_COOKIE_LEN];
+	if (ike_cookie_make(&e->cookie, now_s, ni.data, ni.len, remote->bytes, alen, m->hdr.spi_i, c)) {
+		ike_send_bare_notify(e, local, remote, &m->hdr, IKE_N_COOKIE, c, sizeof(c));
+		e->stats.cookies_sent++;
+	}
 	return false;
 }
 
@@ -749,7 +788,7 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 			e->stats.invalid_packets_received++;
 		} else if (dup) {
 			transmit_sent(e, dup, &dup->resp);   /* a retransmission */
-		} else {
+		} else if (cookie_ok(e, local, remote, m)) {
 			init_request(e, local, remote, &rx);
 		}
 		goto out;

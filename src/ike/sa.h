@@ -6,6 +6,7 @@
 #ifndef SECPOL_IKE_SA_H
 #define SECPOL_IKE_SA_H
 
+#include "ike/cookie.h"
 #include "ike/frag.h"
 #include "ike/ike.h"
 #include "ike/keys.h"
@@ -160,6 +161,8 @@ struct ike_engine {
 	struct ike_ikesa **by_peer;   /* responder half-open: (peer's spi_i, address) */
 	size_t buckets, count, half_open;
 	struct ike_stats stats;
+	struct ike_cookie_secret cookie;   /* RFC 7296 §2.6, once half-open SAs pile up */
+	bool cookie_ready;
 	struct ike_failure failures[IKE_FAILURES];
 	size_t nfailures;             /* total; the ring holds the last IKE_FAILURES */
 	uint64_t now_ms;              /* of the call being served */

@@ -141,6 +141,7 @@ static bool on_random(void *ctx, uint8_t *out, size_t len)
 
 static bool rule_pfs;             /* qmpfs on both sides' rules */
 static unsigned frag_size;        /* ike_config.fragment_size (0: default) */
+static unsigned cookie_threshold; /* ike_config.half_open_cookie (0: default) */
 
 static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tunnel)
 {
@@ -183,7 +184,8 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 	sent_count[0] = sent_count[1] = 0;
 	corrupt_at[0] = corrupt_at[1] = 0;
 	struct ike_config cfg = { .retransmit_ms = 500, .retransmit_tries = 3,
-	                          .fragment_size = frag_size };
+	                          .fragment_size = frag_size,
+	                          .half_open_cookie = cookie_threshold };
 	for (int i = 0; i < 2; i++) {
 		struct side *s = &sides[i];
 		s->id = i;
@@ -223,6 +225,7 @@ static void teardown_sides(void)
 		ike_engine_free(sides[i].e);
 	rule_pfs = false;
 	frag_size = 0;
+	cookie_threshold = 0;
 }
 
 /* The i-th installed Child SA of s that is still there (not removed). */
@@ -754,6 +757,55 @@ static void test_fragmentation(void **state)
 	teardown_sides();
 }
 
+/* B asks for a COOKIE once one SA is half-open: the second initiation gets
+ * one, sends it back, and goes through; a forged cookie is counted. */
+static void test_cookie(void **state)
+{
+	(void)state;
+	cookie_threshold = 1;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	/* Only A's IKE_SA_INIT reaches B: one half-open SA there. */
+	assert_int_equal(qn, 1);
+	struct dgram first = queue[0];
+	qn = 0;
+	ike_engine_input(sides[1].e, &first.dst, &first.from, first.data, first.len, 0);
+	qn = 0;   /* its answer is lost */
+	struct ike_stats st;
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.half_open_sas, 1);
+	/* A second IKE SA from A: B answers with a COOKIE only. */
+	ike_engine_initiate(sides[0].e, sides[0].rule.id, &sides[0].addr, &sides[1].addr, 10);
+	pump(10);
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.cookies_sent, 1);
+	assert_int_equal(sides[1].ninst, 1);   /* the second SA came up */
+	assert_int_equal(sides[0].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	/* A request whose COOKIE was tampered with: counted, answered with a
+	 * fresh COOKIE, no state. */
+	ike_engine_initiate(sides[0].e, sides[0].rule.id, &sides[0].addr, &sides[1].addr, 20);
+	assert_int_equal(qn, 1);
+	struct dgram d = queue[0];
+	qn = 0;
+	ike_engine_input(sides[1].e, &d.dst, &d.from, d.data, d.len, 20);   /* -> COOKIE */
+	assert_int_equal(qn, 1);
+	struct dgram c = queue[0];
+	qn = 0;
+	ike_engine_input(sides[0].e, &c.dst, &c.from, c.data, c.len, 20);   /* A resends with it */
+	assert_int_equal(qn, 1);
+	queue[0].data[40] ^= 1;   /* inside the COOKIE notification's data */
+	struct dgram bad = queue[0];
+	qn = 0;
+	ike_engine_input(sides[1].e, &bad.dst, &bad.from, bad.data, bad.len, 20);
+	ike_engine_stats(sides[1].e, &st);
+	assert_int_equal(st.invalid_cookies_received, 1);
+	assert_int_equal(st.half_open_sas, 1);   /* still only the first one */
+	qn = 0;
+	teardown_sides();
+}
+
 /* ---- certificates: a test PKI made with the openssl tool ---- */
 
 static char pki[64];
@@ -909,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_ike_rekey),
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
+		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_cert_ecdsa),
 		cmocka_unit_test(test_cert_rsa),
 		cmocka_unit_test(test_cert_untrusted),
