@@ -259,7 +259,8 @@ enum { RESP = 0, INIT = 1 };
 
 struct install {
 	uint32_t in, out;
-	bool live;
+	bool live;                        /* one of its halves is still there */
+	bool in_gone, out_gone;
 };
 
 struct side {
@@ -540,7 +541,7 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 		if (s->inst[i].live && s->inst[i].in == c->in.sa.spi)
 			fail("an inbound SPI installed twice");
 	if (s->ninst < MAX_INSTALLS)
-		s->inst[s->ninst++] = (struct install){ c->in.sa.spi, c->out.sa.spi, true };
+		s->inst[s->ninst++] = (struct install){ c->in.sa.spi, c->out.sa.spi, true, false, false };
 	return true;
 }
 
@@ -552,11 +553,20 @@ static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
 	(void)local;
 	(void)remote;
 	struct side *s = ctx;
-	for (size_t i = 0; i < s->ninst; i++)
-		if (s->inst[i].live && s->inst[i].in == spi_in && s->inst[i].out == spi_out) {
-			s->inst[i].live = false;
-			return;
-		}
+	/* The engine removes the outbound half first (spi_in 0) and the
+	 * inbound half a moment later (spi_out 0), or both at once. */
+	for (size_t i = 0; i < s->ninst; i++) {
+		struct install *x = &s->inst[i];
+		if (!x->live || (spi_in && x->in != spi_in) || (spi_out && x->out != spi_out) ||
+		    (!spi_in && !spi_out))
+			continue;
+		if ((spi_out && x->out_gone) || (spi_in && x->in_gone))
+			continue;
+		x->out_gone = x->out_gone || spi_out;
+		x->in_gone = x->in_gone || spi_in;
+		x->live = !(x->out_gone && x->in_gone);
+		return;
+	}
 	if (s->ninst < MAX_INSTALLS)
 		fail("a Child SA removed that is not installed");
 }
@@ -937,7 +947,7 @@ static void run_auth_edit(struct in *in)
 		ike_engine_stats(sides[RESP].e, &st);
 		bool up = false;
 		for (size_t i = 0; i < sides[INIT].ninst; i++)
-			up = up || sides[INIT].inst[i].live;
+			up = up || (sides[INIT].inst[i].live && !sides[INIT].inst[i].out_gone);
 		if (st.main_mode_sas != 1 || st.quick_mode_sas != 1 || !up)
 			fail("an edited IKE_AUTH request kept the real one from establishing the SA");
 	}

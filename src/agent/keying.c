@@ -92,8 +92,10 @@ static void k_remove(void *ctx, enum sa_proto proto, uint32_t spi_in, const stru
                      uint32_t spi_out, const struct sa_address *remote)
 {
 	struct keying *k = ctx;
-	driver_sa_delete(k->driver, spi_in, local, proto);
-	driver_sa_delete(k->driver, spi_out, remote, proto);
+	if (spi_in)
+		driver_sa_delete(k->driver, spi_in, local, proto);
+	if (spi_out)
+		driver_sa_delete(k->driver, spi_out, remote, proto);
 }
 
 static void k_log(void *ctx, int level, const char *line)

@@ -293,12 +293,33 @@ void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *
 	struct sa_address local, remote;
 	ike_addr_to_sa(&sa->local, &local);
 	ike_addr_to_sa(&sa->remote, &remote);
+	/* The outbound SA goes now; the inbound one a moment later, for what
+	 * the peer sent on it before its Delete (make-before-break both ways). */
+	struct ike_linger *l = calloc(1, sizeof(*l));
+	if (l) {
+		*l = (struct ike_linger){ c->proto, c->spi_in, local, e->now_ms + IKE_LINGER_MS, NULL };
+		struct ike_linger **at = &e->lingering;
+		while (*at)
+			at = &(*at)->next;
+		*at = l;
+	}
 	if (e->host.remove)
-		e->host.remove(e->host.ctx, c->proto, c->spi_in, &local, c->spi_out, &remote);
+		e->host.remove(e->host.ctx, c->proto, l ? 0 : c->spi_in, &local, c->spi_out, &remote);
 	e->stats.key_deletions += 2;
 	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x removed",
 	        c->proto == SA_PROTO_ESP ? "ESP" : "AH", c->spi_in, c->spi_out);
 	free(c);
+}
+
+void child_linger_expire(struct ike_engine *e, bool all)
+{
+	while (e->lingering && (all || e->now_ms >= e->lingering->at_ms)) {
+		struct ike_linger *l = e->lingering;
+		e->lingering = l->next;
+		if (e->host.remove)
+			e->host.remove(e->host.ctx, l->proto, l->spi, &l->local, 0, NULL);
+		free(l);
+	}
 }
 
 void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa)

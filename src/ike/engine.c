@@ -584,6 +584,7 @@ void ike_engine_free(struct ike_engine *e)
 		return;
 	if (e->by_spi)
 		for_each_sa(e, ikesa_kill);
+	child_linger_expire(e, true);
 	free(e->by_spi);
 	free(e->by_peer);
 	if (e->cookie_ready)
@@ -997,7 +998,8 @@ uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
 	for_each_sa(e, tick_sa);
-	uint64_t next = UINT64_MAX;
+	child_linger_expire(e, false);
+	uint64_t next = e->lingering ? e->lingering->at_ms : UINT64_MAX;
 	for (size_t b = 0; b < e->buckets; b++)
 		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
 			if (sa->req_out && sa->retx_at_ms < next)
@@ -1034,6 +1036,7 @@ void ike_engine_flush(struct ike_engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
 	for_each_sa(e, flush_one);
+	child_linger_expire(e, true);
 }
 
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s)

@@ -86,7 +86,8 @@ struct ike_host {
 	void (*send)(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	             const uint8_t *msg, size_t len);
 	bool (*install)(void *ctx, const struct ike_child_install *c, char *err, size_t errlen);
-	/* Removes both SAs of a Child SA (inbound SPI at local, outbound at remote). */
+	/* Removes SAs of a Child SA: the inbound one (spi_in at local) and the
+	 * outbound one (spi_out at remote); a zero SPI stands for none. */
 	void (*remove)(void *ctx, enum sa_proto proto, uint32_t spi_in, const struct sa_address *local,
 	               uint32_t spi_out, const struct sa_address *remote);
 	/* One line for the log: SA up/down, failures (never a key). */

@@ -141,12 +141,23 @@ struct ike_ikesa {
 	struct ike_ikesa *next_peer;
 };
 
+/* An inbound SA kept a moment after its Child SA was deleted: packets the
+ * peer sent before the Delete are still on their way. */
+#define IKE_LINGER_MS 2000
+struct ike_linger {
+	enum sa_proto proto;
+	uint32_t spi;
+	struct sa_address local;
+	uint64_t at_ms;
+	struct ike_linger *next;
+};
+
 struct ike_failure {
 	uint64_t at_ms;
 	struct ike_addr peer;
 	uint32_t rule_id;
 	enum ike_step step;
-	char why[160];
+	char why[384];
 };
 
 struct ike_engine {
@@ -161,6 +172,7 @@ struct ike_engine {
 	struct ike_ikesa **by_peer;   /* responder half-open: (peer's spi_i, address) */
 	size_t buckets, count, half_open;
 	struct ike_stats stats;
+	struct ike_linger *lingering;      /* oldest first */
 	struct ike_cookie_secret cookie;   /* RFC 7296 §2.6, once half-open SAs pile up */
 	bool cookie_ready;
 	struct ike_failure failures[IKE_FAILURES];
@@ -289,6 +301,8 @@ struct ike_child *child_by_spi_in(struct ike_ikesa *sa, uint32_t spi);
 void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa);
 struct ike_child *child_by_spi_out(struct ike_ikesa *sa, enum sa_proto proto, uint32_t spi);
 void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c);
+/* Removes the inbound SAs whose moment has passed (all of them: now). */
+void child_linger_expire(struct ike_engine *e, bool all);
 
 /* info.c: INFORMATIONAL */
 enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx);

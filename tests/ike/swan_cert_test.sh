@@ -205,7 +205,8 @@ s.sendall(bytes(range(256)) * 1024); s.close()' "$src" "$dst" || bad "$1: TCP cl
 # udp.srcport, exchange type, next payloads.
 wire() {
 	capture_stop "$1"
-	local W=$(pcap "$1") big
+	local W big
+	W=$(pcap "$1")
 	shark "$W" -Y isakmp -T fields -e ip.src -e ip.len -e udp.srcport -e isakmp.exchangetype \
 		-e isakmp.nextpayload >"$E2E_T/$1.ike"
 	expect_ge "$1: IKE_SA_INIT on 500" "$(awk '$3 == 500 && $4 == 34' "$E2E_T/$1.ike" | wc -l)" 2
@@ -257,6 +258,8 @@ sp "$A" dynamic show mmsas >"$E2E_T/a1" 2>&1
 check "1: secpold: IKE SA established" grep -q "State *: established" "$E2E_T/a1"
 check "1: secpold: initiator for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a1"
 check "1: secpold: initiator" grep -q "Role *: initiator" "$E2E_T/a1"
+check "1: secpold: authenticated strongSwan by its ECDSA certificate" \
+	grep -q "Peer authenticated by: certificate 'C=US, O=secpol test, CN=b' (ECDSA-P256)" "$E2E_T/a1"
 check "1: secpold: UDP-encapsulated Child SA in tunnel mode" \
 	grep -q "Child SA ESP in .* tunnel aes-128-gcm UDP-encap" "$E2E_T/a1"
 wire wire1
@@ -301,6 +304,8 @@ sp "$A" dynamic show mmsas >"$E2E_T/a2" 2>&1
 check "2: secpold: IKE SA established" grep -q "State *: established" "$E2E_T/a2"
 check "2: secpold: responder for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a2"
 check "2: secpold: responder" grep -q "Role *: responder" "$E2E_T/a2"
+check "2: secpold: authenticated strongSwan by its RSA certificate" \
+	grep -q "Peer authenticated by: certificate 'C=US, O=secpol test, CN=b' (RSA-2048)" "$E2E_T/a2"
 wire wire2
 expect_ge "2: the wire: strongSwan's IKE_AUTH as encrypted fragments (SKF)" \
 	"$(awk '$1 == "192.0.2.2" && $4 == 35 && $5 ~ /^53(,|$)/' "$E2E_T/wire2.ike" | wc -l)" 2
