@@ -148,7 +148,9 @@ bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
 		snprintf(err, errlen, "cannot bind UDP port 500: %s", strerror(errno));
 		return false;
 	}
-	struct ike_config cfg = { 0 };
+	/* Liveness checks after 30 s without a word from the peer: a peer that
+	 * went away takes its SAs with it within about a minute. */
+	struct ike_config cfg = { .dpd_s = 30 };
 	struct ike_host h = { .ctx = k, .send = k_send, .install = k_install, .remove = k_remove,
 	                      .log = k_log };
 	if (!(k->engine = ike_engine_new(&cfg, &h))) {

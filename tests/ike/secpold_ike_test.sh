@@ -37,6 +37,7 @@ for h in A B C; do
 	link "${!h}" eth0 "$S" "p$h"
 	in_ns "$S" ip link set "p$h" master br0
 	addr "${!h}" eth0 "192.0.2.$n/24"
+	addr "${!h}" eth0 "2001:db8::$n/64"
 done
 
 # policy NS KEY PEERS...: Negotiate with each peer, ESP, the given PSK.
@@ -54,8 +55,8 @@ host_policy() {
 		echo "static set policy name=lab assign=yes"
 	} | policy "$ns"
 }
-host_policy "$A" right 192.0.2.2 192.0.2.3
-host_policy "$B" right 192.0.2.1
+host_policy "$A" right 192.0.2.2 192.0.2.3 2001:db8::2
+host_policy "$B" right 192.0.2.1 2001:db8::1
 host_policy "$C" wrong 192.0.2.1
 
 for h in A B C; do start_secpold "${!h}" || exit 1; done
@@ -139,6 +140,12 @@ expect_eq "A: one Child SA with B after the rekey" "$(grep -c "Child SA ESP" "$E
 check "A: a new Child SA (new SPI)" bash -c "! grep -q 'Child SA ESP in $a_in ' $E2E_T/a.rekeyed"
 check "the rekey in the log" grep -q "rekeying Child SA" "$(host_dir "$A")/secpold.log" "$(host_dir "$B")/secpold.log"
 
+# ---- IPv6: a second IKE SA, over IPv6, for the same rule.
+check "A: ping6 B (IKE over IPv6)" in_ns "$A" ping -6 -c 3 -W 5 -i 0.3 2001:db8::2
+sp "$A" dynamic show mmsas >"$E2E_T/a.v6"
+check "A: an IKE SA with 2001:db8::2" grep -q "Peer *: 2001:db8::2:500" "$E2E_T/a.v6"
+expect_eq "A: two IKE SAs with B (IPv4 and IPv6)" "$(grep -c "^IKE SA" "$E2E_T/a.v6")" 2
+
 # ---- A -> C: the keys differ. No traffic, and both sides say why.
 refute "A: ping C with a wrong PSK" in_ns "$A" ping -c 2 -W 2 -i 0.5 192.0.2.3
 sleep 1
@@ -156,6 +163,8 @@ expect_ge "wire: IKE_AUTH (tshark)" "$(shark "$W" -Y 'isakmp.exchangetype == 35'
 expect_ge "wire: ESP between A and B" "$(shark "$W" -Y 'esp && ip.addr == 192.0.2.2' | wc -l)" 6
 expect_ge "wire: CREATE_CHILD_SA (the rekey)" "$(shark "$W" -Y 'isakmp.exchangetype == 36' | wc -l)" 2
 expect_eq "wire: no ICMP in clear between A and B" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.2 && !esp' | wc -l)" 0
+expect_eq "wire: no ICMPv6 echo in clear" "$(shark "$W" -Y 'icmpv6.type == 128 || icmpv6.type == 129' | wc -l)" 0
+expect_ge "wire: ESP over IPv6" "$(shark "$W" -Y 'esp && ipv6.addr == 2001:db8::2' | wc -l)" 6
 expect_eq "wire: no TCP in clear between A and B" "$(shark "$W" -Y 'tcp.port == 5001 || tcp.port == 5002' | wc -l)" 0
 expect_eq "wire: no ICMP in clear to C" "$(shark "$W" -Y 'icmp && ip.addr == 192.0.2.3' | wc -l)" 0
 check "no key material in the logs" bash -c "! grep -qi 'right\|wrong' $(host_dir "$A")/secpold.log $(host_dir "$B")/secpold.log"

@@ -144,6 +144,7 @@ static bool on_random(void *ctx, uint8_t *out, size_t len)
 static bool rule_pfs;             /* qmpfs on both sides' rules */
 static unsigned frag_size;        /* ike_config.fragment_size (0: default) */
 static unsigned cookie_threshold; /* ike_config.half_open_cookie (0: default) */
+static unsigned dpd;              /* ike_config.dpd_s */
 
 static void mk_rule(struct ike_rule *r, const char *psk, const char *qm, bool tunnel)
 {
@@ -187,7 +188,7 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 	corrupt_at[0] = corrupt_at[1] = 0;
 	struct ike_config cfg = { .retransmit_ms = 500, .retransmit_tries = 3,
 	                          .fragment_size = frag_size,
-	                          .half_open_cookie = cookie_threshold };
+	                          .half_open_cookie = cookie_threshold, .dpd_s = dpd };
 	for (int i = 0; i < 2; i++) {
 		struct side *s = &sides[i];
 		s->id = i;
@@ -228,6 +229,7 @@ static void teardown_sides(void)
 	rule_pfs = false;
 	frag_size = 0;
 	cookie_threshold = 0;
+	dpd = 0;
 }
 
 /* The i-th installed Child SA of s that is still there (not removed). */
@@ -764,6 +766,44 @@ static void test_fragmentation(void **state)
 	teardown_sides();
 }
 
+/* Liveness (dead peer detection): after 10 s of silence A asks (an empty
+ * INFORMATIONAL); B answers and all stays. Then B is gone: A gives up after
+ * its retransmissions and removes the SAs. */
+static void test_dpd(void **state)
+{
+	(void)state;
+	dpd = 10;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	size_t before = sent_count[0];
+	run_at(10000);
+	/* its liveness check, and its answer to B's */
+	assert_int_equal(sent_count[0], before + 2);
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 1);
+	drop_next[1] = 100;
+	uint64_t now = 21000;
+	for (int i = 0; i < 10; i++) {
+		uint64_t next = ike_engine_tick(sides[0].e, now);
+		if (next == UINT64_MAX)
+			break;
+		now = next > now ? next : now + 1000;
+	}
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 0);
+	size_t n;
+	live(&sides[0], &n);
+	assert_int_equal(n, 0);
+	char buf[1024];
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "no answer to INFORMATIONAL"));
+	qn = 0;
+	teardown_sides();
+}
+
 /* B asks for a COOKIE once one SA is half-open: the second initiation gets
  * one, sends it back, and goes through; a forged cookie is counted. */
 static void test_cookie(void **state)
@@ -969,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_dpd),
 		cmocka_unit_test(test_cert_ecdsa),
 		cmocka_unit_test(test_cert_rsa),
 		cmocka_unit_test(test_cert_untrusted),
