@@ -374,6 +374,7 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	cs->src_len = c->src_len;
 	cs->dst_len = c->dst_len;
 	cs->udp_encap = c->udp_encap;
+	cs->udp_port = c->udp_port ? c->udp_port : 4500;
 	cs->rule_id = c->rule_id;
 	cs->id = ++d->next_child_id;
 	sa->owner = cs;

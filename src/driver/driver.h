@@ -46,6 +46,7 @@ struct child_sa_config {
 	struct sa_address src, dst;  /* selectors: the inner traffic */
 	uint8_t src_len, dst_len;    /* their prefix lengths */
 	bool udp_encap;              /* RFC 3948, port 4500 */
+	uint16_t udp_port;           /* the peer's port for it (behind a NAT: its mapping); 0: 4500 */
 	uint32_t rule_id;            /* outbound: carries only this rule's packets (0: any rule) */
 	/* Outbound: used only once the SAs before it are gone -- the
 	 * responder of a rekey must not send on the new SA before the

@@ -24,6 +24,7 @@ struct child_sa {
 	struct sa_address src, dst;
 	uint8_t src_len, dst_len;
 	bool udp_encap;
+	uint16_t udp_port;          /* the peer's UDP port for ESP in UDP */
 	uint32_t rule_id;           /* outbound: only this rule's packets (0: any) */
 	bool soft_told, hard_told;  /* driver_sa_expiring() reported it */
 	bool signalled;             /* its worker woke the agent about it */

@@ -219,7 +219,7 @@ static void tx_protected(struct tx *t, struct child_sa *cs, struct pkt *pk, uint
 		/* RFC 3948: the ESP packet without its IP header, in UDP to 4500. */
 		size_t hl = fam == AF_INET ? (size_t)(pkt_data(pk)[0] & 0x0f) * 4 : 40;
 		batch_add(fam == AF_INET ? &t->udp4 : &t->udp6, pkt_data(pk) + hl, pk->len - hl,
-		          fam, sa->dst.bytes, 4500, &t->st->send_errors);
+		          fam, sa->dst.bytes, cs->udp_port, &t->st->send_errors);
 		return;
 	}
 	/* A known next hop, and the packet fits its device: AF_PACKET. Else

@@ -245,6 +245,8 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 		ts_prefix(&(in ? theirs : mine)->sel[0], &cc->src, &cc->src_len);
 		ts_prefix(&(in ? mine : theirs)->sel[0], &cc->dst, &cc->dst_len);
 		cc->udp_encap = sa->encap && proto == SA_PROTO_ESP;
+		/* Behind a NAT the peer's 4500 is whatever port its NAT maps. */
+		cc->udp_port = sa->remote.port == IKE_PORT ? IKE_NATT_PORT : sa->remote.port;
 		cc->rule_id = in ? 0 : r->id;
 		cc->standby = !in && p->standby;
 	}

@@ -252,7 +252,10 @@ bool proof_check(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_ru
 			snprintf(why, whylen, "rule %s does not allow a pre-shared key", r->name);
 			return false;
 		}
-		if (id.type != want_type || id.len != alen || memcmp(id.data, sa->remote.bytes, alen)) {
+		/* Behind a NAT the peer's address is not the one it knows itself
+		 * by: only the form is checked then. */
+		if (id.type != want_type || id.len != alen ||
+		    (!sa->nat_remote && memcmp(id.data, sa->remote.bytes, alen))) {
 			snprintf(why, whylen, "the peer's identity is not its address, as a pre-shared key requires");
 			return false;
 		}
