@@ -342,6 +342,32 @@ static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state
 	sa->state = next;
 }
 
+static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
+}
+
+void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	for (size_t b = 0; b < e->buckets; b++)
+		for (struct ike_ikesa *o = e->by_spi[b]; o; o = o->next_spi) {
+			if (o == sa || o->state != IKE_S_ESTABLISHED || o->rekeyed || o->redundant ||
+			    o->initiator == sa->initiator || o->rule_id != sa->rule_id ||
+			    !addr_eq(&o->remote, &sa->remote))
+				continue;
+			/* Both sides see the same two Ni and come to the same answer. */
+			struct ike_ikesa *lower = nonce_cmp(sa->ni, sa->ni_len, o->ni, o->ni_len) < 0 ? sa : o;
+			if (lower->initiator) {
+				lower->redundant = true;
+				ike_log(e, LOG_INFO, "IKE: simultaneous initiation: deleting ours (%016llx_i)",
+				        (unsigned long long)lower->spi_i);
+				rekey_work(e, lower);
+			}
+			return;
+		}
+}
+
 void ikesa_established(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	set_state(e, sa, IKE_S_ESTABLISHED);
@@ -853,11 +879,15 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 	} else {
 		sa->peer_mid++;
 	}
+	enum ike_state prev = sa->state;
 	enum ike_state next = handler(e, sa, &rx);
-	if (next == IKE_S_DEAD)
+	if (next == IKE_S_DEAD) {
 		ikesa_kill(e, sa);
-	else
+	} else {
 		set_state(e, sa, next);
+		if (next == IKE_S_ESTABLISHED && prev != IKE_S_ESTABLISHED)
+			ikesa_settle_duplicates(e, sa);
+	}
 out:
 	free(m);
 }

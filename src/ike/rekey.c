@@ -681,6 +681,10 @@ void rekey_work(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	if (sa->state != IKE_S_ESTABLISHED || sa->req_out || sa->rekeyed)
 		return;
+	if (sa->redundant) {
+		info_delete_ike(e, sa);
+		return;
+	}
 	for (struct ike_child *c = sa->children; c; c = c->next)
 		if (c->delete_pending) {
 			info_delete_child(e, sa, c);

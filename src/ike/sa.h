@@ -136,6 +136,7 @@ struct ike_ikesa {
 	uint64_t rekey_at_ms;         /* of the IKE SA; 0: never */
 	uint64_t retry_at_ms;         /* a failed rekey is tried again from then */
 	bool rekeyed;                 /* replaced by a new IKE SA: only its Delete is left */
+	bool redundant;               /* lost a simultaneous initiation: to be deleted */
 	uint64_t rekeyed_ms;
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;
@@ -189,6 +190,9 @@ struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct i
 bool ike_spi_in_use(const struct ike_engine *e, uint64_t spi);
 void ikesa_rehash(struct ike_engine *e, struct ike_ikesa *sa);   /* after spi_r is known */
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa);     /* children removed too */
+/* Both sides initiated: of two IKE SAs for one rule with one peer, the
+ * one with the lower initiator nonce goes, deleted by its initiator. */
+void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa);
 /* An SA that came up without IKE_AUTH (an IKE SA rekey). */
 void ikesa_established(struct ike_engine *e, struct ike_ikesa *sa);
 bool ike_rand(struct ike_engine *e, void *out, size_t len);

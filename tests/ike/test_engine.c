@@ -804,6 +804,40 @@ static void test_dpd(void **state)
 	teardown_sides();
 }
 
+/* Both sides initiate at once: two IKE SAs come up, the one with the lower
+ * initiator nonce is deleted by its initiator; one IKE SA and one Child SA
+ * pair are left, the same on both sides. */
+static void test_simultaneous_initiation(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	struct spd_packet p = { .family = AF_INET, .protocol = 1 };
+	memcpy(p.src, sides[1].addr.bytes, 4);
+	memcpy(p.dst, sides[0].addr.bytes, 4);
+	ike_engine_acquire(sides[1].e, sides[1].rule.id, &sides[1].addr, &sides[0].addr, &p, 0);
+	assert_int_equal(qn, 2);
+	pump(0);
+	run_at(3000);   /* the deletes, and the lingering inbound SAs */
+	struct ike_stats st;
+	for (int i = 0; i < 2; i++) {
+		ike_engine_stats(sides[i].e, &st);
+		assert_int_equal(st.active_ike_sas, 1);
+		assert_int_equal(st.main_mode_sas, 2);
+	}
+	size_t na, nb;
+	const struct installed *a = live(&sides[0], &na), *b = live(&sides[1], &nb);
+	assert_int_equal(na, 1);
+	assert_int_equal(nb, 1);
+	assert_pair(a, b);
+	char sa_a[4096], sa_b[4096];
+	show(&sides[0], sa_a, sizeof(sa_a));
+	show(&sides[1], sa_b, sizeof(sa_b));
+	assert_memory_equal(sa_a, sa_b, strlen("IKE SA 0123456789abcdef_i 0123456789abcdef_r"));
+	teardown_sides();
+}
+
 /* B asks for a COOKIE once one SA is half-open: the second initiation gets
  * one, sends it back, and goes through; a forged cookie is counted. */
 static void test_cookie(void **state)
@@ -1009,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_simultaneous_initiation),
 		cmocka_unit_test(test_dpd),
 		cmocka_unit_test(test_cert_ecdsa),
 		cmocka_unit_test(test_cert_rsa),
