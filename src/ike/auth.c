@@ -34,8 +34,13 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 		free(pf);
 		return IKE_S_DEAD;
 	}
-	child_offer(e, r, &sa->child_offer, false);
-	if (!sa->child_offer.count) {
+	free(sa->child_offer);
+	if (!(sa->child_offer = malloc(sizeof(*sa->child_offer)))) {
+		ike_fail(e, sa, NULL, STEP_AUTH, "out of memory");
+		goto out;
+	}
+	child_offer(e, r, sa->child_offer, false);
+	if (!sa->child_offer->count) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "the rule has no security method IKEv2 can offer");
 		goto out;
 	}
@@ -44,8 +49,8 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 	} while (sa->pending_spi < 256);   /* 1..255 are reserved (RFC 4303 §2.1) */
 	uint8_t spi[4] = { (uint8_t)(sa->pending_spi >> 24), (uint8_t)(sa->pending_spi >> 16),
 	                   (uint8_t)(sa->pending_spi >> 8), (uint8_t)sa->pending_spi };
-	for (size_t i = 0; i < sa->child_offer.count; i++)
-		memcpy(sa->child_offer.prop[i].spi, spi, 4);
+	for (size_t i = 0; i < sa->child_offer->count; i++)
+		memcpy(sa->child_offer->prop[i].spi, spi, 4);
 	struct ike_ts tsi, tsr;
 	child_ts_initiator(sa, r, &sa->trigger, &tsi, &tsr);
 
@@ -58,7 +63,7 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 	ike_put_notify_simple(&w, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (pf->method != IKE_AUTH_PSK)
 		proof_put_certreq(e, r, &w);
-	ike_put_sa(&w, sa->child_offer.prop, sa->child_offer.count);
+	ike_put_sa(&w, sa->child_offer->prop, sa->child_offer->count);
 	put_ts_pair(&w, &tsi, &tsr);
 	if (!r->tunnel)
 		ike_put_notify_simple(&w, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
@@ -125,7 +130,7 @@ static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
 	if (theirs->count != 1 || theirs->prop[0].spi_size != 4 ||
 	    ((uint32_t)theirs->prop[0].spi[0] << 24 | (uint32_t)theirs->prop[0].spi[1] << 16 |
 	     (uint32_t)theirs->prop[0].spi[2] << 8 | theirs->prop[0].spi[3]) < 256 ||
-	    !ike_select(&sa->child_offer, theirs, &c, why, sizeof(why))) {
+	    !sa->child_offer || !ike_select(sa->child_offer, theirs, &c, why, sizeof(why))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "the responder chose a Child SA proposal we did not make");
 		goto out;
 	}

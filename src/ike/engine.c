@@ -300,6 +300,8 @@ void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	child_remove_all(e, sa);
 	pending_free(sa);
+	free(sa->offer);
+	free(sa->child_offer);
 	unlink_spi(e, sa);
 	if (!sa->initiator && sa->state == IKE_S_INIT_R)
 		unlink_peer(e, sa);
@@ -335,9 +337,13 @@ static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state
 		sa->established_ms = e->now_ms;
 		sa->rekey_at_ms = rekey_time(e->now_ms, e->policy.ike_lifetime_s, sa->initiator);
 		e->stats.main_mode_sas++;
-		/* The IKE_SA_INIT messages were kept for AUTH only. */
+		/* The IKE_SA_INIT messages and the offers were for the
+		 * negotiation only: an established SA is small. */
 		free_buf(&sa->init_i, &sa->init_i_len);
 		free_buf(&sa->init_r, &sa->init_r_len);
+		free(sa->offer);
+		free(sa->child_offer);
+		sa->offer = sa->child_offer = NULL;
 	}
 	sa->state = next;
 }

@@ -201,14 +201,19 @@ static bool derive(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_
 void init_start(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	const char *why = NULL;
-	sa->offer = e->ike_offer;
-	if (!sa->offer.count) {
+	if (!sa->offer && !(sa->offer = malloc(sizeof(*sa->offer)))) {
+		ike_fail(e, sa, NULL, STEP_INIT, "out of memory");
+		sa->state = IKE_S_DEAD;
+		return;
+	}
+	ike_offer_copy(sa->offer, &e->ike_offer);
+	if (!sa->offer->count) {
 		ike_fail(e, sa, NULL, STEP_INIT, "the policy has no IKE proposal secpol can offer");
 		sa->state = IKE_S_DEAD;
 		return;
 	}
 	if (!sa->dh_group)
-		sa->dh_group = first_dh(&sa->offer);
+		sa->dh_group = first_dh(sa->offer);
 	if (!fresh_dh(e, sa, sa->dh_group, &why) ||
 	    (!sa->ni_len && !ike_rand(e, sa->ni, IKE_NONCE_LEN))) {
 		ike_fail(e, sa, NULL, STEP_INIT, "key exchange: %s", why ? why : "no randomness");
@@ -221,7 +226,7 @@ void init_start(struct ike_engine *e, struct ike_ikesa *sa)
 	ike_writer_scratch(e, &w);
 	if (sa->cookie_len)   /* RFC 7296 §2.6: the COOKIE goes first */
 		ike_put_notify_simple(&w, IKE_N_COOKIE, sa->cookie, sa->cookie_len);
-	ike_put_sa(&w, sa->offer.prop, sa->offer.count);
+	ike_put_sa(&w, sa->offer->prop, sa->offer->count);
 	put_ke(&w, sa);
 	ike_put_nonce(&w, sa->ni, sa->ni_len);
 	put_nat_detection(e, sa, &w, sa->rule && sa->rule->force_encap);
@@ -289,7 +294,7 @@ enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 	uint16_t err = first_error(m, &n);
 	if (err == IKE_N_INVALID_KE_PAYLOAD) {
 		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1]) : 0;
-		if (!offer_has_dh(&sa->offer, g) || g == sa->dh_group || ++sa->ke_retries > 2) {
+		if (!offer_has_dh(sa->offer, g) || g == sa->dh_group || ++sa->ke_retries > 2) {
 			ike_fail(e, sa, NULL, STEP_INIT,
 			         "the responder wants Diffie-Hellman group %u, which the policy does not offer",
 			         g);
@@ -319,7 +324,7 @@ enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 	ike_decode_sa(psa, theirs, NULL);
 	ike_decode_ke(pke, &ke, NULL);
 	ike_decode_nonce(pn, &nr, NULL);
-	if (theirs->count != 1 || !ike_select(&sa->offer, theirs, &c, reason, sizeof(reason))) {
+	if (theirs->count != 1 || !ike_select(sa->offer, theirs, &c, reason, sizeof(reason))) {
 		ike_fail(e, sa, NULL, STEP_INIT, "the responder chose a proposal we did not make");
 		goto out;
 	}

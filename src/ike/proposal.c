@@ -93,6 +93,13 @@ static struct ike_proposal *begin(struct ike_offer *o, uint8_t protocol)
 	return p;
 }
 
+void ike_offer_copy(struct ike_offer *dst, const struct ike_offer *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < dst->count; i++)
+		dst->prop[i].xf = dst->pool + (src->prop[i].xf - src->pool);
+}
+
 void ike_offer_from_mm(struct ike_offer *o, const struct mm_methods *mm, bool allow_legacy)
 {
 	memset(o, 0, sizeof(*o));

@@ -26,6 +26,9 @@ struct ike_offer {
 	uint8_t method[IKE_OFFER_MAX];   /* each proposal's index among the policy's methods */
 };
 
+/* A copy whose proposals point into its own pool. */
+void ike_offer_copy(struct ike_offer *dst, const struct ike_offer *src);
+
 /* IKE SA proposals from main-mode methods. */
 void ike_offer_from_mm(struct ike_offer *o, const struct mm_methods *mm, bool allow_legacy);
 /* Child SA proposals from quick-mode methods; pfs_group 0 = no PFS. */

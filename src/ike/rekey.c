@@ -268,14 +268,12 @@ static void ike_rekey_start(struct ike_engine *e, struct ike_ikesa *sa)
 	do {
 		ike_rand(e, &p->new_ike_spi, sizeof(p->new_ike_spi));
 	} while (ike_spi_in_use(e, p->new_ike_spi));
-	p->offer = e->ike_offer;
+	ike_offer_copy(&p->offer, &e->ike_offer);
 	uint8_t spi[8];
 	ike_spi_bytes(p->new_ike_spi, spi);
 	for (size_t i = 0; i < p->offer.count; i++) {
 		p->offer.prop[i].spi_size = 8;
 		memcpy(p->offer.prop[i].spi, spi, 8);
-		/* the pool moved with the copy */
-		p->offer.prop[i].xf = p->offer.pool + (e->ike_offer.prop[i].xf - e->ike_offer.pool);
 	}
 	/* The group in use, if the policy still offers it. */
 	p->dh_group = sa->dh_group;

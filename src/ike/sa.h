@@ -91,7 +91,7 @@ struct ike_ikesa {
 	uint32_t rule_id;             /* survives a policy change (rule may then be NULL) */
 
 	/* IKE_SA_INIT */
-	struct ike_offer offer;       /* initiator: what it proposed */
+	struct ike_offer *offer;      /* initiator: what it proposed (until established) */
 	uint16_t dh_group;
 	struct dh dh;
 	bool dh_ready;
@@ -112,7 +112,7 @@ struct ike_ikesa {
 
 	/* IKE_AUTH: the Child SA the initiator asked for */
 	uint32_t pending_spi;
-	struct ike_offer child_offer;
+	struct ike_offer *child_offer;   /* until established */
 	struct spd_packet trigger;
 
 	/* Message IDs (window 1) and the retransmission cache */
