@@ -730,48 +730,40 @@ static bool store_has_cert(const struct cert_store *s, const char *fp, bool *has
 	return false;
 }
 
+/* What a memory BIO holds (ok: it was encoded), written as <fp>.<ext>;
+ * frees the BIO (a secure one cleanses what it held). */
+static bool write_bio(struct cert_store *s, BIO *b, bool ok, const char *fp, const char *ext,
+                      const char *what, struct cert_err *e)
+{
+	char *p;
+	char name[80];
+	long n = ok ? BIO_get_mem_data(b, &p) : 0;
+	snprintf(name, sizeof(name), "%s.%s", fp, ext);
+	ok = ok && n > 0 ? write_at(s->dirfd, name, p, (size_t)n, e)
+	                 : cert_fail(e, CERT_E_IO, "cannot encode %s", what);
+	BIO_free(b);
+	return ok;
+}
+
 /* PEM of x written as <fp>.crt. */
 static bool write_cert(struct cert_store *s, X509 *x, const char *fp, struct cert_err *e)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	char name[80];
-	bool ok = b && PEM_write_bio_X509(b, x);
-	long n = ok ? BIO_get_mem_data(b, &p) : 0;
-	snprintf(name, sizeof(name), "%s.crt", fp);
-	ok = ok && n > 0 ? write_at(s->dirfd, name, p, (size_t)n, e)
-	                 : cert_fail(e, CERT_E_IO, "cannot encode a certificate");
-	BIO_free(b);
-	return ok;
+	return write_bio(s, b, b && PEM_write_bio_X509(b, x), fp, "crt", "a certificate", e);
 }
 
 /* Unencrypted PKCS#8 PEM, through a buffer that is cleansed when freed. */
 static bool write_key(struct cert_store *s, EVP_PKEY *k, const char *fp, struct cert_err *e)
 {
 	BIO *b = BIO_new(BIO_s_secmem());
-	char *p;
-	char name[80];
-	bool ok = b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-	long n = ok ? BIO_get_mem_data(b, &p) : 0;
-	snprintf(name, sizeof(name), "%s.key", fp);
-	ok = ok && n > 0 ? write_at(s->dirfd, name, p, (size_t)n, e)
-	                 : cert_fail(e, CERT_E_IO, "cannot encode the private key");
-	BIO_free(b);
-	return ok;
+	return write_bio(s, b, b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), fp,
+	                 "key", "the private key", e);
 }
 
 static bool write_crl(struct cert_store *s, X509_CRL *crl, const char *fp, struct cert_err *e)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	char name[80];
-	bool ok = b && PEM_write_bio_X509_CRL(b, crl);
-	long n = ok ? BIO_get_mem_data(b, &p) : 0;
-	snprintf(name, sizeof(name), "%s.crl", fp);
-	ok = ok && n > 0 ? write_at(s->dirfd, name, p, (size_t)n, e)
-	                 : cert_fail(e, CERT_E_IO, "cannot encode a CRL");
-	BIO_free(b);
-	return ok;
+	return write_bio(s, b, b && PEM_write_bio_X509_CRL(b, crl), fp, "crl", "a CRL", e);
 }
 
 /* A CRL replaces the store's older CRLs of the same issuer (OpenSSL would

@@ -3,6 +3,7 @@
  * IKE_SA_INIT messages (proof.c: pre-shared keys and certificates, in the
  * rule's order), and the first Child SA rides along.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,24 +79,11 @@ out:
 	return next;
 }
 
-/* The error notification of an answer, or 0. */
-static uint16_t error_of(const struct ike_message *m)
-{
-	for (size_t i = 0; i < m->count; i++) {
-		struct ike_notify n;
-		if (m->payload[i].type == IKE_PL_NOTIFY && ike_decode_notify(&m->payload[i], &n, NULL) &&
-		    n.type < 16384)
-			return n.type;
-	}
-	return 0;
-}
-
 static void log_up(struct ike_engine *e, const struct ike_ikesa *sa)
 {
 	char peer[64] = "?";
-	if (sa->remote.family == AF_INET)
-		snprintf(peer, sizeof(peer), "%u.%u.%u.%u", sa->remote.bytes[0], sa->remote.bytes[1],
-		         sa->remote.bytes[2], sa->remote.bytes[3]);
+	if (!inet_ntop(sa->remote.family, sa->remote.bytes, peer, sizeof(peer)))
+		snprintf(peer, sizeof(peer), "?");
 	ike_log(e, LOG_NOTICE, "IKE SA with %s established (%s, %s)%s", peer,
 	        sa->initiator ? "initiator" : "responder", sa->algs,
 	        sa->encap ? ", UDP-encapsulated" : "");
@@ -106,7 +94,8 @@ static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
                                 const struct ike_message *m)
 {
 	const struct ike_rule *r = sa->rule;
-	uint16_t err = error_of(m);
+	struct ike_notify n;
+	uint16_t err = ike_first_error(m, &n);
 	const struct ike_payload *psa = ike_find(m, IKE_PL_SA), *pi = ike_find(m, IKE_PL_TSI),
 	                         *pr = ike_find(m, IKE_PL_TSR);
 	if (err || !psa || !pi || !pr) {

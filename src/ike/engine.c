@@ -348,10 +348,19 @@ static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state
 	sa->state = next;
 }
 
-static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int ike_nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
 	return c ? c : (al > bl) - (al < bl);
+}
+
+uint16_t ike_first_error(const struct ike_message *m, struct ike_notify *n)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if (m->payload[i].type == IKE_PL_NOTIFY && ike_decode_notify(&m->payload[i], n, NULL) &&
+		    n->type < 16384)
+			return n->type;
+	return 0;
 }
 
 void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
@@ -363,7 +372,7 @@ void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
 			    !addr_eq(&o->remote, &sa->remote))
 				continue;
 			/* Both sides see the same two Ni and come to the same answer. */
-			struct ike_ikesa *lower = nonce_cmp(sa->ni, sa->ni_len, o->ni, o->ni_len) < 0 ? sa : o;
+			struct ike_ikesa *lower = ike_nonce_cmp(sa->ni, sa->ni_len, o->ni, o->ni_len) < 0 ? sa : o;
 			if (lower->initiator) {
 				lower->redundant = true;
 				ike_log(e, LOG_INFO, "IKE: simultaneous initiation: deleting ours (%016llx_i)",

@@ -86,15 +86,6 @@ static void put_common_notifies(struct ike_writer *w)
 	ike_put_notify_simple(w, IKE_N_SIGNATURE_HASH_ALGORITHMS, hashes, sizeof(hashes));
 }
 
-static uint16_t first_dh(const struct ike_offer *o)
-{
-	for (size_t i = 0; i < o->count; i++)
-		for (size_t k = 0; k < o->prop[i].count; k++)
-			if (o->prop[i].xf[k].type == IKE_XF_DH)
-				return o->prop[i].xf[k].id;
-	return 0;
-}
-
 static bool offer_has_dh(const struct ike_offer *o, uint16_t group)
 {
 	for (size_t i = 0; i < o->count; i++)
@@ -213,7 +204,7 @@ void init_start(struct ike_engine *e, struct ike_ikesa *sa)
 		return;
 	}
 	if (!sa->dh_group)
-		sa->dh_group = first_dh(sa->offer);
+		sa->dh_group = ike_offer_dh(sa->offer);
 	if (!fresh_dh(e, sa, sa->dh_group, &why) ||
 	    (!sa->ni_len && !ike_rand(e, sa->ni, IKE_NONCE_LEN))) {
 		ike_fail(e, sa, NULL, STEP_INIT, "key exchange: %s", why ? why : "no randomness");
@@ -263,16 +254,6 @@ static const char *notify_name(uint16_t t)
 	}
 }
 
-/* The first error notification of m (types below 16384), or 0. */
-static uint16_t first_error(const struct ike_message *m, struct ike_notify *out)
-{
-	for (size_t i = 0; i < m->count; i++)
-		if (m->payload[i].type == IKE_PL_NOTIFY && ike_decode_notify(&m->payload[i], out, NULL) &&
-		    out->type < 16384)
-			return out->type;
-	return 0;
-}
-
 enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rx *rx)
 {
 	const struct ike_message *m = rx->m;
@@ -291,7 +272,7 @@ enum ike_state init_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 		init_start(e, sa);
 		return sa->state == IKE_S_DEAD ? IKE_S_DEAD : IKE_S_INIT_I;
 	}
-	uint16_t err = first_error(m, &n);
+	uint16_t err = ike_first_error(m, &n);
 	if (err == IKE_N_INVALID_KE_PAYLOAD) {
 		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1]) : 0;
 		if (!offer_has_dh(sa->offer, g) || g == sa->dh_group || ++sa->ke_retries > 2) {

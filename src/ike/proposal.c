@@ -93,6 +93,15 @@ static struct ike_proposal *begin(struct ike_offer *o, uint8_t protocol)
 	return p;
 }
 
+uint16_t ike_offer_dh(const struct ike_offer *o)
+{
+	for (size_t i = 0; i < o->count; i++)
+		for (size_t k = 0; k < o->prop[i].count; k++)
+			if (o->prop[i].xf[k].type == IKE_XF_DH)
+				return o->prop[i].xf[k].id;
+	return 0;
+}
+
 void ike_offer_copy(struct ike_offer *dst, const struct ike_offer *src)
 {
 	*dst = *src;

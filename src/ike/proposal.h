@@ -26,6 +26,8 @@ struct ike_offer {
 	uint8_t method[IKE_OFFER_MAX];   /* each proposal's index among the policy's methods */
 };
 
+/* The first Diffie-Hellman group the offer names (0: none). */
+uint16_t ike_offer_dh(const struct ike_offer *o);
 /* A copy whose proposals point into its own pool. */
 void ike_offer_copy(struct ike_offer *dst, const struct ike_offer *src);
 

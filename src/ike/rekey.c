@@ -45,12 +45,6 @@ void pending_free(struct ike_ikesa *sa)
 	sa->pend = NULL;
 }
 
-static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	return c ? c : (al > bl) - (al < bl);
-}
-
 static void be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
@@ -70,24 +64,6 @@ static uint64_t get64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static uint16_t offer_dh(const struct ike_offer *o)
-{
-	for (size_t i = 0; i < o->count; i++)
-		for (size_t k = 0; k < o->prop[i].count; k++)
-			if (o->prop[i].xf[k].type == IKE_XF_DH)
-				return o->prop[i].xf[k].id;
-	return 0;
-}
-
-static uint16_t first_error(const struct ike_message *m, struct ike_notify *n)
-{
-	for (size_t i = 0; i < m->count; i++)
-		if (m->payload[i].type == IKE_PL_NOTIFY && ike_decode_notify(&m->payload[i], n, NULL) &&
-		    n->type < 16384)
-			return n->type;
-	return 0;
 }
 
 static uint32_t fresh_spi32(struct ike_engine *e)
@@ -134,7 +110,7 @@ static void child_rekey_start(struct ike_engine *e, struct ike_ikesa *sa, struct
 	be32(spi, p->new_spi);
 	for (size_t i = 0; i < p->offer.count; i++)
 		memcpy(p->offer.prop[i].spi, spi, 4);
-	p->dh_group = offer_dh(&p->offer);
+	p->dh_group = ike_offer_dh(&p->offer);
 	if (!p->offer.count || !ike_rand(e, p->nonce, sizeof(p->nonce)) ||
 	    (p->dh_group && !(p->dh_ready = dh_init(&p->dh, p->dh_group, e->policy.allow_legacy, &why)))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "cannot rekey Child SA %08x: %s", old->spi_in,
@@ -177,7 +153,7 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 	struct ike_pending *p = sa->pend;
 	struct ike_child *old = child_by_spi_in(sa, p->old_spi_in);
 	struct ike_notify n;
-	uint16_t err = first_error(m, &n);
+	uint16_t err = ike_first_error(m, &n);
 	const struct ike_payload *psa = ike_find(m, IKE_PL_SA), *pn = ike_find(m, IKE_PL_NONCE),
 	                         *pi = ike_find(m, IKE_PL_TSI), *pr = ike_find(m, IKE_PL_TSR);
 	struct ike_sa *theirs = malloc(sizeof(*theirs));
@@ -232,11 +208,11 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 	if (p->collided) {
 		const uint8_t *lo = p->nonce;
 		size_t lo_len = sizeof(p->nonce);
-		if (nonce_cmp(nr.data, nr.len, lo, lo_len) < 0) {
+		if (ike_nonce_cmp(nr.data, nr.len, lo, lo_len) < 0) {
 			lo = nr.data;
 			lo_len = nr.len;
 		}
-		if (nonce_cmp(lo, lo_len, p->peer_nonce, p->peer_nonce_len) < 0) {
+		if (ike_nonce_cmp(lo, lo_len, p->peer_nonce, p->peer_nonce_len) < 0) {
 			fresh->replaced = true;
 			fresh->delete_pending = true;
 			ike_log(e, LOG_INFO, "IKE: simultaneous rekey of %08x: ours (%08x) is redundant",
@@ -283,7 +259,7 @@ static void ike_rekey_start(struct ike_engine *e, struct ike_ikesa *sa)
 			offered = offered || (p->offer.prop[i].xf[k].type == IKE_XF_DH &&
 			                      p->offer.prop[i].xf[k].id == p->dh_group);
 	if (!offered)
-		p->dh_group = offer_dh(&p->offer);
+		p->dh_group = ike_offer_dh(&p->offer);
 	if (!p->offer.count || !ike_rand(e, p->nonce, sizeof(p->nonce)) ||
 	    !(p->dh_ready = dh_init(&p->dh, p->dh_group, e->policy.allow_legacy, &why))) {
 		ike_fail(e, sa, NULL, STEP_INIT, "cannot rekey the IKE SA: %s",
@@ -369,7 +345,7 @@ static enum ike_state ike_rekey_response(struct ike_engine *e, struct ike_ikesa 
 {
 	struct ike_pending *p = sa->pend;
 	struct ike_notify n;
-	uint16_t err = first_error(m, &n);
+	uint16_t err = ike_first_error(m, &n);
 	const struct ike_payload *psa = ike_find(m, IKE_PL_SA), *pn = ike_find(m, IKE_PL_NONCE);
 	struct ike_sa *theirs = malloc(sizeof(*theirs));
 	uint8_t secret[IKE_SECRET_MAX];
@@ -442,7 +418,7 @@ static enum ike_state ike_rekey_request(struct ike_engine *e, struct ike_ikesa *
 	ike_decode_nonce(ike_find(m, IKE_PL_NONCE), &ni, NULL);
 	if (sa->pend && sa->pend->kind == PEND_IKE_REKEY) {
 		/* Both rekey the IKE SA: the higher nonce's request goes through. */
-		if (nonce_cmp(sa->pend->nonce, sizeof(sa->pend->nonce), ni.data, ni.len) > 0) {
+		if (ike_nonce_cmp(sa->pend->nonce, sizeof(sa->pend->nonce), ni.data, ni.len) > 0) {
 			answer_error(e, sa, rx->mid, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 			return sa->state;
 		}
@@ -655,7 +631,7 @@ enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const 
 			/* Ours is out too: its answer settles which pair stays. */
 			const uint8_t *lo = ni.data;
 			size_t lo_len = ni.len;
-			if (nonce_cmp(nr, sizeof(nr), lo, lo_len) < 0) {
+			if (ike_nonce_cmp(nr, sizeof(nr), lo, lo_len) < 0) {
 				lo = nr;
 				lo_len = sizeof(nr);
 			}

@@ -190,6 +190,10 @@ struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct i
 bool ike_spi_in_use(const struct ike_engine *e, uint64_t spi);
 void ikesa_rehash(struct ike_engine *e, struct ike_ikesa *sa);   /* after spi_r is known */
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa);     /* children removed too */
+/* Nonces compared as octet strings (RFC 7296 §2.8.1). */
+int ike_nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+/* The first error notification of m (types below 16384) into *n, or 0. */
+uint16_t ike_first_error(const struct ike_message *m, struct ike_notify *n);
 /* Both sides initiated: of two IKE SAs for one rule with one peer, the
  * one with the lower initiator nonce goes, deleted by its initiator. */
 void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa);
