@@ -362,10 +362,14 @@ uint64_t keying_serve(struct keying *k, int fd, const struct compiled_policy *cp
 		from_port4500(k, now);
 	else if (fd >= 0 && fd == driver_acquire_fd(k->driver))
 		acquires(k, cp, now);
-	uint64_t next = ike_engine_tick(k->engine, now);
-	if (next > now + 1000)
-		next = now + 1000;   /* the expiry check */
-	return next > now ? next - now : 0;
+	/* The timers walk every IKE SA: not after every datagram, only when
+	 * one is due (and at least once a second, which also bounds how late a
+	 * timer set by a datagram since can fire: they are all >= 1 s out). */
+	if (now >= k->next_tick_ms) {
+		uint64_t next = ike_engine_tick(k->engine, now);
+		k->next_tick_ms = next < now + 1000 ? next : now + 1000;
+	}
+	return k->next_tick_ms > now ? k->next_tick_ms - now : 0;
 }
 
 size_t keying_fds(const struct keying *k, int fds[KEYING_FDS])

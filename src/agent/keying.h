@@ -15,6 +15,7 @@ struct keying {
 	uint32_t bypass_mark;
 	uint64_t send_errors;
 	uint64_t expiry_check_ms;
+	uint64_t next_tick_ms;        /* when the engine's timers are due next */
 	struct cert_store *certs;     /* the machine store, re-read when it changes */
 	int64_t certs_mtime;
 	enum cert_crl_mode crl;
