@@ -838,6 +838,80 @@ static void test_simultaneous_initiation(void **state)
 	teardown_sides();
 }
 
+/* Every suite the issue names, IKE SA and Child SA, end to end. */
+static void test_suites(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mm, *qm, *algs;
+		enum crypto_enc enc;
+		enum sa_proto proto;
+	} t[] = {
+		{ "3DES-SHA1-14", "ESP[3DES,SHA1]", "3des/sha1/sha1/DH14", ENC_3DES_CBC, SA_PROTO_ESP },
+		{ "AES256-SHA512-21", "ESP[AES256,SHA512]", "aes-256-cbc/sha512/sha512/DH21",
+		  ENC_AES256_CBC, SA_PROTO_ESP },
+		{ "AESGCM256-SHA384-20", "ESP[CHACHA20POLY1305]", "aes-256-gcm/sha384/DH20",
+		  ENC_CHACHA20_POLY1305, SA_PROTO_ESP },
+		{ "AES128-SHA256-19", "AH[SHA256]", "aes-128-cbc/sha256/sha256/DH19", ENC_NULL,
+		  SA_PROTO_AH },
+		{ "AESGCM128-SHA256-31", "ESP[AESGCM256]", "aes-128-gcm/sha256/DH31", ENC_AES256_GCM,
+		  SA_PROTO_ESP },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		setup_sides(t[i].mm, t[i].mm, "k", "k", t[i].qm, t[i].qm, false);
+		acquire(0);
+		pump(0);
+		assert_int_equal(sides[0].ninst, 1);
+		assert_int_equal(sides[1].ninst, 1);
+		const struct installed *a = &sides[0].inst[0], *b = &sides[1].inst[0];
+		assert_int_equal(a->out.sa.spi, b->in.sa.spi);
+		assert_int_equal(a->out.sa.proto, t[i].proto);
+		if (t[i].proto == SA_PROTO_ESP) {
+			assert_pair(a, b);
+			assert_int_equal(a->out.sa.enc, t[i].enc);
+		} else {
+			assert_int_equal(a->out.sa.integ, MAC_HMAC_SHA256_128);
+			assert_memory_equal(a->out_auth, b->in_auth, a->out.sa.auth_key_len);
+		}
+		char buf[4096];
+		show(&sides[0], buf, sizeof(buf));
+		if (!strstr(buf, t[i].algs))
+			fail_msg("suite %zu: '%s' not in\n%s", i, t[i].algs, buf);
+		teardown_sides();
+	}
+}
+
+/* DES, MD5 and group 2 only with the legacy switch. */
+static void test_legacy_switch(void **state)
+{
+	(void)state;
+	setup_sides("DES-MD5-2", "DES-MD5-2", "k", "k", "ESP[DES,MD5]", "ESP[DES,MD5]", false);
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 0);
+	char buf[1024];
+	failures(&sides[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "no IKE proposal secpol can offer"));
+	teardown_sides();
+
+	setup_sides("DES-MD5-2", "DES-MD5-2", "k", "k", "ESP[DES,MD5]", "ESP[DES,MD5]", false);
+	for (int i = 0; i < 2; i++) {
+		struct diag d;
+		diag_init(&d);
+		struct ike_policy p = { .ike_lifetime_s = 28800, .rules = &sides[i].rule, .nrules = 1,
+		                        .allow_legacy = true };
+		assert_true(policy_parse_mmsec("mmsecmethods", "DES-MD5-2", &p.mm, &d));
+		char err[128];
+		assert_true(ike_engine_set_policy(sides[i].e, &p, err, sizeof(err)));
+	}
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	assert_int_equal(sides[0].inst[0].out.sa.enc, ENC_DES_CBC);
+	teardown_sides();
+}
+
 /* B asks for a COOKIE once one SA is half-open: the second initiation gets
  * one, sends it back, and goes through; a forged cookie is counted. */
 static void test_cookie(void **state)
@@ -1043,6 +1117,8 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_suites),
+		cmocka_unit_test(test_legacy_switch),
 		cmocka_unit_test(test_simultaneous_initiation),
 		cmocka_unit_test(test_dpd),
 		cmocka_unit_test(test_cert_ecdsa),
