@@ -126,6 +126,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	}
 	a->steer_installed = true;
 	if (a->keying_up) {
+		keying_restore_filters(&a->keying);
 		char legacy[8] = "0", crl[8] = "1";
 		store_config_get(a->store, "allowlegacy", legacy, sizeof(legacy));
 		store_config_get(a->store, "strongcrlcheck", crl, sizeof(crl));
@@ -246,6 +247,7 @@ static void op_show_stats(void *ctx, FILE *out, const char *type)
 		stat_line(out, "TotalKeyAdd", k.key_additions);
 		stat_line(out, "Oakley Main Mode", k.main_mode_sas);
 		stat_line(out, "Oakley Quick Mode", k.quick_mode_sas);
+		stat_line(out, "Soft Associations", k.soft_associations);
 		stat_line(out, "Active IKE SAs", k.active_ike_sas);
 		stat_line(out, "Retransmissions", k.retransmissions);
 		stat_line(out, "Invalid Packets Rcvd", k.invalid_packets_received);
@@ -529,7 +531,8 @@ static bool start(struct agent *a)
 		alog(LOG_LEVEL_ERROR, "cannot start the data path: %s", err);
 		return false;
 	}
-	if (!keying_start(&a->keying, a->driver, BYPASS_MARK, ike_log_line, err, sizeof(err))) {
+	if (!keying_start(&a->keying, a->driver, &a->steer, BYPASS_MARK, ike_log_line, err,
+	                  sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "cannot start IKE: %s", err);
 		return false;
 	}

@@ -316,6 +316,7 @@ static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
 	snprintf(ir->name, sizeof(ir->name), "%s", r->name);
 	ir->methods = fa->methods;
 	ir->pfs = fa->qmpfs;
+	ir->soft = fa->soft;
 	ir->auth = r->auth;
 	ir->tunnel = r->has_tunnel;
 	if (r->has_tunnel) {
@@ -339,6 +340,25 @@ static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
 	return true;
 }
 
+/* The default response rule: no filters of its own (<Dynamic>), it only
+ * answers a peer that asks for security (windows-ipsec-model.md §5). */
+static bool default_rule(const struct rule *r, struct compiled_policy *out)
+{
+	struct ike_rule *rules = realloc(out->ike_rules, (out->nike + 1) * sizeof(*rules));
+	if (!rules)
+		return false;
+	out->ike_rules = rules;
+	struct ike_rule *ir = &rules[out->nike++];
+	memset(ir, 0, sizeof(*ir));
+	ir->id = r->id;
+	snprintf(ir->name, sizeof(ir->name), "%s", r->name[0] ? r->name : "Default Response");
+	ir->methods = r->methods;
+	ir->pfs = r->qmpfs;
+	ir->auth = r->auth;
+	ir->is_default = true;
+	return true;
+}
+
 static bool compile_rules(struct store *st, const struct policy *p, const struct host_addrs *h,
                           struct one_way_list *l, struct compiled_policy *out, char *err,
                           size_t errlen)
@@ -346,6 +366,10 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 	struct diag d;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
+		if (r->is_default && r->active && !default_rule(r, out)) {
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
 		if (r->is_default || !r->active)
 			continue;
 		struct filter_list fl;

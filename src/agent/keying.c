@@ -98,6 +98,83 @@ static void k_remove(void *ctx, enum sa_proto proto, uint32_t spi_in, const stru
 		driver_sa_delete(k->driver, spi_out, remote, proto);
 }
 
+/* The set element of a run-time filter: Negotiate steers (this host, peer)
+ * out through the TUN device; Permit (soft) lets (peer, this host) in clear. */
+static void filter_set(struct keying *k, const struct driver_dynamic *f, bool add)
+{
+	char err[256];
+	bool clear = f->action == ACTION_PERMIT;
+	const uint8_t *a = clear ? f->remote.bytes : f->local.bytes;
+	const uint8_t *b = clear ? f->local.bytes : f->remote.bytes;
+	if (k->steer && !steer_dynamic(k->steer, clear, f->local.family, a, b, add, err, sizeof(err)) &&
+	    add && k->log)
+		k->log(LOG_WARNING, err);
+}
+
+static bool filter_equal(const struct driver_dynamic *a, const struct driver_dynamic *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static void filter_drop(struct keying *k, size_t i)
+{
+	driver_dynamic_delete(k->driver, &k->filters[i].f);
+	filter_set(k, &k->filters[i].f, false);
+	k->filters[i] = k->filters[--k->nfilters];
+}
+
+static void k_dynamic(void *ctx, const struct driver_dynamic *f, bool add, uint32_t lifetime_s)
+{
+	struct keying *k = ctx;
+	struct driver_dynamic key;
+	memset(&key, 0, sizeof(key));   /* compared whole: no stray padding */
+	key.rule_id = f->rule_id;
+	key.action = f->action;
+	key.local = f->local;
+	key.remote = f->remote;
+	key.local_len = f->local_len;
+	key.remote_len = f->remote_len;
+	for (size_t i = 0; i < k->nfilters; i++)
+		if (filter_equal(&k->filters[i].f, &key)) {
+			if (add) {
+				k->filters[i].refs++;
+				if (lifetime_s)
+					k->filters[i].until_ms = now_ms() + (uint64_t)lifetime_s * 1000;
+			} else if (--k->filters[i].refs == 0 && !k->filters[i].until_ms) {
+				filter_drop(k, i);
+			}
+			return;
+		}
+	if (!add || k->nfilters == KEYING_FILTERS)
+		return;
+	char err[256];
+	if (!driver_dynamic_add(k->driver, &key, err, sizeof(err))) {
+		if (k->log)
+			k->log(LOG_WARNING, err);
+		return;
+	}
+	filter_set(k, &key, true);
+	k->filters[k->nfilters++] = (struct keying_filter){
+		.f = key, .refs = 1, .until_ms = lifetime_s ? now_ms() + (uint64_t)lifetime_s * 1000 : 0,
+	};
+}
+
+void keying_restore_filters(struct keying *k)
+{
+	for (size_t i = 0; i < k->nfilters; i++)
+		filter_set(k, &k->filters[i].f, true);
+}
+
+/* Soft associations end when their time is up. */
+static void filters_expire(struct keying *k, uint64_t now)
+{
+	for (size_t i = 0; i < k->nfilters;)
+		if (k->filters[i].until_ms && now >= k->filters[i].until_ms)
+			filter_drop(k, i);
+		else
+			i++;
+}
+
 static void k_log(void *ctx, int level, const char *line)
 {
 	struct keying *k = ctx;
@@ -135,11 +212,13 @@ static int ike_socket(int family, uint32_t mark)
 	return fd;
 }
 
-bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
-                  void (*log)(int level, const char *line), char *err, size_t errlen)
+bool keying_start(struct keying *k, struct driver *d, const struct steer_config *steer,
+                  uint32_t bypass_mark, void (*log)(int level, const char *line), char *err,
+                  size_t errlen)
 {
 	memset(k, 0, sizeof(*k));
 	k->driver = d;
+	k->steer = steer;
 	k->log = log;
 	k->bypass_mark = bypass_mark;
 	k->udp4 = ike_socket(AF_INET, bypass_mark);
@@ -152,7 +231,7 @@ bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
 	 * went away takes its SAs with it within about a minute. */
 	struct ike_config cfg = { .dpd_s = 30 };
 	struct ike_host h = { .ctx = k, .send = k_send, .install = k_install, .remove = k_remove,
-	                      .log = k_log };
+	                      .dynamic = k_dynamic, .log = k_log };
 	if (!(k->engine = ike_engine_new(&cfg, &h))) {
 		keying_stop(k);
 		snprintf(err, errlen, "out of memory");
@@ -346,6 +425,7 @@ static void expiries(struct keying *k, uint64_t now, bool woken)
 		return;
 	k->expiry_check_ms = now;
 	certs_refresh(k, false);
+	filters_expire(k, now);
 	struct driver_expiry x[64];
 	size_t n = driver_sa_expiring(k->driver, x, 64);
 	for (size_t i = 0; i < n; i++)

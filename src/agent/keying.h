@@ -8,8 +8,20 @@
 
 #define IKE_DATAGRAM_MAX 65535
 
+/* A run-time filter the engine asked for, shared by the Child SAs that need
+ * it (refs) or kept until a time (a soft association). */
+struct keying_filter {
+	struct driver_dynamic f;
+	unsigned refs;
+	uint64_t until_ms;            /* 0: while referenced */
+};
+#define KEYING_FILTERS 256
+
 struct keying {
 	struct ike_engine *engine;
+	const struct steer_config *steer;   /* the nftables table the run-time sets live in */
+	struct keying_filter filters[KEYING_FILTERS];
+	size_t nfilters;
 	struct driver *driver;
 	int udp4, udp6;               /* UDP 500 */
 	uint32_t bypass_mark;
@@ -22,8 +34,11 @@ struct keying {
 	void (*log)(int level, const char *line);   /* syslog levels */
 };
 
-bool keying_start(struct keying *k, struct driver *d, uint32_t bypass_mark,
-                  void (*log)(int level, const char *line), char *err, size_t errlen);
+bool keying_start(struct keying *k, struct driver *d, const struct steer_config *steer,
+                  uint32_t bypass_mark, void (*log)(int level, const char *line), char *err,
+                  size_t errlen);
+/* Puts the run-time filters back into a steering table that was replaced. */
+void keying_restore_filters(struct keying *k);
 /* Deletes every IKE SA (telling the peers) and closes the sockets. */
 void keying_stop(struct keying *k);
 bool keying_set_policy(struct keying *k, const struct compiled_policy *cp, bool allow_legacy,

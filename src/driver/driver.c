@@ -156,6 +156,7 @@ void driver_stop(struct driver *d)
 	pthread_rwlock_destroy(&d->lock);
 	free(d->pend_buf);
 	free(d->pend_len);
+	free(d->dynamic);
 	free(d);
 }
 
@@ -268,9 +269,10 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	pthread_rwlock_init(&d->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	d->sad = sad_new(1024);
+	d->dynamic = calloc(DRIVER_DYNAMIC_MAX, sizeof(*d->dynamic));
 	d->pend_buf = calloc((size_t)DRV_QUEUES * c->queue_len, DRV_BUF);
 	d->pend_len = calloc((size_t)DRV_QUEUES * c->queue_len, sizeof(uint16_t));
-	if (!d->sad || !d->pend_buf || !d->pend_len) {
+	if (!d->sad || !d->pend_buf || !d->pend_len || !d->dynamic) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -547,6 +549,73 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 	s->decrypted_packets = r->decrypted;
 	s->encrypted_packets = t->encrypted;
 	pthread_rwlock_unlock(&d->lock);
+}
+
+/* ---- filters made at run time ---- */
+
+static bool in_prefix(const uint8_t *a, const uint8_t *net, unsigned len)
+{
+	unsigned bytes = len / 8, bits = len % 8;
+	if (memcmp(a, net, bytes) != 0)
+		return false;
+	return !bits || ((a[bytes] ^ net[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+bool driver_lookup(const struct driver *d, const struct spd_packet *p, enum spd_dir dir,
+                   struct spd_match *m)
+{
+	/* Few, and only while a peer needs them: a scan costs nothing. */
+	for (size_t i = 0; i < d->ndynamic; i++) {
+		const struct driver_dynamic *f = &d->dynamic[i];
+		const uint8_t *mine = dir == SPD_OUTBOUND ? p->src : p->dst;
+		const uint8_t *theirs = dir == SPD_OUTBOUND ? p->dst : p->src;
+		if (f->local.family == p->family && in_prefix(mine, f->local.bytes, f->local_len) &&
+		    in_prefix(theirs, f->remote.bytes, f->remote_len)) {
+			*m = (struct spd_match){ .rule_id = f->rule_id, .action = f->action };
+			return true;
+		}
+	}
+	return d->spd && spd_lookup(d->spd, p, dir, m);
+}
+
+static bool dynamic_equal(const struct driver_dynamic *a, const struct driver_dynamic *b)
+{
+	return a->rule_id == b->rule_id && a->action == b->action &&
+	       a->local.family == b->local.family && a->local_len == b->local_len &&
+	       a->remote_len == b->remote_len && !memcmp(a->local.bytes, b->local.bytes, 16) &&
+	       !memcmp(a->remote.bytes, b->remote.bytes, 16);
+}
+
+bool driver_dynamic_add(struct driver *d, const struct driver_dynamic *f, char *err, size_t errlen)
+{
+	bool ok = true;
+	pthread_rwlock_wrlock(&d->lock);
+	if (d->ndynamic == DRIVER_DYNAMIC_MAX) {
+		snprintf(err, errlen, "too many run-time filters (%d)", DRIVER_DYNAMIC_MAX);
+		ok = false;
+	} else {
+		d->dynamic[d->ndynamic++] = *f;
+	}
+	pthread_rwlock_unlock(&d->lock);
+	/* A Permit filter (a soft association) lets waiting packets go in clear. */
+	uint64_t one = 1;
+	if (ok && write(d->tx_wake, &one, sizeof(one)) < 0) {
+		/* the worker's next wakeup sends them */
+	}
+	return ok;
+}
+
+bool driver_dynamic_delete(struct driver *d, const struct driver_dynamic *f)
+{
+	bool found = false;
+	pthread_rwlock_wrlock(&d->lock);
+	for (size_t i = 0; i < d->ndynamic && !found; i++)
+		if (dynamic_equal(&d->dynamic[i], f)) {
+			d->dynamic[i] = d->dynamic[--d->ndynamic];
+			found = true;
+		}
+	pthread_rwlock_unlock(&d->lock);
+	return found;
 }
 
 /* ---- IKE's share ---- */

@@ -94,6 +94,23 @@ bool driver_sa_delete(struct driver *d, uint32_t spi, const struct sa_address *d
 /* Deletes every SA; returns how many. */
 size_t driver_sa_flush(struct driver *d);
 
+/* ---- filters made at run time ---- */
+
+/* A filter the policy does not list, checked before the SPD in both
+ * directions: the default response rule's (Negotiate, for the traffic of a
+ * Child SA a peer asked for) and a soft association's (Permit: the peer never
+ * answered IKE). local/remote: prefixes, this host's side first. */
+struct driver_dynamic {
+	uint32_t rule_id;
+	enum filter_action_kind action;
+	struct sa_address local, remote;
+	uint8_t local_len, remote_len;
+};
+#define DRIVER_DYNAMIC_MAX 1024
+bool driver_dynamic_add(struct driver *d, const struct driver_dynamic *f, char *err, size_t errlen);
+/* Removes the filter equal to f; false if there is none. */
+bool driver_dynamic_delete(struct driver *d, const struct driver_dynamic *f);
+
 /* ---- IKE's share of the data path ---- */
 
 /* A Negotiate packet found no SA and started its rule's queue: the outbound

@@ -71,6 +71,8 @@ struct driver {
 
 	pthread_rwlock_t lock;      /* SPD, SAD, child SAs, counters */
 	struct spd *spd;
+	struct driver_dynamic *dynamic;   /* DRIVER_DYNAMIC_MAX, ndynamic in use */
+	size_t ndynamic;
 	struct sad *sad;
 	struct child_sa *children;
 	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
@@ -90,6 +92,9 @@ struct driver {
 };
 
 int tun_open(const char *name, unsigned mtu, char *err, size_t errlen);
+/* The SPD's verdict on p, after the run-time filters (lock held). */
+bool driver_lookup(const struct driver *d, const struct spd_packet *p, enum spd_dir dir,
+                   struct spd_match *m);
 uint64_t driver_now_ms(void);
 
 /* The workers (worker.c). */

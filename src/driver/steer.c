@@ -246,8 +246,24 @@ static void put_output_chain(FILE *f, const struct steer_config *c, const struct
 		fprintf(f, "\t\tmeta mark 0x%x accept\n", c->bypass_mark);
 	fputs("\t\toifname \"lo\" accept\n"
 	      "\t\tmeta nfproto ipv6 " ND_TYPES " accept\n", f);
+	/* Negotiate filters made at run time (the default response rule). */
+	fprintf(f, "\t\tip saddr . ip daddr @negotiate4 meta mark set 0x%x accept\n"
+	        "\t\tip6 saddr . ip6 daddr @negotiate6 meta mark set 0x%x accept\n",
+	        c->steer_mark, c->steer_mark);
 	put_rules(f, c, r, n, SPD_OUTBOUND);
 	fputs("\t}\n", f);
+}
+
+/* Pairs of addresses that the rules above do not know: filled at run time
+ * (steer_dynamic). negotiate: (this host, peer) steered into the TUN device
+ * (the default response rule's filters); clear: (peer, this host) accepted
+ * in clear inbound (soft associations). */
+static void put_sets(FILE *f)
+{
+	fputs("\tset negotiate4 { type ipv4_addr . ipv4_addr; }\n"
+	      "\tset negotiate6 { type ipv6_addr . ipv6_addr; }\n"
+	      "\tset clear4 { type ipv4_addr . ipv4_addr; }\n"
+	      "\tset clear6 { type ipv6_addr . ipv6_addr; }\n", f);
 }
 
 /*
@@ -283,7 +299,9 @@ static void put_prerouting_chains(FILE *f, const struct steer_config *c,
 	        "\t\tjump inbound\n"
 	        "\t\tfib daddr type unicast jump forward_out\n"
 	        "\t}\n", c->tun);
-	fputs("\tchain inbound {\n", f);
+	fputs("\tchain inbound {\n"
+	      "\t\tip saddr . ip daddr @clear4 return\n"
+	      "\t\tip6 saddr . ip6 daddr @clear6 return\n", f);
 	put_rules(f, c, r, n, SPD_INBOUND);
 	fputs("\t}\n"
 	      "\tchain forward_out {\n", f);
@@ -335,6 +353,7 @@ static char *render(const struct steer_config *c, const struct steer_rule *r, si
 		return NULL;
 	}
 	put_replace_header(s.f, c->table, "secpol steering table");
+	put_sets(s.f);
 	put_output_chain(s.f, c, r, n);
 	put_prerouting_chains(s.f, c, r, n);
 	if (c->mtu)
@@ -539,6 +558,22 @@ bool steer_apply_boot(const struct steer_config *c, bool stateful,
                       const struct steer_exemption *e, size_t n, char *err, size_t errlen)
 {
 	return run_rendered(render_block(c, stateful, e, n, err, errlen), err, errlen);
+}
+
+bool steer_dynamic(const struct steer_config *c, bool clear, uint8_t family, const uint8_t *a,
+                   const uint8_t *b, bool add, char *err, size_t errlen)
+{
+	if (!config_ok(c, false, err, errlen))
+		return false;
+	char x[INET6_ADDRSTRLEN], y[INET6_ADDRSTRLEN], script[512];
+	if (!inet_ntop(family, a, x, sizeof(x)) || !inet_ntop(family, b, y, sizeof(y))) {
+		seterr(err, errlen, "bad address");
+		return false;
+	}
+	snprintf(script, sizeof(script), "%s element inet %s %s%c { %s . %s }\n",
+	         add ? "add" : "delete", c->table, clear ? "clear" : "negotiate",
+	         family == AF_INET ? '4' : '6', x, y);
+	return run_script(script, err, errlen);
 }
 
 bool steer_remove(const struct steer_config *c, char *err, size_t errlen)

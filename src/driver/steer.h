@@ -62,6 +62,13 @@ char *steer_render(const struct steer_config *c, const struct steer_rule *r, siz
 bool steer_apply(const struct steer_config *c, const struct steer_rule *r, size_t n,
                  char *err, size_t errlen);
 
+/* Adds or deletes one element of the table's run-time sets: clear=false,
+ * (a = this host, b = peer) steered to the TUN device like a Negotiate
+ * filter; clear=true, (a = peer, b = this host) accepted in clear inbound.
+ * Replacing the table empties them. */
+bool steer_dynamic(const struct steer_config *c, bool clear, uint8_t family, const uint8_t *a,
+                   const uint8_t *b, bool add, char *err, size_t errlen);
+
 /* Replaces the table with the `bootmode=block` table: everything dropped
  * except loopback, DHCP, IPv6 neighbour discovery and the exemptions. There
  * is no connection tracking, so each exemption is mirrored: also accepted in

@@ -297,7 +297,7 @@ static bool tx_packet(struct tx *t, uint8_t *buf, size_t len, bool held, uint64_
 		t->st->blocked++;   /* no policy compiled yet: nothing leaves */
 		return true;
 	}
-	if (!spd_lookup(d->spd, &p, SPD_OUTBOUND, &m)) {
+	if (!driver_lookup(d, &p, SPD_OUTBOUND, &m)) {
 		t->st->no_rule++;
 		tx_clear(t, data, len, &p);
 		return true;
@@ -578,12 +578,15 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 	if (pk.len == 0)
 		return;   /* an RFC 4303 dummy packet */
 	/* The packet decrypted under this SA: it must also be traffic the SA
-	 * was made for, and traffic the policy wants protected. */
+	 * was made for, and traffic the policy does not block. (Traffic it
+	 * would let pass in clear may come protected: the servers of the
+	 * predefined policies permit ICMP in clear, and a client's default
+	 * response SA carries all of its traffic with them.) */
 	struct spd_packet p;
 	struct spd_match m;
 	const struct child_sa *cs = sa->owner;
 	if (!driver_classify(pkt_data(&pk), pk.len, &p) || !cs || !child_carries(cs, &p) ||
-	    !d->spd || !spd_lookup(d->spd, &p, SPD_INBOUND, &m) || m.action != ACTION_NEGOTIATE) {
+	    (driver_lookup(d, &p, SPD_INBOUND, &m) && m.action == ACTION_BLOCK)) {
 		sa_drop(sa, DROP_SELECTOR);
 		return;
 	}

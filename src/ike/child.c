@@ -110,6 +110,14 @@ const struct ike_rule *child_pick_rule(struct ike_engine *e, struct ike_ikesa *s
 {
 	(void)e;
 	const struct ike_rule *r = sa->rule;
+	if (r->is_default) {
+		/* <Dynamic>: whatever the peer asks for between the two hosts,
+		 * in transport mode (windows-ipsec-model.md §5). */
+		struct ike_ts_pair host;
+		host_sel(&sa->remote, &host.i);
+		host_sel(&sa->local, &host.r);
+		return ike_ts_narrow(tsi, tsr, &host, 1, out_i, out_r, why, whylen) ? r : NULL;
+	}
 	if (r->tunnel) {
 		struct sa_address peer;
 		ike_addr_to_sa(&sa->remote, &peer);
@@ -274,6 +282,15 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 		ch->expire_at_ms = e->now_ms + (uint64_t)sm->life_s * 1000;
 	}
 	algs_text(proto, enc, mac, ch->algs, sizeof(ch->algs));
+	if (r->is_default) {
+		/* The filter the default response rule makes for this traffic. */
+		ch->dynamic = true;
+		ch->filter = (struct driver_dynamic){ .rule_id = r->id, .action = ACTION_NEGOTIATE };
+		ts_prefix(&mine->sel[0], &ch->filter.local, &ch->filter.local_len);
+		ts_prefix(&theirs->sel[0], &ch->filter.remote, &ch->filter.remote_len);
+		if (e->host.dynamic)
+			e->host.dynamic(e->host.ctx, &ch->filter, true, 0);
+	}
 	ch->next = sa->children;
 	sa->children = ch;
 	e->stats.quick_mode_sas++;
@@ -307,6 +324,8 @@ void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *
 	}
 	if (e->host.remove)
 		e->host.remove(e->host.ctx, c->proto, l ? 0 : c->spi_in, &local, c->spi_out, &remote);
+	if (c->dynamic && e->host.dynamic)
+		e->host.dynamic(e->host.ctx, &c->filter, false, 0);
 	e->stats.key_deletions += 2;
 	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x removed",
 	        c->proto == SA_PROTO_ESP ? "ESP" : "AH", c->spi_in, c->spi_out);

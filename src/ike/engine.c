@@ -882,6 +882,7 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 		rx.m = im;
 	}
 	sa->last_rx_ms = now_ms;
+	sa->heard = true;
 	/* Port 4500 once the peer uses it (RFC 7296 §2.23): answer there. */
 	if (remote->port != sa->remote.port && h->exchange != IKE_SA_INIT) {
 		sa->remote = *remote;
@@ -957,7 +958,7 @@ void ike_engine_acquire(struct ike_engine *e, uint32_t rule_id, const struct ike
 {
 	e->now_ms = now_ms;
 	const struct ike_rule *r = ike_rule_by_id(e, rule_id);
-	if (!r || negotiating(e, rule_id, remote))
+	if (!r || r->is_default || negotiating(e, rule_id, remote))
 		return;
 	char a[64];
 	addr_text(remote, a, sizeof(a));
@@ -992,11 +993,37 @@ void ike_engine_sa_expiring(struct ike_engine *e, enum sa_proto proto, uint32_t 
 			}
 }
 
+/*
+ * "Allow unsecured communication with non-IPsec-aware computers" (soft):
+ * the peer never answered IKE, so its traffic for this rule goes in clear
+ * for a while (a soft association). A peer that answered and then failed
+ * never gets here: that is a failure, not a fallback.
+ */
+static void soft_association(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	struct driver_dynamic f = { .rule_id = sa->rule_id, .action = ACTION_PERMIT };
+	ike_addr_to_sa(&sa->local, &f.local);
+	ike_addr_to_sa(&sa->remote, &f.remote);
+	f.local_len = f.remote_len = sa->local.family == AF_INET ? 32 : 128;
+	if (e->host.dynamic)
+		e->host.dynamic(e->host.ctx, &f, true, IKE_SOFT_SECONDS);
+	e->stats.soft_associations++;
+	ike_fail(e, sa, NULL, STEP_TIMEOUT,
+	         "no answer to IKE_SA_INIT: soft association, clear traffic for %d s (rule %s allows it)",
+	         IKE_SOFT_SECONDS, sa->rule->name);
+}
+
 /* One SA's timers. */
 static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	uint64_t now = e->now_ms;
 	if (sa->req_out && now >= sa->retx_at_ms) {
+		if (sa->state == IKE_S_INIT_I && !sa->heard && sa->rule && sa->rule->soft &&
+		    sa->tries + 1 >= IKE_SOFT_TRIES) {
+			soft_association(e, sa);
+			ikesa_kill(e, sa);
+			return;
+		}
 		if (sa->tries + 1 >= e->cfg.retransmit_tries) {
 			ike_fail(e, sa, NULL, STEP_TIMEOUT, "no answer to %s after %u tries",
 			         sa->req_exchange == IKE_SA_INIT ? "IKE_SA_INIT"

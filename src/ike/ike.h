@@ -55,6 +55,8 @@ struct ike_rule {
 	bool tunnel;                 /* tunnel mode; the peer is tunnel_peer */
 	struct sa_address tunnel_peer;
 	bool force_encap;            /* UDP-encapsulated ESP even without NAT */
+	bool soft;                   /* fall back to clear when the peer never answers IKE */
+	bool is_default;             /* the default response rule: answers, never initiates */
 	struct ike_selector local[IKE_RULE_SELECTORS], remote[IKE_RULE_SELECTORS];
 	size_t nsel;
 };
@@ -90,6 +92,10 @@ struct ike_host {
 	 * outbound one (spi_out at remote); a zero SPI stands for none. */
 	void (*remove)(void *ctx, enum sa_proto proto, uint32_t spi_in, const struct sa_address *local,
 	               uint32_t spi_out, const struct sa_address *remote);
+	/* A filter the policy does not list, made (add) or dropped: the default
+	 * response rule's for a Child SA's traffic, a soft association's (kept
+	 * lifetime_s seconds, 0: until dropped). */
+	void (*dynamic)(void *ctx, const struct driver_dynamic *f, bool add, uint32_t lifetime_s);
 	/* One line for the log: SA up/down, failures (never a key). */
 	void (*log)(void *ctx, int level, const char *line);
 	/* Random octets; NULL: the system's (crypto_random). Tests make them
@@ -116,6 +122,7 @@ struct ike_stats {
 	uint64_t key_additions, key_deletions, rekeys;
 	uint64_t retransmissions, cookies_sent;
 	uint64_t fragmented_messages, reassembled_messages;   /* RFC 7383 */
+	uint64_t soft_associations;
 };
 
 struct ike_engine;

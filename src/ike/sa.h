@@ -18,6 +18,8 @@
 #define IKE_NONCE_LEN 32
 #define IKE_FAILURES 32           /* kept for `show failures` */
 #define IKE_PEER_HASHES 8
+#define IKE_SOFT_TRIES 2          /* unanswered IKE_SA_INIT tries before a soft association */
+#define IKE_SOFT_SECONDS 300      /* how long a soft association lasts */
 
 /* A message as sent: one datagram, or its RFC 7383 fragments; each is a
  * 2-octet length and its octets. Kept to be sent again. */
@@ -54,6 +56,8 @@ struct ike_child {
 	bool rekeying;                /* our CREATE_CHILD_SA for it is out */
 	bool replaced;                /* a newer Child SA carries its traffic */
 	bool delete_pending;          /* to be deleted (told to the peer) */
+	bool dynamic;                 /* the default response rule's: its filter goes with it */
+	struct driver_dynamic filter;
 	char algs[64];                /* "AES-GCM-128", for show */
 	struct ike_child *next;
 };
@@ -137,6 +141,7 @@ struct ike_ikesa {
 	uint64_t retry_at_ms;         /* a failed rekey is tried again from then */
 	bool rekeyed;                 /* replaced by a new IKE SA: only its Delete is left */
 	bool redundant;               /* lost a simultaneous initiation: to be deleted */
+	bool heard;                   /* the peer has answered at least once */
 	uint64_t rekeyed_ms;
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;

@@ -101,6 +101,12 @@ static void lines_are(const char *body, const char *const *want, size_t n, bool 
 #define ND "meta nfproto ipv6 icmpv6 type { nd-router-solicit, nd-router-advert, " \
 	"nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept"
 
+/* The run-time sets (steer_dynamic): in output after the exemptions, at the
+ * head of inbound. */
+#define DYN "ip saddr . ip daddr @negotiate4 meta mark set 0x5ec0 accept", \
+	"ip6 saddr . ip6 daddr @negotiate6 meta mark set 0x5ec0 accept"
+#define CLEAR "ip saddr . ip daddr @clear4 return", "ip6 saddr . ip6 daddr @clear6 return"
+
 static void check_chain(const char *text, const char *name, const char *const *want, size_t n)
 {
 	char *body = chain(text, name);
@@ -130,12 +136,18 @@ static void test_golden_two_rules(void **state)
 		"table inet secpol {}\n"
 		"delete table inet secpol\n"
 		"table inet secpol {\n"
+		"\tset negotiate4 { type ipv4_addr . ipv4_addr; }\n"
+		"\tset negotiate6 { type ipv6_addr . ipv6_addr; }\n"
+		"\tset clear4 { type ipv4_addr . ipv4_addr; }\n"
+		"\tset clear6 { type ipv6_addr . ipv6_addr; }\n"
 		"\t# locally generated traffic: the outbound rules\n"
 		"\tchain output {\n"
 		"\t\ttype route hook output priority mangle; policy accept;\n"
 		"\t\tmeta mark 0x5ec1 accept\n"
 		"\t\toifname \"lo\" accept\n"
 		"\t\t" ND "\n"
+		"\t\tip saddr . ip daddr @negotiate4 meta mark set 0x5ec0 accept\n"
+		"\t\tip6 saddr . ip6 daddr @negotiate6 meta mark set 0x5ec0 accept\n"
 		"\t\tmeta nfproto ipv4 ip saddr 192.0.2.10 ip daddr 198.51.100.0/24 "
 		"meta l4proto 6 th dport 443 meta mark set 0x5ec0 accept\n"
 		"\t}\n"
@@ -151,6 +163,8 @@ static void test_golden_two_rules(void **state)
 		"\t\tfib daddr type unicast jump forward_out\n"
 		"\t}\n"
 		"\tchain inbound {\n"
+		"\t\tip saddr . ip daddr @clear4 return\n"
+		"\t\tip6 saddr . ip6 daddr @clear6 return\n"
 		"\t\tmeta nfproto ipv6 ip6 daddr 2001:db8::1 meta l4proto 58 drop\n"
 		"\t}\n"
 		"\tchain forward_out {\n"
@@ -177,10 +191,8 @@ static void test_replace_header(void **state)
 	assert_null(strstr(d + 1, "delete"));
 	/* No rules: only the fixed exemptions, and every chain accepts. */
 	CHAIN(s, "output", "type route hook output priority mangle; policy accept;",
-	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND);
-	char *in = chain(s, "inbound");
-	assert_string_equal(in, "");
-	free(in);
+	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND, DYN);
+	CHAIN(s, "inbound", CLEAR);
 	free(s);
 }
 
@@ -207,10 +219,11 @@ static void test_actions_and_order(void **state)
 		"meta nfproto ipv4 meta l4proto 1 accept",
 	};
 	CHAIN(s, "output", "type route hook output priority mangle; policy accept;",
-	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND, out[0], out[1], out[2], out[3]);
+	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND, DYN, out[0], out[1], out[2],
+	      out[3]);
 	/* Forwarded traffic: the same outbound rules, the same verdicts. */
 	check_chain(s, "forward_out", out, 4);
-	CHAIN(s, "inbound",
+	CHAIN(s, "inbound", CLEAR,
 	      "meta nfproto ipv4 ip saddr 203.0.113.0/24 drop",
 	      "meta nfproto ipv4 ip daddr 192.0.2.1 meta l4proto 6 th dport 22 return",
 	      "meta nfproto ipv6 ip6 saddr 2001:db8:2::/48 ip6 daddr 2001:db8:1::/48 drop",
@@ -280,7 +293,7 @@ static void test_zero_bypass_mark(void **state)
 	assert_non_null(s);
 	assert_null(strstr(s, "meta mark 0x0"));
 	CHAIN(s, "output", "type route hook output priority mangle; policy accept;",
-	      "oifname \"lo\" accept", ND);
+	      "oifname \"lo\" accept", ND, DYN);
 	free(s);
 }
 
