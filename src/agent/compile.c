@@ -313,6 +313,7 @@ static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
 	struct ike_rule *ir = &rules[out->nike++];
 	memset(ir, 0, sizeof(*ir));
 	ir->id = r->id;
+	snprintf(ir->guid, sizeof(ir->guid), "%s", r->guid);
 	snprintf(ir->name, sizeof(ir->name), "%s", r->name);
 	ir->methods = fa->methods;
 	ir->pfs = fa->qmpfs;
@@ -351,6 +352,7 @@ static bool default_rule(const struct rule *r, struct compiled_policy *out)
 	struct ike_rule *ir = &rules[out->nike++];
 	memset(ir, 0, sizeof(*ir));
 	ir->id = r->id;
+	snprintf(ir->guid, sizeof(ir->guid), "%s", r->guid);
 	snprintf(ir->name, sizeof(ir->name), "%s", r->name[0] ? r->name : "Default Response");
 	ir->methods = r->methods;
 	ir->pfs = r->qmpfs;

@@ -42,6 +42,9 @@ static const struct transition transitions[] = {
 	{ IKE_S_DELETING, IKE_INFORMATIONAL, true, info_response },
 };
 
+static void start_sa(struct ike_engine *e, const struct ike_rule *r, const struct ike_addr *local,
+                     const struct ike_addr *remote, const struct spd_packet *pkt);
+
 static ike_handler transition_for(enum ike_state s, uint8_t exchange, bool response)
 {
 	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
@@ -365,9 +368,18 @@ uint16_t ike_first_error(const struct ike_message *m, struct ike_notify *n)
 
 void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
 {
+	/* The SAs a policy change superseded go once their successor is up. */
+	for (size_t b = 0; b < e->buckets; b++)
+		for (struct ike_ikesa *o = e->by_spi[b]; o; o = o->next_spi)
+			if (o != sa && o->superseded && !o->redundant && o->rule_id == sa->rule_id &&
+			    addr_eq(&o->remote, &sa->remote)) {
+				o->redundant = true;
+				rekey_work(e, o);
+			}
 	for (size_t b = 0; b < e->buckets; b++)
 		for (struct ike_ikesa *o = e->by_spi[b]; o; o = o->next_spi) {
 			if (o == sa || o->state != IKE_S_ESTABLISHED || o->rekeyed || o->redundant ||
+			    o->superseded ||
 			    o->initiator == sa->initiator || o->rule_id != sa->rule_id ||
 			    !addr_eq(&o->remote, &sa->remote))
 				continue;
@@ -637,6 +649,42 @@ void ike_engine_free(struct ike_engine *e)
 	free(e);
 }
 
+static bool selector_same(const struct ike_selector *a, const struct ike_selector *b)
+{
+	return a->net.family == b->net.family && !memcmp(a->net.bytes, b->net.bytes, 16) &&
+	       a->len == b->len && a->protocol == b->protocol && a->port == b->port;
+}
+
+/* Field by field: the structures come from different compilations, and
+ * padding or bytes after a string's end need not agree. */
+static bool rule_same(const struct ike_rule *a, const struct ike_rule *b)
+{
+	if (a->id != b->id || strcmp(a->guid, b->guid) || a->pfs != b->pfs || a->soft != b->soft ||
+	    a->is_default != b->is_default || a->tunnel != b->tunnel ||
+	    a->force_encap != b->force_encap || a->nsel != b->nsel ||
+	    a->methods.n != b->methods.n || a->auth.n != b->auth.n ||
+	    (a->tunnel && (a->tunnel_peer.family != b->tunnel_peer.family ||
+	                   memcmp(a->tunnel_peer.bytes, b->tunnel_peer.bytes, 16))))
+		return false;
+	for (size_t i = 0; i < a->nsel; i++)
+		if (!selector_same(&a->local[i], &b->local[i]) || !selector_same(&a->remote[i], &b->remote[i]))
+			return false;
+	for (size_t i = 0; i < a->methods.n; i++) {
+		const struct security_method *x = &a->methods.m[i], *y = &b->methods.m[i];
+		if (x->ah != y->ah || x->esp != y->esp || x->ah_integ != y->ah_integ ||
+		    x->esp_conf != y->esp_conf || x->esp_integ != y->esp_integ ||
+		    x->life_kb != y->life_kb || x->life_s != y->life_s)
+			return false;
+	}
+	for (size_t i = 0; i < a->auth.n; i++) {
+		const struct auth_method *x = &a->auth.m[i], *y = &b->auth.m[i];
+		if (x->kind != y->kind || strcmp(x->value, y->value) || x->certmap != y->certmap ||
+		    x->excludecaname != y->excludecaname)
+			return false;
+	}
+	return true;
+}
+
 bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, char *err,
                            size_t errlen)
 {
@@ -649,13 +697,36 @@ bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, cha
 		}
 		memcpy(rules, p->rules, p->nrules * sizeof(*rules));
 	}
-	/* SAs point at rules of the old copy: they find theirs again by id. */
+	/* SAs point at rules of the old copy: they find theirs by GUID. A rule
+	 * that is gone takes its SAs with it; one that changed in any way
+	 * (methods, keys, selectors, or its position) has them renegotiated. */
+	size_t nrenew = 0, cap = 0;
+	struct ike_ikesa **renew = NULL;
 	for (size_t b = 0; b < e->buckets; b++)
 		for (struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
-			sa->rule = NULL;
-			for (size_t i = 0; i < p->nrules; i++)
-				if (rules[i].id == sa->rule_id)
-					sa->rule = &rules[i];
+			const struct ike_rule *was = sa->rule, *now = NULL;
+			for (size_t i = 0; i < p->nrules && !now; i++)
+				if (was ? !strcmp(rules[i].guid, was->guid) : rules[i].id == sa->rule_id)
+					now = &rules[i];
+			sa->rule = now;
+			if (!was || sa->state != IKE_S_ESTABLISHED || sa->rekeyed)
+				continue;
+			if (!now) {
+				sa->redundant = true;   /* deleted at the next tick, the peer told */
+				continue;
+			}
+			if (rule_same(was, now))
+				continue;
+			sa->rule_id = now->id;
+			sa->superseded = true;
+			if (nrenew == cap) {
+				cap = cap ? cap * 2 : 16;
+				struct ike_ikesa **r = realloc(renew, cap * sizeof(*r));
+				if (!r)
+					continue;
+				renew = r;
+			}
+			renew[nrenew++] = sa;
 		}
 	if (e->rules)
 		crypto_wipe(e->rules, e->policy.nrules * sizeof(*e->rules));
@@ -670,6 +741,17 @@ bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, cha
 		e->policy.crl = crl;
 	}
 	ike_offer_from_mm(&e->ike_offer, &p->mm, p->allow_legacy);
+	/* Make-before-break: a new IKE SA for each changed rule's peer; the
+	 * old one goes when it is up (ikesa_settle_duplicates). */
+	for (size_t i = 0; i < nrenew; i++) {
+		struct ike_addr local = renew[i]->local, remote = renew[i]->remote;
+		local.port = remote.port = IKE_PORT;
+		if (!renew[i]->rule->is_default)
+			start_sa(e, renew[i]->rule, &local, &remote, NULL);
+		else
+			renew[i]->redundant = true;   /* the peer asks again if it wants */
+	}
+	free(renew);
 	return true;
 }
 

@@ -48,6 +48,7 @@ struct ike_selector {
  * TSr, and what it allows as the responder). */
 struct ike_rule {
 	uint32_t id;                 /* the SPD's rule id */
+	char guid[POLICY_GUID_LEN];  /* the rule's identity across policy changes */
 	char name[POLICY_NAME_MAX];
 	struct qm_methods methods;   /* Child SA proposals, in order */
 	bool pfs;                    /* qmpfs: a KE in CREATE_CHILD_SA */
@@ -130,7 +131,10 @@ struct ike_engine;
 struct ike_engine *ike_engine_new(const struct ike_config *c, const struct ike_host *h);
 void ike_engine_free(struct ike_engine *e);
 
-/* Replaces the policy (copied). IKE SAs stay; new negotiations use it. */
+/* Replaces the policy (copied), as a difference: the SAs of a rule that did
+ * not change stay; those of a changed rule are negotiated again (a new IKE
+ * SA, then the old one deleted); those of a rule that is gone are deleted,
+ * the peer told. */
 bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, char *err,
                            size_t errlen);
 

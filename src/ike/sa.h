@@ -142,6 +142,7 @@ struct ike_ikesa {
 	bool rekeyed;                 /* replaced by a new IKE SA: only its Delete is left */
 	bool redundant;               /* lost a simultaneous initiation: to be deleted */
 	bool heard;                   /* the peer has answered at least once */
+	bool superseded;              /* its rule changed: goes once a new SA is up */
 	uint64_t rekeyed_ms;
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;

@@ -912,6 +912,64 @@ static void test_legacy_switch(void **state)
 	teardown_sides();
 }
 
+/* Policy changes as a difference: the same policy again changes nothing;
+ * changed security methods renegotiate (new SAs up, then the old ones go,
+ * one pair left, with the new algorithm); a removed rule deletes its SAs
+ * and tells the peer. */
+static void test_policy_change(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	acquire(0);
+	pump(0);
+	char before[4096], after[4096];
+	show(&sides[0], before, sizeof(before));
+	set_policy(&sides[0], "AES128-SHA256-31");
+	set_policy(&sides[1], "AES128-SHA256-31");
+	run_at(1000);
+	show(&sides[0], after, sizeof(after));
+	assert_memory_equal(before, after, strlen("IKE SA 0123456789abcdef_i 0123456789abcdef_r"));
+	assert_int_equal(sides[0].ninst, 1);
+
+	struct diag d;
+	for (int i = 0; i < 2; i++) {
+		diag_init(&d);
+		assert_true(policy_parse_qmsec("qmsecmethods", "ESP[AESGCM256]", &sides[i].rule.methods, &d));
+		set_policy(&sides[i], "AES128-SHA256-31");
+	}
+	pump(2000);
+	run_at(3000);
+	run_at(6000);
+	size_t na, nb;
+	const struct installed *a = live(&sides[0], &na), *b = live(&sides[1], &nb);
+	assert_int_equal(na, 1);
+	assert_int_equal(nb, 1);
+	assert_pair(a, b);
+	assert_int_equal(a->out.sa.enc, ENC_AES256_GCM);
+	struct ike_stats st;
+	for (int i = 0; i < 2; i++) {
+		ike_engine_stats(sides[i].e, &st);
+		assert_int_equal(st.active_ike_sas, 1);
+	}
+
+	/* A's policy loses the rule: its SAs go, and B hears of it. */
+	struct ike_policy empty = { .ike_lifetime_s = 28800 };
+	diag_init(&d);
+	assert_true(policy_parse_mmsec("mmsecmethods", "AES128-SHA256-31", &empty.mm, &d));
+	char err[128];
+	assert_true(ike_engine_set_policy(sides[0].e, &empty, err, sizeof(err)));
+	run_at(7000);
+	run_at(10000);
+	for (int i = 0; i < 2; i++) {
+		ike_engine_stats(sides[i].e, &st);
+		assert_int_equal(st.active_ike_sas, 0);
+		live(&sides[i], &na);
+		assert_int_equal(na, 0);
+	}
+	teardown_sides();
+}
+
 /* B asks for a COOKIE once one SA is half-open: the second initiation gets
  * one, sends it back, and goes through; a forged cookie is counted. */
 static void test_cookie(void **state)
@@ -1117,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_policy_change),
 		cmocka_unit_test(test_suites),
 		cmocka_unit_test(test_legacy_switch),
 		cmocka_unit_test(test_simultaneous_initiation),
