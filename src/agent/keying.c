@@ -194,6 +194,10 @@ static int ike_socket(int family, uint32_t mark)
 	 * says about the peer (IKE is always exempt, as on Windows). */
 	setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Bursts of answers (liveness checks of many SAs) must not overflow. */
+	int rcv = 8 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(IKE_PORT) };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(IKE_PORT) };
 	int r;

@@ -174,11 +174,14 @@ struct l2_job {
  * encapsulated, outside the lock, and stores the results under the write
  * lock (an SA deleted meanwhile is simply not found again by its id). */
 static void l2_refresh(struct driver *d, struct l2_resolver *r, struct l2_job **jobs,
-                       size_t *cap)
+                       size_t *cap, uint64_t newer_than, uint64_t *seen)
 {
+	/* newer_than: only SAs added since (the list is newest first; a
+	 * standby SA at the tail waits for the next full round). */
 	size_t n = 0;
 	pthread_rwlock_rdlock(&d->lock);
-	for (struct child_sa *cs = d->children; cs; cs = cs->next)
+	*seen = d->next_child_id;
+	for (struct child_sa *cs = d->children; cs && cs->id > newer_than; cs = cs->next)
 		if (!cs->sa->inbound && !cs->udp_encap)
 			n++;
 	if (n > *cap) {
@@ -191,31 +194,59 @@ static void l2_refresh(struct driver *d, struct l2_resolver *r, struct l2_job **
 		*cap = n;
 	}
 	size_t k = 0;
-	for (struct child_sa *cs = d->children; cs && k < n; cs = cs->next)
+	for (struct child_sa *cs = d->children; cs && k < n && cs->id > newer_than; cs = cs->next)
 		if (!cs->sa->inbound && !cs->udp_encap)
 			(*jobs)[k++] = (struct l2_job){ .id = cs->id, .dst = cs->sa->dst };
 	pthread_rwlock_unlock(&d->lock);
 	if (k == 0)
 		return;
+	/* Two open-addressing indexes over the jobs: by destination (one
+	 * resolution per peer) and by id (the results back in one pass). */
+	size_t hcap = 16;
+	while (hcap < 2 * k)
+		hcap <<= 1;
+	size_t *by_dst = malloc(hcap * sizeof(*by_dst)), *by_id = malloc(hcap * sizeof(*by_id));
+	if (!by_dst || !by_id) {
+		free(by_dst);
+		free(by_id);
+		return;
+	}
+	for (size_t h = 0; h < hcap; h++)
+		by_dst[h] = by_id[h] = SIZE_MAX;
 	for (size_t i = 0; i < k; i++) {
 		struct l2_job *j = &(*jobs)[i];
+		uint64_t hv = 0xcbf29ce484222325ull;
+		for (size_t b = 0; b < sizeof(j->dst.bytes); b++)
+			hv = (hv ^ j->dst.bytes[b]) * 0x100000001b3ull;
+		size_t h = (size_t)(hv ^ j->dst.family) & (hcap - 1);
+		while (by_dst[h] != SIZE_MAX &&
+		       memcmp(&(*jobs)[by_dst[h]].dst, &j->dst, sizeof(j->dst)) != 0)
+			h = (h + 1) & (hcap - 1);
 		/* SAs to the same peer (a rekey, several selectors) share a hop. */
-		size_t same = 0;
-		while (same < i && memcmp(&(*jobs)[same].dst, &j->dst, sizeof(j->dst)) != 0)
-			same++;
-		if (same < i)
-			j->hop = (*jobs)[same].hop;
-		else
+		if (by_dst[h] != SIZE_MAX) {
+			j->hop = (*jobs)[by_dst[h]].hop;
+		} else {
+			by_dst[h] = i;
 			l2_resolve(r, d->cfg.bypass_mark, &j->dst, &j->hop);
+		}
+		h = (size_t)((j->id * 0x9E3779B97F4A7C15ull) >> 20) & (hcap - 1);
+		while (by_id[h] != SIZE_MAX)
+			h = (h + 1) & (hcap - 1);
+		by_id[h] = i;
 	}
 	pthread_rwlock_wrlock(&d->lock);
-	for (struct child_sa *cs = d->children; cs; cs = cs->next)
-		for (size_t i = 0; i < k; i++)
-			if ((*jobs)[i].id == cs->id) {
-				cs->l2 = (*jobs)[i].hop;
-				break;
-			}
+	for (struct child_sa *cs = d->children; cs && cs->id > newer_than; cs = cs->next) {
+		if (cs->sa->inbound || cs->udp_encap)
+			continue;
+		size_t h = (size_t)((cs->id * 0x9E3779B97F4A7C15ull) >> 20) & (hcap - 1);
+		while (by_id[h] != SIZE_MAX && (*jobs)[by_id[h]].id != cs->id)
+			h = (h + 1) & (hcap - 1);
+		if (by_id[h] != SIZE_MAX)
+			cs->l2 = (*jobs)[by_id[h]].hop;
+	}
 	pthread_rwlock_unlock(&d->lock);
+	free(by_dst);
+	free(by_id);
 }
 
 static void *l2_main(void *arg)
@@ -224,6 +255,7 @@ static void *l2_main(void *arg)
 	struct l2_resolver *r = NULL;
 	struct l2_job *jobs = NULL;
 	size_t cap = 0;
+	uint64_t seen = 0, last_full = 0;
 	while (!atomic_load(&d->stop)) {
 		struct pollfd pfd = { .fd = d->l2_wake, .events = POLLIN };
 		if (poll(&pfd, 1, L2_REFRESH_MS) > 0) {
@@ -235,8 +267,15 @@ static void *l2_main(void *arg)
 			break;
 		if (!r)
 			r = l2_open();   /* retried on the next round if it fails */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		/* Every SA once a second; in between only the new ones. */
+		bool full = now - last_full >= L2_REFRESH_MS;
+		if (full)
+			last_full = now;
 		if (r)
-			l2_refresh(d, r, &jobs, &cap);
+			l2_refresh(d, r, &jobs, &cap, full ? 0 : seen, &seen);
 	}
 	l2_close(r);
 	free(jobs);
@@ -268,6 +307,7 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&d->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	d->children_tail = &d->children;
 	d->sad = sad_new(1024);
 	d->dynamic = calloc(DRIVER_DYNAMIC_MAX, sizeof(*d->dynamic));
 	d->pend_buf = calloc((size_t)DRV_QUEUES * c->queue_len, DRV_BUF);
@@ -382,10 +422,13 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	sa->owner = cs;
 	/* The newest SA carries the traffic (the list is searched from the
 	 * head), except a standby one: it waits behind those it replaces. */
-	struct child_sa **at = &d->children;
-	while (c->standby && *at)
-		at = &(*at)->next;
+	struct child_sa **at = c->standby ? d->children_tail : &d->children;
 	cs->next = *at;
+	cs->prevp = at;
+	if (cs->next)
+		cs->next->prevp = &cs->next;
+	else
+		d->children_tail = &cs->next;
 	*at = cs;
 	d->key_additions++;
 	pthread_rwlock_unlock(&d->lock);
@@ -412,10 +455,13 @@ static void add_counters(struct sa_counters *to, const struct sa_counters *from)
 }
 
 /* Unlinks and deletes one child SA; the write lock is held. */
-static void child_delete(struct driver *d, struct child_sa **pp)
+static void child_delete(struct driver *d, struct child_sa *cs)
 {
-	struct child_sa *cs = *pp;
-	*pp = cs->next;
+	*cs->prevp = cs->next;
+	if (cs->next)
+		cs->next->prevp = cs->prevp;
+	else
+		d->children_tail = cs->prevp;
 	add_counters(cs->sa->inbound ? &d->retired_in : &d->retired_out, &cs->sa->count);
 	sad_delete(d->sad, cs->sa);
 	free(cs);
@@ -428,12 +474,10 @@ bool driver_sa_delete(struct driver *d, uint32_t spi, const struct sa_address *d
 	bool found = false;
 	pthread_rwlock_wrlock(&d->lock);
 	struct ipsec_sa *sa = sad_lookup(d->sad, spi, dst, proto);
-	for (struct child_sa **pp = &d->children; sa && *pp; pp = &(*pp)->next)
-		if ((*pp)->sa == sa) {
-			child_delete(d, pp);
-			found = true;
-			break;
-		}
+	if (sa && sa->owner) {   /* every SA of the driver has its child_sa as owner */
+		child_delete(d, sa->owner);
+		found = true;
+	}
 	pthread_rwlock_unlock(&d->lock);
 	return found;
 }
@@ -443,7 +487,7 @@ size_t driver_sa_flush(struct driver *d)
 	size_t n = 0;
 	pthread_rwlock_wrlock(&d->lock);
 	while (d->children) {
-		child_delete(d, &d->children);
+		child_delete(d, d->children);
 		n++;
 	}
 	pthread_rwlock_unlock(&d->lock);

@@ -31,6 +31,7 @@ struct child_sa {
 	uint64_t id;                /* for the next-hop refresh: unique per driver */
 	struct l2_hop l2;           /* outbound ESP/AH: the link's next hop, if known */
 	struct child_sa *next;      /* the driver's list, newest first */
+	struct child_sa **prevp;    /* what points at it: unlinked in O(1) */
 };
 
 /* Counters a worker writes (under the read lock), summed under the write lock. */
@@ -75,6 +76,7 @@ struct driver {
 	size_t ndynamic;
 	struct sad *sad;
 	struct child_sa *children;
+	struct child_sa **children_tail;   /* the last next field (standby SAs go there) */
 	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
 	uint64_t key_additions, key_deletions;
 	struct worker_stats tx_stats, rx_stats;

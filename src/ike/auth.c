@@ -61,7 +61,10 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 		ike_fail(e, sa, NULL, STEP_AUTH, "%s", why);
 		goto out;
 	}
-	ike_put_notify_simple(&w, IKE_N_INITIAL_CONTACT, NULL, 0);
+	/* §2.4: only when this is the one IKE SA with the peer. */
+	uint32_t *pc = ike_peer_count(e, &sa->remote);
+	if (pc && *pc == 1)
+		ike_put_notify_simple(&w, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (pf->method != IKE_AUTH_PSK)
 		proof_put_certreq(e, r, &w);
 	ike_put_sa(&w, sa->child_offer->prop, sa->child_offer->count);
@@ -264,14 +267,22 @@ static bool auth_child_request(struct ike_engine *e, struct ike_ikesa *sa,
 		goto out;
 	}
 	uint32_t spi_in = 0;
-	while (spi_in < 256)
-		ike_rand(e, &spi_in, sizeof(spi_in));
 	struct child_params cp = {
-		.rule = r, .choice = &c, .spi_in = spi_in, .spi_out = spi_out, .tsi = &pk->out_i,
-		.tsr = &pk->out_r, .tunnel = r->tunnel, .we_initiated = false,
+		.rule = r, .choice = &c, .spi_out = spi_out, .tsi = &pk->out_i, .tsr = &pk->out_r,
+		.tunnel = r->tunnel, .we_initiated = false,
 		.nonces = { sa->ni, sa->nr, sa->ni_len, sa->nr_len },
 	};
-	if (!child_install(e, sa, &cp, why, sizeof(why))) {
+	/* A random inbound SPI may already be taken (the data path refuses a
+	 * second SA with it): another one then, a few times. */
+	bool installed = false;
+	for (int tries = 0; tries < 4 && !installed; tries++) {
+		spi_in = 0;
+		while (spi_in < 256)
+			ike_rand(e, &spi_in, sizeof(spi_in));
+		cp.spi_in = spi_in;
+		installed = child_install(e, sa, &cp, why, sizeof(why)) != NULL;
+	}
+	if (!installed) {
 		ike_put_notify_simple(w, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 		ike_fail(e, sa, NULL, STEP_CHILD, "%s", why);
 		goto out;

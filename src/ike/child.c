@@ -317,10 +317,10 @@ void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *
 	struct ike_linger *l = calloc(1, sizeof(*l));
 	if (l) {
 		*l = (struct ike_linger){ c->proto, c->spi_in, local, e->now_ms + IKE_LINGER_MS, NULL };
-		struct ike_linger **at = &e->lingering;
-		while (*at)
-			at = &(*at)->next;
-		*at = l;
+		if (!e->lingering)
+			e->linger_tail = &e->lingering;
+		*e->linger_tail = l;
+		e->linger_tail = &l->next;
 	}
 	if (e->host.remove)
 		e->host.remove(e->host.ctx, c->proto, l ? 0 : c->spi_in, &local, c->spi_out, &remote);
@@ -337,6 +337,8 @@ void child_linger_expire(struct ike_engine *e, bool all)
 	while (e->lingering && (all || e->now_ms >= e->lingering->at_ms)) {
 		struct ike_linger *l = e->lingering;
 		e->lingering = l->next;
+		if (!e->lingering)
+			e->linger_tail = &e->lingering;
 		if (e->host.remove)
 			e->host.remove(e->host.ctx, l->proto, l->spi, &l->local, 0, NULL);
 		free(l);

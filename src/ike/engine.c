@@ -242,6 +242,45 @@ bool ike_spi_in_use(const struct ike_engine *e, uint64_t spi)
 	return spi == 0 || lookup_spi(e, spi) != NULL;
 }
 
+static uint64_t addr_hash(const struct ike_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
+	for (size_t i = 0; i < addr_len(a->family); i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return h ^ (h >> 31);
+}
+
+uint32_t *ike_peer_count(struct ike_engine *e, const struct ike_addr *a)
+{
+	if ((e->peers_used + 1) * 2 > e->peers_cap) {
+		size_t nc = e->peers_cap ? e->peers_cap * 2 : 64;
+		struct ike_peer_count *np = calloc(nc, sizeof(*np));
+		if (!np)
+			return NULL;
+		for (size_t i = 0; i < e->peers_cap; i++)
+			if (e->peers[i].used) {
+				size_t k = addr_hash(&e->peers[i].a) & (nc - 1);
+				while (np[k].used)
+					k = (k + 1) & (nc - 1);
+				np[k] = e->peers[i];
+			}
+		free(e->peers);
+		e->peers = np;
+		e->peers_cap = nc;
+	}
+	size_t k = addr_hash(a) & (e->peers_cap - 1);
+	while (e->peers[k].used && !addr_eq(&e->peers[k].a, a))
+		k = (k + 1) & (e->peers_cap - 1);
+	if (!e->peers[k].used) {
+		e->peers[k].used = true;
+		memset(&e->peers[k].a, 0, sizeof(e->peers[k].a));
+		e->peers[k].a.family = a->family;
+		memcpy(e->peers[k].a.bytes, a->bytes, addr_len(a->family));
+		e->peers_used++;
+	}
+	return &e->peers[k].n;
+}
+
 struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct ike_addr *local,
                             const struct ike_addr *remote, uint64_t spi)
 {
@@ -260,6 +299,13 @@ struct ike_ikesa *ikesa_new(struct ike_engine *e, bool initiator, const struct i
 			return NULL;
 		}
 	}
+	uint32_t *pc = ike_peer_count(e, remote);
+	if (!pc) {
+		free(sa);
+		return NULL;
+	}
+	(*pc)++;
+	sa->peer_key = *remote;
 	if (initiator)
 		sa->spi_i = spi;
 	else
@@ -301,6 +347,9 @@ static void free_buf(uint8_t **p, size_t *len)
 
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 {
+	uint32_t *pc = ike_peer_count(e, &sa->peer_key);
+	if (pc && *pc)
+		(*pc)--;
 	child_remove_all(e, sa);
 	pending_free(sa);
 	free(sa->offer);
@@ -640,6 +689,7 @@ void ike_engine_free(struct ike_engine *e)
 	child_linger_expire(e, true);
 	free(e->by_spi);
 	free(e->by_peer);
+	free(e->peers);
 	if (e->cookie_ready)
 		ike_cookie_free(&e->cookie);
 	if (e->rules)

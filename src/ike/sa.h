@@ -146,6 +146,14 @@ struct ike_ikesa {
 	uint64_t rekeyed_ms;
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;
+	struct ike_addr peer_key;     /* the address counted in e->peers */
+};
+
+/* How many IKE SAs (any state) the engine holds with one peer address. */
+struct ike_peer_count {
+	struct ike_addr a;
+	uint32_t n;
+	bool used;
 };
 
 /* An inbound SA kept a moment after its Child SA was deleted: packets the
@@ -180,6 +188,7 @@ struct ike_engine {
 	size_t buckets, count, half_open;
 	struct ike_stats stats;
 	struct ike_linger *lingering;      /* oldest first */
+	struct ike_linger **linger_tail;   /* where the next one goes */
 	struct ike_cookie_secret cookie;   /* RFC 7296 §2.6, once half-open SAs pile up */
 	bool cookie_ready;
 	struct ike_failure failures[IKE_FAILURES];
@@ -187,7 +196,11 @@ struct ike_engine {
 	uint64_t now_ms;              /* of the call being served */
 	uint8_t scratch[IKE_MSG_MAX]; /* inner payloads being built */
 	uint8_t out[IKE_MSG_MAX];     /* the message being built */
+	struct ike_peer_count *peers; /* open addressing, keys never removed */
+	size_t peers_cap, peers_used;
 };
+/* The count of IKE SAs with a's address (a slot made if needed; NULL: no memory). */
+uint32_t *ike_peer_count(struct ike_engine *e, const struct ike_addr *a);
 
 /* engine.c: the SA table, messages, failures */
 /* spi: ours, or 0 for a fresh random one. */
