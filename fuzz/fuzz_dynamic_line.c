@@ -23,6 +23,8 @@
  *   - delete_sa: "all" with no SPI and no address, else spi >= 256, a
  *     known family and protocol ESP or AH;
  *   - show_stats: type is all, ike or ipsec;
+ *   - show_rulefor: two addresses of one family (IPv4: the unused bytes
+ *     zero); ports only with TCP or UDP; inbound only with direction=;
  *   - a command runs (a service operation, or the store is opened) only
  *     for a line whose first word is a bare verb, not tag=value: the shell
  *     refuses `x=add sa ...`;
@@ -278,6 +280,59 @@ static void op_show_ike(void *ctx, FILE *out, const char *what)
 	fprintf(out, "ike %s\n", what);
 }
 
+static bool op_show_rulefor(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
+                            struct diag *d)
+{
+	(void)d;
+	struct oplog *l = ctx;
+	l->calls++;
+	if (!p || !r)
+		fail("show_rulefor: no packet or no answer");
+	size_t n = addr_len(p->src.family);
+	if (!n || p->dst.family != p->src.family)
+		fail("show_rulefor: families %u and %u", p->src.family, p->dst.family);
+	for (size_t i = n; i < 16; i++)
+		if (p->src.bytes[i] || p->dst.bytes[i])
+			fail("show_rulefor: an IPv4 address with bytes set after the 4th");
+	if ((p->src_port || p->dst_port) && p->protocol != 6 && p->protocol != 17)
+		fail("show_rulefor: ports with protocol %u", p->protocol);
+	if (!p->direction_given && p->inbound)
+		fail("show_rulefor: inbound without direction=");
+	logf_(l, "show_rulefor proto=%u ports=%u/%u dir=%d/%d ", p->protocol, p->src_port,
+	      p->dst_port, p->direction_given, p->inbound);
+	log_bytes(l, p->src.bytes, n);
+	log_bytes(l, p->dst.bytes, n);
+	logf_(l, "\n");
+	/* An answer of each kind, picked by the packet, for the printers. */
+	r->inbound = p->inbound;
+	r->dir_reason = p->direction_given ? RULEFOR_DIR_GIVEN : RULEFOR_FORWARDED;
+	r->kind = (enum netsh_rulefor_kind)(p->dst.bytes[n - 1] % 3);
+	snprintf(r->policy, sizeof(r->policy), "%s", p->src.bytes[n - 1] & 1 ? "" : "fuzz");
+	if (r->kind == RULEFOR_NO_MATCH)
+		return true;
+	r->rule_id = p->src.bytes[0];
+	snprintf(r->rule, sizeof(r->rule), "%s", p->src.bytes[0] & 1 ? "" : "rule");
+	snprintf(r->filterlist, sizeof(r->filterlist), "list");
+	r->action = (enum filter_action_kind)(p->protocol % 3);
+	r->inpass = p->src_port & 1;
+	r->soft = p->dst_port & 1;
+	r->has_tunnel = p->src.bytes[1] & 1;
+	r->tunnel = p->dst;
+	r->src = p->src;
+	r->dst = p->dst;
+	r->src_len = (uint8_t)(p->src_port % (n * 8 + 1));
+	r->dst_len = (uint8_t)(p->dst_port % (n * 8 + 1));
+	r->protocol = p->protocol;
+	r->src_port = p->src_port;
+	r->dst_port = p->dst_port;
+	r->filter_no = 1;
+	r->mirror = (enum netsh_mirror)(p->src.bytes[n - 1] % 3);
+	r->weight = 0xffffffffu;
+	r->position = r->count = 1;
+	r->expires_s = p->dst.bytes[0];
+	return true;
+}
+
 /* Closes a session; notes that the store must be put back. */
 static void finish(struct netsh_session *ns)
 {
@@ -294,7 +349,7 @@ static bool run_secpold(const char *line, struct oplog *l, bool *opened)
 {
 	struct netsh_dynamic ops = { .ctx = l, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
 	                             .show_sa = op_show_sa, .show_stats = op_show_stats,
-	                             .show_ike = op_show_ike };
+	                             .show_ike = op_show_ike, .show_rulefor = op_show_rulefor };
 	struct netsh_session ns;
 	fuzz_session(&ns);
 	ns.dynamic = &ops;

@@ -45,6 +45,7 @@ struct agent {
 	struct steer_config steer;
 	bool steer_installed, routes_installed;
 	struct compiled_policy policy;
+	const struct spd *spd;          /* the driver's (it owns it): `show rulefor` checks it */
 	int listen_fd, lock_fd;
 	int64_t store_mtime[2];
 	struct netsh_dynamic ops;
@@ -118,6 +119,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	 * meet the policy that steered it. If the table cannot be loaded the
 	 * SPD still rules every packet that reaches the driver. */
 	driver_set_spd(a->driver, cp.spd);
+	a->spd = cp.spd;
 	cp.spd = NULL;
 	if (!steer_apply(&a->steer, cp.steer, cp.nsteer, err, sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "%s: cannot install the nftables table: %s", why, err);
@@ -217,6 +219,38 @@ static void op_show_ike(void *ctx, FILE *out, const char *what)
 		ike_engine_show_failures(a->keying.engine, out);
 	else
 		ike_engine_show_sas(a->keying.engine, out, ms);
+}
+
+static bool op_show_rulefor(void *ctx, const struct netsh_packet *q, struct netsh_rulefor *r,
+                            struct diag *d)
+{
+	struct agent *a = ctx;
+	struct spd_packet p = { .family = q->src.family, .protocol = q->protocol,
+	                        .src_port = q->src_port, .dst_port = q->dst_port };
+	memcpy(p.src, q->src.bytes, 16);
+	memcpy(p.dst, q->dst.bytes, 16);
+	r->inbound = q->inbound;
+	r->dir_reason = RULEFOR_DIR_GIVEN;
+	if (!q->direction_given) {
+		/* Outbound from this host, inbound to it; a packet that is
+		 * neither is forwarded, and looked up as it leaves. */
+		struct host_addrs h;
+		host_addrs_read(&h);
+		bool src_me = host_addrs_is_me(&h, &q->src), dst_me = host_addrs_is_me(&h, &q->dst);
+		host_addrs_free(&h);
+		r->inbound = dst_me && !src_me;
+		r->dir_reason = src_me ? RULEFOR_FROM_HOST : dst_me ? RULEFOR_TO_HOST
+		                                                    : RULEFOR_FORWARDED;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	char err[512];
+	if (!rulefor_explain(&a->policy, a->spd, a->keying.filters,
+	                     a->keying_up ? a->keying.nfilters : 0, ms, &p,
+	                     r->inbound ? SPD_INBOUND : SPD_OUTBOUND, r, err, sizeof(err)))
+		return diag_error(d, ERR_SERVICE, "The IPsec service cannot answer: %s.", err);
+	return true;
 }
 
 static void stat_line(FILE *f, const char *label, uint64_t v)
@@ -638,7 +672,7 @@ int agent_run(const struct agent_options *o)
 	                                 .rule_priority = RULE_PRIORITY, .mtu = o->mtu };
 	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
 	                                .show_sa = op_show_sa, .show_stats = op_show_stats,
-	                                .show_ike = op_show_ike };
+	                                .show_ike = op_show_ike, .show_rulefor = op_show_rulefor };
 	if (o->use_syslog)
 		openlog("secpold", LOG_PID, LOG_DAEMON);
 	/* Signals are read from a signalfd by the main loop; blocked before

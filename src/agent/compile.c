@@ -144,13 +144,21 @@ static void expand_addr(const struct filter_addr *a, const struct host_addrs *h,
 	}
 }
 
+/* What a one-way filter keeps of its filter beside the SPD's fields. */
+struct one_way_info {
+	bool inpass;
+	uint8_t mirror;              /* enum netsh_mirror */
+	uint32_t filter_no;          /* in the filter list, from 1 */
+};
+
 struct one_way_list {
 	struct spd_filter *f;
 	size_t n, cap;
-	bool *inpass;
+	struct one_way_info *info;
 };
 
-static bool add_one_way(struct one_way_list *l, const struct spd_filter *f, bool inpass)
+static bool add_one_way(struct one_way_list *l, const struct spd_filter *f,
+                        struct one_way_info info)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -160,15 +168,15 @@ static bool add_one_way(struct one_way_list *l, const struct spd_filter *f, bool
 		if (!nf)
 			return false;
 		l->f = nf;
-		bool *ni = realloc(l->inpass, cap * sizeof(*ni));
+		struct one_way_info *ni = realloc(l->info, cap * sizeof(*ni));
 		if (!ni)
 			return false;
-		l->inpass = ni;
+		l->info = ni;
 		l->cap = cap;
 	}
 	l->f[l->n] = *f;
 	l->f[l->n].order = (uint32_t)l->n;
-	l->inpass[l->n++] = inpass;
+	l->info[l->n++] = info;
 	return true;
 }
 
@@ -186,10 +194,13 @@ static void swap_sides(struct spd_filter *f)
 	f->dst_port = tp;
 }
 
-static bool compile_filter(const struct filter *flt, const struct rule *r,
+static bool compile_filter(const struct filter *flt, uint32_t filter_no, const struct rule *r,
                            const struct filter_action *fa, const struct host_addrs *h,
                            struct one_way_list *l, size_t *skipped)
 {
+	struct one_way_info info = { .inpass = fa->inpass, .filter_no = filter_no,
+	                             .mirror = flt->mirrored ? RULEFOR_MIRROR_AS_WRITTEN
+	                                                     : RULEFOR_NOT_MIRRORED };
 	static __thread struct expand src, dst;
 	expand_addr(&flt->src, h, &src);
 	expand_addr(&flt->dst, h, &dst);
@@ -219,22 +230,24 @@ static bool compile_filter(const struct filter *flt, const struct rule *r,
 				struct spd_filter m = f;
 				m.dir = f.dir == SPD_OUTBOUND ? SPD_INBOUND : SPD_OUTBOUND;
 				swap_sides(&m);
-				if (!add_one_way(l, &f, fa->inpass) || !add_one_way(l, &m, fa->inpass))
+				struct one_way_info mi = info;
+				mi.mirror = RULEFOR_MIRROR_SWAPPED;
+				if (!add_one_way(l, &f, info) || !add_one_way(l, &m, mi))
 					return false;
 				continue;
 			}
 			if (r->has_tunnel || src_me || dst_me) {
 				f.dir = r->has_tunnel ? (tunnel_inbound ? SPD_INBOUND : SPD_OUTBOUND)
 				                      : src_me ? SPD_OUTBOUND : SPD_INBOUND;
-				if (!add_one_way(l, &f, fa->inpass))
+				if (!add_one_way(l, &f, info))
 					return false;
 				continue;
 			}
 			f.dir = SPD_OUTBOUND;
-			if (!add_one_way(l, &f, fa->inpass))
+			if (!add_one_way(l, &f, info))
 				return false;
 			f.dir = SPD_INBOUND;
-			if (!add_one_way(l, &f, fa->inpass))
+			if (!add_one_way(l, &f, info))
 				return false;
 		}
 	if (made == 0)
@@ -258,7 +271,8 @@ static bool make_steer(struct one_way_list *l, struct compiled_policy *out)
 {
 	uint32_t *idx = malloc((l->n ? l->n : 1) * sizeof(*idx));
 	out->steer = calloc(l->n ? l->n : 1, sizeof(*out->steer));
-	if (!idx || !out->steer) {
+	out->origin = calloc(l->n ? l->n : 1, sizeof(*out->origin));
+	if (!idx || !out->steer || !out->origin) {
 		free(idx);
 		return false;
 	}
@@ -278,7 +292,11 @@ static bool make_steer(struct one_way_list *l, struct compiled_policy *out)
 		s->dst_port = f->dst_port;
 		s->dir = f->dir;
 		s->action = f->action;
-		s->inpass = l->inpass[idx[i]];
+		s->inpass = l->info[idx[i]].inpass;
+		out->origin[i] = (struct filter_origin){ .rule_id = f->rule_id,
+		                                         .filter_no = l->info[idx[i]].filter_no,
+		                                         .mirror = l->info[idx[i]].mirror,
+		                                         .tunnel = f->tunnel };
 	}
 	out->nsteer = l->n;
 	free(idx);
@@ -289,6 +307,8 @@ void compiled_policy_free(struct compiled_policy *c)
 {
 	spd_free(c->spd);
 	free(c->steer);
+	free(c->origin);
+	free(c->rule_origin);
 	if (c->ike_rules)
 		crypto_wipe(c->ike_rules, c->nike * sizeof(*c->ike_rules));   /* PSKs */
 	free(c->ike_rules);
@@ -361,6 +381,32 @@ static bool default_rule(const struct rule *r, struct compiled_policy *out)
 	return true;
 }
 
+/* The names `show rulefor` prints for rule r (fa NULL: the default response rule). */
+static bool add_rule_origin(const struct rule *r, const struct filter_action *fa,
+                            struct compiled_policy *out)
+{
+	struct rule_origin *ro = realloc(out->rule_origin,
+	                                 (out->nrule_origin + 1) * sizeof(*ro));
+	if (!ro)
+		return false;
+	out->rule_origin = ro;
+	ro = &ro[out->nrule_origin++];
+	memset(ro, 0, sizeof(*ro));
+	ro->id = r->id;
+	ro->is_default = r->is_default;
+	snprintf(ro->name, sizeof(ro->name), "%s",
+	         r->name[0] || !r->is_default ? r->name : "Default Response Rule");
+	/* As `static show rule` names them. */
+	snprintf(ro->filterlist, sizeof(ro->filterlist), "%s", fa ? r->filterlist : "<Dynamic>");
+	snprintf(ro->filteraction, sizeof(ro->filteraction), "%s",
+	         fa ? r->filteraction : "Default Response");
+	ro->inpass = fa && fa->inpass;
+	ro->soft = fa && fa->soft;
+	ro->has_tunnel = r->has_tunnel;
+	ro->tunnel = r->tunnel;
+	return true;
+}
+
 static bool compile_rules(struct store *st, const struct policy *p, const struct host_addrs *h,
                           struct one_way_list *l, struct compiled_policy *out, char *err,
                           size_t errlen)
@@ -368,7 +414,8 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 	struct diag d;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
-		if (r->is_default && r->active && !default_rule(r, out)) {
+		if (r->is_default && r->active &&
+		    (!default_rule(r, out) || !add_rule_origin(r, NULL, out))) {
 			snprintf(err, errlen, "out of memory");
 			return false;
 		}
@@ -390,9 +437,10 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 		bool ok = true;
 		size_t from = l->n;
 		for (size_t k = 0; ok && k < fl.nfilters; k++)
-			ok = compile_filter(&fl.filters[k], r, &fa, h, l, &out->skipped);
+			ok = compile_filter(&fl.filters[k], (uint32_t)k + 1, r, &fa, h, l,
+			                    &out->skipped);
 		policy_filter_list_free(&fl);
-		if (ok && !ike_rule_of(r, &fa, h, l, from, out)) {
+		if (ok && (!ike_rule_of(r, &fa, h, l, from, out) || !add_rule_origin(r, &fa, out))) {
 			snprintf(err, errlen, "out of memory");
 			return false;
 		}
@@ -455,7 +503,7 @@ out:
 		store_rollback(st);
 	store_policies_free(pols, npols);
 	free(l.f);
-	free(l.inpass);
+	free(l.info);
 	if (!ok)
 		compiled_policy_free(out);
 	return ok;

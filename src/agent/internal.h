@@ -4,6 +4,7 @@
 
 #include "driver/steer.h"
 #include "ike/ike.h"
+#include "netsh/netsh.h"
 #include "spd/spd.h"
 #include "store/store.h"
 
@@ -20,13 +21,33 @@ bool host_addrs_read(struct host_addrs *h);
 void host_addrs_free(struct host_addrs *h);
 bool host_addrs_is_me(const struct host_addrs *h, const struct ip_address *a);
 
+/* Where a one-way filter came from (`show rulefor`): steer[i]'s is origin[i]. */
+struct filter_origin {
+	uint32_t rule_id;
+	uint32_t filter_no;            /* its filter in the rule's filter list, from 1 */
+	uint8_t mirror;                /* enum netsh_mirror */
+	bool tunnel;                   /* of a tunnel rule: a term of the weight */
+};
+
+/* A rule of the policy by id, with the names `show rulefor` prints. */
+struct rule_origin {
+	uint32_t id;
+	char name[POLICY_NAME_MAX];
+	char filterlist[POLICY_NAME_MAX], filteraction[POLICY_NAME_MAX];
+	bool is_default, inpass, soft, has_tunnel;
+	struct ip_address tunnel;
+};
+
 /* The assigned policy, compiled. */
 struct compiled_policy {
 	char name[POLICY_NAME_MAX];    /* "" when no policy is assigned */
 	size_t rules;                  /* active rules compiled */
 	struct spd *spd;               /* always set on success (possibly empty) */
 	struct steer_rule *steer;      /* one-way filters in evaluation order */
+	struct filter_origin *origin;  /* of each of them */
 	size_t nsteer;
+	struct rule_origin *rule_origin;   /* the active rules, the default response rule too */
+	size_t nrule_origin;
 	size_t skipped;                /* filters whose addresses expanded to nothing */
 	/* What IKE needs: the Negotiate rules and the main-mode settings. */
 	struct ike_rule *ike_rules;
@@ -39,6 +60,18 @@ struct compiled_policy {
 bool compile_policy(struct store *st, const struct host_addrs *h, struct compiled_policy *out,
                     char *err, size_t errlen);
 void compiled_policy_free(struct compiled_policy *c);
+
+/* `show rulefor`: the packet p in direction dir as the policy cp decides
+ * it, filling r (not its direction fields). The run-time filters rt[0..nrt)
+ * come first, as the driver checks them (at now_ms: a soft association's
+ * time left); then cp's one-way filters in evaluation order, the first that
+ * matches -- checked against spd_lookup() on spd, the SPD in force. False,
+ * with err, when the two disagree: no answer is better than a wrong one. */
+struct keying_filter;
+bool rulefor_explain(const struct compiled_policy *cp, const struct spd *spd,
+                     const struct keying_filter *rt, size_t nrt, uint64_t now_ms,
+                     const struct spd_packet *p, enum spd_dir dir, struct netsh_rulefor *r,
+                     char *err, size_t errlen);
 
 /* Splits [lo, hi] (network order, family-sized) into prefixes; returns how
  * many were written (at most max). */

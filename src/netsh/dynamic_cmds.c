@@ -353,6 +353,220 @@ static bool show_failures_run(struct netsh_session *ns, const struct args *a, st
 	return true;
 }
 
+/* ---- show rulefor: one packet, as the policy in force decides it ---- */
+
+static bool parse_packet_addr(const char *tag, const char *text, struct ip_address *ip,
+                              struct diag *d)
+{
+	if (strlen(text) >= INET6_ADDRSTRLEN || !policy_parse_ip(text, ip))
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of '%s' is not valid. "
+		                  "Allowed: one IPv4 or IPv6 address.", text, tag);
+	return true;
+}
+
+static void prefix_text(const struct ip_address *ip, unsigned len, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+	policy_format_ip(ip, a, sizeof(a));
+	snprintf(buf, cap, "%s/%u", a, len);
+}
+
+static void port_text(uint16_t port, char *buf, size_t cap)
+{
+	if (port)
+		snprintf(buf, cap, "%u", port);
+	else
+		snprintf(buf, cap, "ANY");
+}
+
+static const char *dir_text(bool inbound)
+{
+	return inbound ? "Inbound" : "Outbound";
+}
+
+static const char *dir_reason_text(enum netsh_dir_reason r)
+{
+	switch (r) {
+	case RULEFOR_FROM_HOST:
+		return " (the source is this host's address)";
+	case RULEFOR_TO_HOST:
+		return " (the destination is this host's address)";
+	case RULEFOR_FORWARDED:
+		return " (neither address is this host's: forwarded, looked up as it leaves)";
+	case RULEFOR_DIR_GIVEN:
+		break;
+	}
+	return "";
+}
+
+static const char *mirror_text(enum netsh_mirror m)
+{
+	return m == RULEFOR_MIRROR_AS_WRITTEN ? "YES (as written)"
+	       : m == RULEFOR_MIRROR_SWAPPED  ? "YES (the mirror: addresses and ports swapped)"
+	                                      : "NO";
+}
+
+/* "Negotiate Security", "Permit (soft association: ...)". */
+static void action_text(const struct netsh_rulefor *r, char *buf, size_t cap)
+{
+	if (r->kind == RULEFOR_RUNTIME && r->action == ACTION_PERMIT)
+		snprintf(buf, cap, "Permit (soft association: the peer never answered IKE)");
+	else if (r->kind == RULEFOR_RUNTIME)
+		snprintf(buf, cap, "Negotiate Security (the default response rule answered a peer)");
+	else
+		snprintf(buf, cap, "%s", policy_action_name(r->action));
+}
+
+static const char *no_match_text(bool inbound)
+{
+	return inbound ? "no filter matches: the packet is not filtered (accepted in clear)"
+	               : "no filter matches: the packet is not filtered (sent in clear)";
+}
+
+static void rulefor_list(FILE *f, const struct netsh_packet *p, const struct netsh_rulefor *r)
+{
+	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8], proto[16], buf[160];
+	list_header(f, "Rule For Packet");
+	policy_format_ip(&p->src, a, sizeof(a));
+	policy_format_ip(&p->dst, b, sizeof(b));
+	list_field(f, "Source Address", "%s", a);
+	list_field(f, "Destination Address", "%s", b);
+	list_field(f, "Protocol", "%s", policy_protocol_name(p->protocol, proto, sizeof(proto)));
+	port_text(p->src_port, a, sizeof(a));
+	list_field(f, "Source Port", "%s", a);
+	port_text(p->dst_port, a, sizeof(a));
+	list_field(f, "Destination Port", "%s", a);
+	list_field(f, "Direction", "%s%s", dir_text(r->inbound), dir_reason_text(r->dir_reason));
+	list_field(f, "Policy Name", "%s", r->policy[0] ? r->policy : "NONE (no policy is assigned)");
+	if (r->kind == RULEFOR_NO_MATCH) {
+		list_field(f, "Result", "%s", no_match_text(r->inbound));
+		return;
+	}
+	list_field(f, "Rule ID", "%u", r->rule_id);
+	list_field(f, "Rule Name", "%s", r->rule[0] ? r->rule : "NONE (no longer in the policy)");
+	list_field(f, "Filter List Name", "%s", none_if_empty(r->filterlist));
+	list_field(f, "Filter Action Name", "%s", none_if_empty(r->filteraction));
+	action_text(r, buf, sizeof(buf));
+	list_field(f, "Action", "%s", buf);
+	if (r->action == ACTION_NEGOTIATE && !r->is_default) {
+		list_field(f, "Inbound Pass Through", "%s", yesno(r->inpass));
+		list_field(f, "Fallback to Clear", "%s", yesno(r->soft));
+	}
+	if (r->has_tunnel)
+		policy_format_ip(&r->tunnel, a, sizeof(a));
+	list_field(f, "Tunnel Endpoint", "%s", r->has_tunnel ? a : "NONE");
+	if (r->kind == RULEFOR_RUNTIME) {
+		list_field(f, "Matched Filter", "a run-time filter (checked before the policy's)");
+		if (r->expires_s)
+			list_field(f, "Expires In", "%us", r->expires_s);
+	} else {
+		list_field(f, "Matched Filter", "Filter %u of the filter list", r->filter_no);
+		list_field(f, "Mirrored", "%s", mirror_text(r->mirror));
+	}
+	prefix_text(&r->src, r->src_len, a, sizeof(a));
+	list_field(f, "Filter Source", "%s", a);
+	prefix_text(&r->dst, r->dst_len, a, sizeof(a));
+	list_field(f, "Filter Destination", "%s", a);
+	list_field(f, "Filter Protocol", "%s", policy_protocol_name(r->protocol, proto,
+	                                                            sizeof(proto)));
+	port_text(r->src_port, a, sizeof(a));
+	list_field(f, "Filter Source Port", "%s", a);
+	port_text(r->dst_port, a, sizeof(a));
+	list_field(f, "Filter Destination Port", "%s", a);
+	list_field(f, "Filter Direction", "%s", dir_text(r->inbound));
+	if (r->kind == RULEFOR_RUNTIME) {
+		list_field(f, "Weight", "NONE (run-time filters come before the SPD)");
+	} else {
+		/* The terms of the weight, most significant first (spd.h, §3.2). */
+		list_field(f, "Weight", "%u (%u prefix bits%s%s%s, %s)", r->weight,
+		           r->src_len + r->dst_len, r->protocol ? ", protocol" : "",
+		           r->src_port ? ", source port" : "", r->dst_port ? ", destination port" : "",
+		           policy_action_name(r->action));
+		list_field(f, "Evaluation Order", "%zu of %zu one-way filters", r->position,
+		           r->count);
+	}
+}
+
+static void rulefor_table(FILE *f, const struct netsh_rulefor *r)
+{
+	static const char *const head[] = { "ID", "Rule Name", "Filter List", "Filter Action",
+	                                    "Action", "Dir", "Source", "Destination", "Proto",
+	                                    "SrcPort", "DstPort", "Mir", "Weight" };
+	if (r->kind == RULEFOR_NO_MATCH) {
+		fprintf(f, "%s\n", no_match_text(r->inbound));
+		return;
+	}
+	char id[16], src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], proto[16], sp[8],
+	     dp[8], w[16];
+	snprintf(id, sizeof(id), "%u", r->rule_id);
+	prefix_text(&r->src, r->src_len, src, sizeof(src));
+	prefix_text(&r->dst, r->dst_len, dst, sizeof(dst));
+	port_text(r->src_port, sp, sizeof(sp));
+	port_text(r->dst_port, dp, sizeof(dp));
+	if (r->kind == RULEFOR_RUNTIME)
+		snprintf(w, sizeof(w), "run-time");
+	else
+		snprintf(w, sizeof(w), "%u", r->weight);
+	const char *action = r->kind == RULEFOR_RUNTIME && r->action == ACTION_PERMIT
+	                     ? "Permit (soft)" : policy_action_name(r->action);
+	const char *row[] = { id, r->rule[0] ? r->rule : "NONE", none_if_empty(r->filterlist),
+	                      none_if_empty(r->filteraction), action, r->inbound ? "In" : "Out",
+	                      src, dst, policy_protocol_name(r->protocol, proto, sizeof(proto)),
+	                      sp, dp, r->mirror == RULEFOR_NOT_MIRRORED ? "NO" : "YES", w };
+	struct table *t = table_new(sizeof(head) / sizeof(head[0]), head);
+	table_row(t, row);
+	table_print(f, t, true);
+	table_free(t);
+}
+
+static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	struct netsh_packet p;
+	memset(&p, 0, sizeof(p));
+	const char *v;
+	bool table = false;
+	if (!parse_packet_addr("srcaddr", arg(a, "srcaddr"), &p.src, d) ||
+	    !parse_packet_addr("dstaddr", arg(a, "dstaddr"), &p.dst, d))
+		return false;
+	if (p.src.family != p.dst.family)
+		return diag_error(d, ERR_BAD_VALUE, "'srcaddr' and 'dstaddr' must be of one address "
+		                  "family.");
+	if ((v = arg(a, "protocol")) && !policy_parse_protocol("protocol", v, &p.protocol, d))
+		return false;
+	if ((v = arg(a, "srcport")) && !policy_parse_port("srcport", v, &p.src_port, d))
+		return false;
+	if ((v = arg(a, "dstport")) && !policy_parse_port("dstport", v, &p.dst_port, d))
+		return false;
+	if ((p.src_port || p.dst_port) && p.protocol != IPPROTO_TCP && p.protocol != IPPROTO_UDP)
+		return diag_error(d, ERR_PORT_PROTOCOL, "Ports can be given only with protocol=TCP "
+		                  "or UDP.");
+	if ((v = arg(a, "direction"))) {
+		p.direction_given = true;
+		if (!strcasecmp(v, "inbound"))
+			p.inbound = true;
+		else if (strcasecmp(v, "outbound"))
+			return diag_bad_value(d, "direction", v, "inbound, outbound");
+	}
+	if ((v = arg(a, "format"))) {
+		static const char *const formats[] = { "list", "table" };
+		int i = match_word(v, formats, 2);
+		if (i < 0)
+			return diag_bad_value(d, "format", v, "list, table");
+		table = i == 1;
+	}
+	if (!need_service(ns, d))
+		return false;
+	struct netsh_rulefor r;
+	memset(&r, 0, sizeof(r));
+	if (!ns->dynamic->show_rulefor(ns->dynamic->ctx, &p, &r, d))
+		return false;
+	if (table)
+		rulefor_table(ns->out, &r);
+	else
+		rulefor_list(ns->out, &p, &r);
+	return true;
+}
+
 /* `set config` and `show config` work on the store, daemon or not: the
  * settings are the service's persistent configuration, and secpold reads
  * them when it needs them (the boot mode: when it stops). */
@@ -424,6 +638,15 @@ static const struct param_spec p_delete_sa[] = {
 static const struct param_spec p_show_stats[] = {
 	{ "type", 0, "all|ike|ipsec" },
 };
+static const struct param_spec p_show_rulefor[] = {
+	{ "srcaddr", PF_REQUIRED, "<address>" },
+	{ "dstaddr", PF_REQUIRED, "<address>" },
+	{ "protocol", 0, "any|icmp|tcp|udp|icmpv6|<0-255>" },
+	{ "srcport", 0, "<port>" },
+	{ "dstport", 0, "<port>" },
+	{ "direction", 0, "outbound|inbound" },
+	{ "format", 0, "list|table" },
+};
 
 #define N(p) (sizeof(p) / sizeof((p)[0]))
 static const struct command_spec dynamic_commands[] = {
@@ -439,6 +662,8 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the IKE SAs and the Child SAs they negotiated." },
 	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
+	{ "show", "rulefor", p_show_rulefor, N(p_show_rulefor), show_rulefor_run, CMD_NONE,
+	  "Shows the rule, filter and action the policy in force applies to one packet." },
 	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,
 	  "Sets a property of the IPsec service (persistent)." },
 	{ "show", "config", NULL, 0, show_config_run, CMD_READ,
@@ -482,11 +707,19 @@ static const struct command_spec *find_dynamic(const struct tokens *t, size_t *f
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "'%s' needs an object: %s.", verbs[v],
 		                  list), NULL;
 	}
-	int o = match_word(t->t[*first].value, objects, n);
-	if (o < 0)
+	const char *word = t->t[*first].value;
+	if (!strcasecmp(word, "rule-for"))
+		word = "rulefor";   /* the spelling */
+	int o = match_word(word, objects, n);
+	if (o < 0) {
+		char list[128] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			         objects[i]);
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
-		                  "%s %.100s (this version's dynamic context has: sa, stats, config).",
-		                  verbs[v], t->t[*first].value), NULL;
+		                  "%s %.100s (this version's dynamic context has: %s %s).",
+		                  verbs[v], t->t[*first].value, verbs[v], list), NULL;
+	}
 	(*first)++;
 	return cands[o];
 }

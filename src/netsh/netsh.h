@@ -14,6 +14,58 @@ struct store;
 struct child_sa_config;
 struct netsh_session;
 
+/* `show rulefor`: one packet, as the command describes it. */
+struct netsh_packet {
+	struct ip_address src, dst;  /* single addresses of one family */
+	uint8_t protocol;            /* 0: any (only filters for any protocol match) */
+	uint16_t src_port, dst_port; /* TCP and UDP only; 0: not given */
+	bool direction_given;
+	bool inbound;                /* when given */
+};
+
+enum netsh_rulefor_kind {
+	RULEFOR_NO_MATCH,            /* no filter matches: the packet is not filtered */
+	RULEFOR_POLICY,              /* a one-way filter of the policy (the SPD) */
+	RULEFOR_RUNTIME,             /* a run-time filter: the default response rule's or a
+	                              * soft association's, checked before the SPD */
+};
+/* How the direction was chosen: given, or from the host's addresses. */
+enum netsh_dir_reason {
+	RULEFOR_DIR_GIVEN,
+	RULEFOR_FROM_HOST,           /* the source is this host's: outbound */
+	RULEFOR_TO_HOST,             /* the destination is: inbound */
+	RULEFOR_FORWARDED,           /* neither: outbound (leaving towards dstaddr) */
+};
+/* A one-way filter made from a mirrored filter is either half. */
+enum netsh_mirror { RULEFOR_NOT_MIRRORED, RULEFOR_MIRROR_AS_WRITTEN, RULEFOR_MIRROR_SWAPPED };
+
+/* `show rulefor`: the service's answer. */
+struct netsh_rulefor {
+	enum netsh_rulefor_kind kind;
+	bool inbound;                /* the direction the packet was looked up in */
+	enum netsh_dir_reason dir_reason;
+	char policy[POLICY_NAME_MAX];   /* "" when no policy is assigned */
+	size_t count;                /* one-way filters in force */
+	/* The rule (not RULEFOR_NO_MATCH). */
+	unsigned rule_id;
+	char rule[POLICY_NAME_MAX];     /* "" when the policy no longer has the rule */
+	char filterlist[POLICY_NAME_MAX], filteraction[POLICY_NAME_MAX];
+	bool is_default;
+	enum filter_action_kind action; /* of the filter that matched */
+	bool inpass, soft;              /* the filter action's (Negotiate) */
+	bool has_tunnel;
+	struct ip_address tunnel;
+	/* The one-way filter that matched (of direction `inbound`). */
+	struct ip_address src, dst;
+	uint8_t src_len, dst_len, protocol;
+	uint16_t src_port, dst_port;
+	unsigned filter_no;          /* RULEFOR_POLICY: its filter in the filter list, from 1 */
+	enum netsh_mirror mirror;    /* RULEFOR_POLICY */
+	uint32_t weight;             /* RULEFOR_POLICY: spd_weight() */
+	size_t position;             /* RULEFOR_POLICY: its place in evaluation order, from 1 */
+	uint32_t expires_s;          /* RULEFOR_RUNTIME: a soft association's time left */
+};
+
 /*
  * The running service as the dynamic context sees it. In secpold these act
  * on the data path; the secpol CLI has none and forwards dynamic commands
@@ -32,6 +84,9 @@ struct netsh_dynamic {
 	void (*show_stats)(void *ctx, FILE *out, const char *type);
 	/* what: "mmsas" (IKE SAs and their Child SAs) or "failures". */
 	void (*show_ike)(void *ctx, FILE *out, const char *what);
+	/* `show rulefor`: fills r for the packet p from the policy in force. */
+	bool (*show_rulefor)(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
+	                     struct diag *d);
 };
 
 /* Sends one dynamic command line to the service; its output is printed on
