@@ -320,25 +320,36 @@ void compiled_policy_free(struct compiled_policy *c)
  * (an inbound filter is turned around). A tunnel rule whose endpoint is
  * this host only admits traffic: its partner rule (endpoint: the peer)
  * is the one IKE negotiates with. */
+/* A new IKE rule for r at the end of out's list, with r's identity and
+ * authentication methods; NULL when out of memory. */
+static struct ike_rule *ike_rule_new(const struct rule *r, const char *name,
+                                     struct compiled_policy *out)
+{
+	struct ike_rule *rules = realloc(out->ike_rules, (out->nike + 1) * sizeof(*rules));
+	if (!rules)
+		return NULL;
+	out->ike_rules = rules;
+	struct ike_rule *ir = &rules[out->nike++];
+	memset(ir, 0, sizeof(*ir));
+	ir->id = r->id;
+	snprintf(ir->guid, sizeof(ir->guid), "%s", r->guid);
+	snprintf(ir->name, sizeof(ir->name), "%s", name);
+	ir->auth = r->auth;
+	return ir;
+}
+
 static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
                         const struct host_addrs *h, const struct one_way_list *l, size_t from,
                         struct compiled_policy *out)
 {
 	if (fa->action != ACTION_NEGOTIATE || (r->has_tunnel && host_addrs_is_me(h, &r->tunnel)))
 		return true;
-	struct ike_rule *rules = realloc(out->ike_rules, (out->nike + 1) * sizeof(*rules));
-	if (!rules)
+	struct ike_rule *ir = ike_rule_new(r, r->name, out);
+	if (!ir)
 		return false;
-	out->ike_rules = rules;
-	struct ike_rule *ir = &rules[out->nike++];
-	memset(ir, 0, sizeof(*ir));
-	ir->id = r->id;
-	snprintf(ir->guid, sizeof(ir->guid), "%s", r->guid);
-	snprintf(ir->name, sizeof(ir->name), "%s", r->name);
 	ir->methods = fa->methods;
 	ir->pfs = fa->qmpfs;
 	ir->soft = fa->soft;
-	ir->auth = r->auth;
 	ir->tunnel = r->has_tunnel;
 	if (r->has_tunnel) {
 		ir->tunnel_peer.family = r->tunnel.family;
@@ -365,18 +376,11 @@ static bool ike_rule_of(const struct rule *r, const struct filter_action *fa,
  * answers a peer that asks for security (windows-ipsec-model.md §5). */
 static bool default_rule(const struct rule *r, struct compiled_policy *out)
 {
-	struct ike_rule *rules = realloc(out->ike_rules, (out->nike + 1) * sizeof(*rules));
-	if (!rules)
+	struct ike_rule *ir = ike_rule_new(r, r->name[0] ? r->name : "Default Response", out);
+	if (!ir)
 		return false;
-	out->ike_rules = rules;
-	struct ike_rule *ir = &rules[out->nike++];
-	memset(ir, 0, sizeof(*ir));
-	ir->id = r->id;
-	snprintf(ir->guid, sizeof(ir->guid), "%s", r->guid);
-	snprintf(ir->name, sizeof(ir->name), "%s", r->name[0] ? r->name : "Default Response");
 	ir->methods = r->methods;
 	ir->pfs = r->qmpfs;
-	ir->auth = r->auth;
 	ir->is_default = true;
 	return true;
 }
