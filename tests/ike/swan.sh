@@ -3,7 +3,7 @@
 # a bash test; it runs one charon (strongSwan 5.9.8, kernel-libipsec: userspace
 # ESP-in-UDP over a TUN device `ipsec0`) per network namespace, each instance in
 # a directory of its own (config, VICI socket, log, PID), and never touches /etc.
-# See /work/shared/design/interop-lab.md (shared/design/interop-lab.md) for the
+# See ../shared/design/interop-lab.md (beside the repository) for the
 # facts this is built on.
 #
 # Usage from a test (namespaces and veths from tests/agent/lib.sh; see
