@@ -417,6 +417,10 @@ uint16_t ike_first_error(const struct ike_message *m, struct ike_notify *n)
 
 void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
 {
+	/* The walk below is over every SA: only when the peer has another. */
+	uint32_t *pc = ike_peer_count(e, &sa->remote);
+	if (pc && *pc <= 1)
+		return;
 	/* The SAs a policy change superseded go once their successor is up. */
 	for (size_t b = 0; b < e->buckets; b++)
 		for (struct ike_ikesa *o = e->by_spi[b]; o; o = o->next_spi)
@@ -1042,8 +1046,11 @@ out:
 
 /* Whether the rule has an SA with this peer, or one is being negotiated:
  * an acquire that raced with the SA's arrival must not make another. */
-static bool negotiating(const struct ike_engine *e, uint32_t rule_id, const struct ike_addr *remote)
+static bool negotiating(struct ike_engine *e, uint32_t rule_id, const struct ike_addr *remote)
 {
+	uint32_t *pc = ike_peer_count(e, remote);
+	if (pc && *pc == 0)
+		return false;   /* no SA with the peer at all: no walk */
 	for (size_t b = 0; b < e->buckets; b++)
 		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
 			if (!addr_eq(&sa->remote, remote))
