@@ -164,6 +164,10 @@ enum ike_state auth_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 	}
 	log_up(e, sa);
 	auth_child_response(e, sa, m);
+	/* An IKE SA we opened for a Child SA that did not come: gone again
+	 * (the next acquire tries afresh), else they would pile up. */
+	if (!sa->children)
+		sa->redundant = true;
 	return IKE_S_ESTABLISHED;
 }
 

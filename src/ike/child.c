@@ -89,11 +89,27 @@ void child_ts_initiator(const struct ike_ikesa *sa, const struct ike_rule *r,
 	(void)trigger;
 	memset(tsi, 0, sizeof(*tsi));
 	memset(tsr, 0, sizeof(*tsr));
-	if (!r->tunnel || r->nsel == 0) {
-		/* Transport mode protects the two hosts' own traffic. */
-		host_sel(&sa->local, &tsi->sel[0]);
-		host_sel(&sa->remote, &tsr->sel[0]);
-		tsi->count = tsr->count = 1;
+	if (!r->tunnel) {
+		/* Transport mode: the two hosts' own traffic, as the rule's
+		 * filters narrow it (protocol, ports). Without them a peer with
+		 * several rules for this host could not tell which one is meant. */
+		struct ike_ts_sel me, peer;
+		host_sel(&sa->local, &me);
+		host_sel(&sa->remote, &peer);
+		size_t n = 0;
+		for (size_t k = 0; k < r->nsel && n < IKE_MAX_TS; k++) {
+			struct ike_ts_sel l, x, y;
+			rule_sel(&r->local[k], &l);
+			rule_sel(&r->remote[k], &x);
+			if (ike_ts_intersect(&l, &me, &tsi->sel[n]) && ike_ts_intersect(&x, &peer, &y))
+				tsr->sel[n++] = y;
+		}
+		if (!n) {
+			tsi->sel[0] = me;
+			tsr->sel[0] = peer;
+			n = 1;
+		}
+		tsi->count = tsr->count = n;
 		return;
 	}
 	for (size_t k = 0; k < r->nsel && k < IKE_MAX_TS; k++) {

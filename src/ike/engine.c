@@ -421,8 +421,9 @@ void ikesa_settle_duplicates(struct ike_engine *e, struct ike_ikesa *sa)
 	uint32_t *pc = ike_peer_count(e, &sa->remote);
 	if (pc && *pc <= 1)
 		return;
-	/* The SAs a policy change superseded go once their successor is up. */
-	for (size_t b = 0; b < e->buckets; b++)
+	/* The SAs a policy change superseded go once their successor is up
+	 * with its Child SA (make-before-break: not before). */
+	for (size_t b = 0; b < e->buckets && sa->children; b++)
 		for (struct ike_ikesa *o = e->by_spi[b]; o; o = o->next_spi)
 			if (o != sa && o->superseded && !o->redundant && o->rule_id == sa->rule_id &&
 			    addr_eq(&o->remote, &sa->remote)) {

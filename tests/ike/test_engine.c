@@ -970,6 +970,52 @@ static void test_policy_change(void **state)
 	teardown_sides();
 }
 
+/* Two transport rules for the same peer, told apart by protocol and port,
+ * with different methods: the responder must take the rule the initiator
+ * negotiates for (the selectors carry the protocol and port). */
+static void test_rules_by_protocol(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	struct ike_rule r[2][2];
+	for (int i = 0; i < 2; i++) {
+		struct diag d;
+		diag_init(&d);
+		r[i][0] = sides[i].rule;   /* ICMP, AES-GCM-128 */
+		r[i][0].id = 1;
+		snprintf(r[i][0].guid, sizeof(r[i][0].guid), "{one}");
+		snprintf(r[i][0].name, sizeof(r[i][0].name), "icmp");
+		r[i][0].local[0].protocol = r[i][0].remote[0].protocol = 1;
+		r[i][1] = r[i][0];         /* UDP to port 6000 at B, AES-GCM-256 */
+		r[i][1].id = 2;
+		snprintf(r[i][1].guid, sizeof(r[i][1].guid), "{two}");
+		snprintf(r[i][1].name, sizeof(r[i][1].name), "udp6000");
+		r[i][1].local[0].protocol = r[i][1].remote[0].protocol = 17;
+		if (i == 0)
+			r[i][1].remote[0].port = 6000;
+		else
+			r[i][1].local[0].port = 6000;
+		assert_true(policy_parse_qmsec("qmsecmethods", "ESP[AESGCM256]", &r[i][1].methods, &d));
+		struct ike_policy p = { .ike_lifetime_s = 28800, .rules = r[i], .nrules = 2 };
+		assert_true(policy_parse_mmsec("mmsecmethods", "AES128-SHA256-31", &p.mm, &d));
+		char err[128];
+		assert_true(ike_engine_set_policy(sides[i].e, &p, err, sizeof(err)));
+	}
+	struct spd_packet pkt = { .family = AF_INET, .protocol = 17, .dst_port = 6000 };
+	ike_engine_acquire(sides[0].e, 2, &sides[0].addr, &sides[1].addr, &pkt, 0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
+	assert_int_equal(sides[1].inst[0].out.sa.enc, ENC_AES256_GCM);
+	assert_int_equal(sides[1].inst[0].out.rule_id, 2);
+	char buf[4096];
+	show(&sides[1], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "Rule                 : udp6000"));
+	teardown_sides();
+}
+
 /* B asks for a COOKIE once one SA is half-open: the second initiation gets
  * one, sends it back, and goes through; a forged cookie is counted. */
 static void test_cookie(void **state)
@@ -1175,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_ike_rekey),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_rules_by_protocol),
 		cmocka_unit_test(test_policy_change),
 		cmocka_unit_test(test_suites),
 		cmocka_unit_test(test_legacy_switch),
