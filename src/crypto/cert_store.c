@@ -203,17 +203,31 @@ static void store_warn(struct cert_store *s, const char *name, const char *why)
 		snprintf(s->warning + used, sizeof(s->warning) - used, " and others");
 }
 
-static bool load_crt(struct cert_store *s, const char *name, const char *fp)
+/* A store file as a memory BIO for a PEM reader: false (e says why) when
+ * the file cannot be read. *out may be NULL (out of memory): no object. */
+static bool read_pem(struct cert_store *s, const char *name, struct cert_err *e, BIO **out)
 {
 	uint8_t *buf;
 	size_t len;
+	if (!read_at(s->dirfd, name, &buf, &len, e))
+		return false;
+	*out = BIO_new(BIO_s_mem());
+	if (*out && BIO_write(*out, buf, (int)len) != (int)len) {
+		BIO_free(*out);
+		*out = NULL;
+	}
+	free(buf);
+	return true;
+}
+
+static bool load_crt(struct cert_store *s, const char *name, const char *fp)
+{
 	struct cert_err e;
-	if (!read_at(s->dirfd, name, &buf, &len, &e))
+	BIO *b;
+	if (!read_pem(s, name, &e, &b))
 		return store_warn(s, name, e.msg), true;
-	BIO *b = BIO_new_mem_buf(buf, (int)len);
 	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	free(buf);
 	struct cert *c = x ? cert_wrap(x, &e) : NULL;
 	if (!c)
 		return store_warn(s, name, "not a PEM certificate"), ERR_clear_error(), true;
@@ -236,15 +250,12 @@ static bool load_crt(struct cert_store *s, const char *name, const char *fp)
 
 static bool load_crl(struct cert_store *s, const char *name, const char *fp)
 {
-	uint8_t *buf;
-	size_t len;
 	struct cert_err e;
-	if (!read_at(s->dirfd, name, &buf, &len, &e))
+	BIO *b;
+	if (!read_pem(s, name, &e, &b))
 		return store_warn(s, name, e.msg), true;
-	BIO *b = BIO_new_mem_buf(buf, (int)len);
 	X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	free(buf);
 	if (!crl)
 		return store_warn(s, name, "not a PEM CRL"), ERR_clear_error(), true;
 	struct store_crl *grown = realloc(s->crls, (s->ncrls + 1) * sizeof(*grown));
