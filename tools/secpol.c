@@ -44,6 +44,38 @@ static bool forward(struct netsh_session *ns, const char *line, struct diag *d)
 	return ok;
 }
 
+/* A static command changed the store: secpold applies it now instead of at
+ * its next look at the store. Interactive sessions nudge after each
+ * command; a script or one command line once, at the end (a script of a
+ * hundred lines is one policy change). No secpold running is not an
+ * error: the store is what counts, and secpold reads it when it starts. */
+static bool nudge_pending;
+
+static void nudge(struct netsh_session *ns)
+{
+	bool ok = true;
+	char why[256];
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&msg, &len);
+	if (!err)
+		return;
+	bool reached = control_call(ns->forward_ctx, CONTROL_NUDGE, err, err, &ok, why,
+	                            sizeof(why));
+	fclose(err);
+	if (reached && !ok)
+		fprintf(ns->err, "WARNING: secpold keeps the running policy: %s", msg);
+	free(msg);
+}
+
+static void store_changed(struct netsh_session *ns)
+{
+	if (ns->interactive)
+		nudge(ns);
+	else
+		nudge_pending = true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,6 +109,7 @@ int main(int argc, char **argv)
 	netsh_session_init(&ns, store, stdout, stderr);
 	ns.forward = forward;
 	ns.forward_ctx = (void *)control_path(control);
+	ns.store_changed = store_changed;
 	if (context && !netsh_exec_line(&ns, context)) {
 		netsh_session_finish(&ns);
 		return 1;
@@ -107,5 +140,7 @@ int main(int argc, char **argv)
 		netsh_interactive(&ns);
 	}
 	bool ok = netsh_session_finish(&ns);
+	if (nudge_pending)
+		nudge(&ns);
 	return ns.errors == 0 && ok ? 0 : 1;
 }

@@ -27,12 +27,14 @@ static void usage(FILE *f)
 	        "  --mtu N              MTU of the TUN device (default 1400)\n"
 	        "  --log-level LEVEL    error, warning, info (default) or debug\n"
 	        "  --syslog             log to syslog (the default when not in the foreground)\n"
+	        "  --store-poll SECONDS how often the store is checked for changes made by\n"
+	        "                       other writers (default 1; `secpol` tells secpold at once)\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 		{ "mtu", required_argument, NULL, O_MTU },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
+		{ "store-poll", required_argument, NULL, O_POLL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +80,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_SYSLOG: o.use_syslog = true; break;
+		case O_POLL: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(stderr, "secpold: --store-poll must be 1..86400 seconds\n");
+				return 2;
+			}
+			o.poll_ms = (unsigned)v * 1000;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -48,6 +48,7 @@ struct agent {
 	const struct spd *spd;          /* the driver's (it owns it): `show rulefor` checks it */
 	int listen_fd, lock_fd;
 	int64_t store_mtime[2];
+	char apply_error[512];       /* why the last policy application failed ("" if it did not) */
 	struct netsh_dynamic ops;
 	struct keying keying;
 	bool keying_up;
@@ -111,8 +112,10 @@ static bool apply_policy(struct agent *a, const char *why)
 	host_addrs_read(&h);
 	bool ok = compile_policy(a->store, &h, &cp, err, sizeof(err));
 	host_addrs_free(&h);
+	a->apply_error[0] = '\0';
 	if (!ok) {
 		alog(LOG_LEVEL_ERROR, "%s: the policy was not applied: %s", why, err);
+		snprintf(a->apply_error, sizeof(a->apply_error), "%s", err);
 		return false;
 	}
 	/* The SPD before the steering: a packet the new table steers must
@@ -123,6 +126,8 @@ static bool apply_policy(struct agent *a, const char *why)
 	cp.spd = NULL;
 	if (!steer_apply(&a->steer, cp.steer, cp.nsteer, err, sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "%s: cannot install the nftables table: %s", why, err);
+		snprintf(a->apply_error, sizeof(a->apply_error), "cannot install the nftables table: %.400s",
+		         err);
 		compiled_policy_free(&cp);
 		return false;
 	}
@@ -412,6 +417,16 @@ static void serve_one(struct agent *a, int fd)
 		                             "commands need root.\n";
 		alog(LOG_LEVEL_WARNING, "control request from uid %d refused", (int)cred.uid);
 		control_write_response(fd, false, "", 0, denied, sizeof(denied) - 1);
+		return;
+	}
+	if (!strcmp(line, CONTROL_NUDGE)) {
+		/* The CLI changed the store: apply it now rather than at the
+		 * next poll, and answer only then, so that the command returns
+		 * with the change in force (or says why it is not). */
+		bool ok = apply_policy(a, "store changed (nudged)");
+		char msg[600];
+		int n = ok ? 0 : snprintf(msg, sizeof(msg), "%s\n", a->apply_error);
+		control_write_response(fd, ok, "", 0, msg, (size_t)n);
 		return;
 	}
 	char *out = NULL, *err = NULL;

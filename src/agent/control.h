@@ -17,6 +17,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The one request that is not a command: the CLI changed the policy store,
+ * apply it now (the response comes once it is in force, or carries in err
+ * why the running policy stays). */
+#define CONTROL_NUDGE "apply-store"
+
 #define CONTROL_DEFAULT_PATH "/run/secpol/secpold.sock"
 #define CONTROL_MAX_REQUEST 16384          /* bytes of command line */
 #define CONTROL_MAX_RESPONSE (8u << 20)    /* bytes of out + err */

@@ -119,6 +119,9 @@ struct netsh_session {
 	const struct netsh_dynamic *dynamic;  /* secpold: runs dynamic commands */
 	netsh_forward forward;       /* secpol: sends them to secpold */
 	void *forward_ctx;
+	/* Called after every commit that changed the store (NULL: nothing);
+	 * secpol uses it to have secpold apply the change at once. */
+	void (*store_changed)(struct netsh_session *ns);
 };
 
 void netsh_session_init(struct netsh_session *ns, const char *store_path, FILE *out,

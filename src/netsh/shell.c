@@ -33,6 +33,8 @@ bool netsh_session_finish(struct netsh_session *ns)
 		ok = store_commit(ns->store, &d);
 		if (!ok)
 			fprintf(ns->err, "ERR IPsec[%05d] : %s\n", d.code, d.msg);
+		else if (ns->store_changed)
+			ns->store_changed(ns);
 	}
 	store_close(ns->store);
 	ns->store = NULL;
@@ -214,8 +216,12 @@ bool run_command(struct netsh_session *ns, const struct command_spec *c,
 		/* set batch: open or commit the session's long transaction. */
 		if (!was_batch && ns->batch && ns->store && !store_in_transaction(ns->store))
 			return store_begin(ns->store, d);
-		if (was_batch && !ns->batch && ns->store && store_in_transaction(ns->store))
-			return store_commit(ns->store, d);
+		if (was_batch && !ns->batch && ns->store && store_in_transaction(ns->store)) {
+			if (!store_commit(ns->store, d))
+				return false;
+			if (ns->store_changed)
+				ns->store_changed(ns);
+		}
 		return true;
 	}
 	if (!session_store(ns, d))
@@ -239,6 +245,8 @@ bool run_command(struct netsh_session *ns, const struct command_spec *c,
 			ok = store_commit(ns->store, d);
 		else
 			store_rollback(ns->store);
+		if (ok && c->access == CMD_WRITE && ns->store_changed)
+			ns->store_changed(ns);
 	}
 	return ok;
 }
