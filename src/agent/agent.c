@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -47,6 +49,8 @@ struct agent {
 	struct compiled_policy policy;
 	const struct spd *spd;          /* the driver's (it owns it): `show rulefor` checks it */
 	int listen_fd, lock_fd;
+	int addr_fd;                    /* netlink: this host's addresses changed */
+	uint64_t addr_due_ms;           /* then re-apply the policy at this time (0: not due) */
 	int64_t store_mtime[2];
 	char apply_error[512];       /* why the last policy application failed ("" if it did not) */
 	struct netsh_dynamic ops;
@@ -145,9 +149,11 @@ static bool apply_policy(struct agent *a, const char *why)
 	compiled_policy_free(&a->policy);
 	a->policy = cp;
 	if (cp.name[0])
-		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules, %zu one-way filters%s",
+		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules, %zu one-way filters%s%s",
 		     why, cp.name, cp.rules, cp.nsteer,
-		     cp.skipped ? " (some filters name servers this host does not know)" : "");
+		     cp.skipped ? " (some filters name servers this host does not know)" : "",
+		     cp.other_conntype ? " (some filters are for interfaces of another connection "
+		                         "type)" : "");
 	else
 		alog(LOG_LEVEL_INFO, "%s: no policy is assigned; nothing is filtered", why);
 	return true;
@@ -535,9 +541,40 @@ static bool boot_table(struct agent *a, bool stopping)
 	return true;
 }
 
+/* "me", the connection types and the routes to tunnel endpoints are read
+ * when the policy is compiled: an address that comes or goes (a dial-up
+ * link, DHCP) compiles it again. */
+static int watch_addresses(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+	                          .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads what the kernel said (only that something changed matters) and
+ * schedules a compile shortly after: a link coming up adds its addresses
+ * in several messages. */
+static void addresses_changed(struct agent *a, uint64_t now_ms)
+{
+	char buf[8192];
+	for (int i = 0; i < 256 && recv(a->addr_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	if (!a->addr_due_ms)
+		a->addr_due_ms = now_ms + 300;
+}
+
 static void shutdown_agent(struct agent *a)
 {
 	char err[256];
+	if (a->addr_fd >= 0)
+		close(a->addr_fd);
 	if (a->listen_fd >= 0) {
 		close(a->listen_fd);
 		unlink(a->control_path);
@@ -591,6 +628,10 @@ static bool start(struct agent *a)
 		return false;
 	}
 	a->routes_installed = true;
+	/* Before the first compile: no change between the two is missed. */
+	if ((a->addr_fd = watch_addresses()) < 0)
+		alog(LOG_LEVEL_WARNING, "cannot watch the host's addresses: %s; address changes "
+		     "apply with the next policy change", strerror(errno));
 	if (!apply_policy(a, "start"))
 		return false;
 	if ((a->listen_fd = control_listen(a->control_path, err, sizeof(err))) < 0) {
@@ -621,6 +662,10 @@ static void loop(struct agent *a, int sfd)
 		ev.data.fd = kfds[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, kfds[i], &ev);
 	}
+	if (a->addr_fd >= 0) {
+		ev.data.fd = a->addr_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, a->addr_fd, &ev);
+	}
 	uint64_t ike_wait = UINT64_MAX;
 	uint64_t last_store_check = 0;
 	for (;;) {
@@ -628,6 +673,8 @@ static void loop(struct agent *a, int sfd)
 		int timeout = (int)a->o->poll_ms;
 		if (ike_wait < (uint64_t)timeout)
 			timeout = (int)ike_wait;
+		if (a->addr_due_ms && timeout > 300)
+			timeout = 300;   /* a compile is due within that */
 		int n = epoll_wait(ep, e, 8, timeout);
 		ike_wait = keying_serve(&a->keying, -1, &a->policy);
 		for (int i = 0; i < n; i++) {
@@ -636,6 +683,12 @@ static void loop(struct agent *a, int sfd)
 				ours = ours || e[i].data.fd == kfds[k];
 			if (ours) {
 				ike_wait = keying_serve(&a->keying, e[i].data.fd, &a->policy);
+				continue;
+			}
+			if (e[i].data.fd == a->addr_fd) {
+				struct timespec t;
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				addresses_changed(a, (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000);
 				continue;
 			}
 			if (e[i].data.fd == sfd) {
@@ -661,6 +714,10 @@ static void loop(struct agent *a, int sfd)
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		if (a->addr_due_ms && ms >= a->addr_due_ms) {
+			a->addr_due_ms = 0;
+			apply_policy(a, "addresses changed");
+		}
 		if (ms - last_store_check < a->o->poll_ms)
 			continue;
 		last_store_check = ms;
@@ -677,7 +734,7 @@ int agent_run(const struct agent_options *o)
 	memset(&a, 0, sizeof(a));
 	a.o = o;
 	log_opts = o;
-	a.listen_fd = a.lock_fd = -1;
+	a.listen_fd = a.lock_fd = a.addr_fd = -1;
 	const char *env = getenv("SECPOL_STORE");
 	a.store_path = o->store ? o->store : env && env[0] ? env : STORE_DEFAULT_PATH;
 	a.control_path = control_path(o->control);

@@ -194,9 +194,52 @@ static void swap_sides(struct spd_filter *f)
 	f->dst_port = tp;
 }
 
+static bool prefix_has(const uint8_t *net, uint8_t len, const uint8_t *a)
+{
+	size_t whole = len / 8;
+	if (memcmp(net, a, whole) != 0)
+		return false;
+	uint8_t rest = len % 8;
+	return !rest || ((net[whole] ^ a[whole]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+/*
+ * Connection type: a conntype=lan or =dialup rule is in force only for
+ * traffic on interfaces of that kind. Which interface a host-to-host packet
+ * uses is told by this host's address on it, so the local side of the
+ * one-way filter is narrowed to this host's addresses on such interfaces
+ * (none: the filter is not in force here, counted). Tunnel rules are
+ * decided once, by the tunnel endpoint's interface (compile_filter).
+ */
+static bool add_for_conntype(struct one_way_list *l, const struct spd_filter *f,
+                             struct one_way_info info, const struct rule *r,
+                             const struct host_addrs *h, size_t *other_conntype)
+{
+	if (r->conntype == CONN_ALL || f->tunnel)
+		return add_one_way(l, f, info);
+	bool out = f->dir == SPD_OUTBOUND;
+	const uint8_t *local = out ? f->src : f->dst;
+	uint8_t len = out ? f->src_len : f->dst_len;
+	size_t made = 0;
+	for (size_t i = 0; i < h->nme; i++) {
+		if (h->me_kind[i] != r->conntype || h->me[i].family != f->family ||
+		    !prefix_has(local, len, h->me[i].bytes))
+			continue;
+		struct spd_filter g = *f;
+		memcpy(out ? g.src : g.dst, h->me[i].bytes, 16);
+		*(out ? &g.src_len : &g.dst_len) = f->family == AF_INET ? 32 : 128;
+		if (!add_one_way(l, &g, info))
+			return false;
+		made++;
+	}
+	if (!made)
+		(*other_conntype)++;
+	return true;
+}
+
 static bool compile_filter(const struct filter *flt, uint32_t filter_no, const struct rule *r,
                            const struct filter_action *fa, const struct host_addrs *h,
-                           struct one_way_list *l, size_t *skipped)
+                           struct one_way_list *l, size_t *skipped, size_t *other_conntype)
 {
 	struct one_way_info info = { .inpass = fa->inpass, .filter_no = filter_no,
 	                             .mirror = flt->mirrored ? RULEFOR_MIRROR_AS_WRITTEN
@@ -205,6 +248,12 @@ static bool compile_filter(const struct filter *flt, uint32_t filter_no, const s
 	expand_addr(&flt->src, h, &src);
 	expand_addr(&flt->dst, h, &dst);
 	bool tunnel_inbound = r->has_tunnel && host_addrs_is_me(h, &r->tunnel);
+	if (r->has_tunnel && r->conntype != CONN_ALL &&
+	    (tunnel_inbound ? host_addrs_kind(h, &r->tunnel)
+	                    : host_addrs_route_kind(h, &r->tunnel)) != r->conntype) {
+		(*other_conntype)++;
+		return true;
+	}
 	size_t made = 0;
 	for (size_t i = 0; i < src.n; i++)
 		for (size_t j = 0; j < dst.n; j++) {
@@ -232,22 +281,23 @@ static bool compile_filter(const struct filter *flt, uint32_t filter_no, const s
 				swap_sides(&m);
 				struct one_way_info mi = info;
 				mi.mirror = RULEFOR_MIRROR_SWAPPED;
-				if (!add_one_way(l, &f, info) || !add_one_way(l, &m, mi))
+				if (!add_for_conntype(l, &f, info, r, h, other_conntype) ||
+				    !add_for_conntype(l, &m, mi, r, h, other_conntype))
 					return false;
 				continue;
 			}
 			if (r->has_tunnel || src_me || dst_me) {
 				f.dir = r->has_tunnel ? (tunnel_inbound ? SPD_INBOUND : SPD_OUTBOUND)
 				                      : src_me ? SPD_OUTBOUND : SPD_INBOUND;
-				if (!add_one_way(l, &f, info))
+				if (!add_for_conntype(l, &f, info, r, h, other_conntype))
 					return false;
 				continue;
 			}
 			f.dir = SPD_OUTBOUND;
-			if (!add_one_way(l, &f, info))
+			if (!add_for_conntype(l, &f, info, r, h, other_conntype))
 				return false;
 			f.dir = SPD_INBOUND;
-			if (!add_one_way(l, &f, info))
+			if (!add_for_conntype(l, &f, info, r, h, other_conntype))
 				return false;
 		}
 	if (made == 0)
@@ -442,7 +492,7 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 		size_t from = l->n;
 		for (size_t k = 0; ok && k < fl.nfilters; k++)
 			ok = compile_filter(&fl.filters[k], (uint32_t)k + 1, r, &fa, h, l,
-			                    &out->skipped);
+			                    &out->skipped, &out->other_conntype);
 		policy_filter_list_free(&fl);
 		if (ok && (!ike_rule_of(r, &fa, h, l, from, out) || !add_rule_origin(r, &fa, out))) {
 			snprintf(err, errlen, "out of memory");

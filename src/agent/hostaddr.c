@@ -9,23 +9,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent/internal.h"
 
 #define MAX_ADDRS 256
 
-static void add(struct ip_address **v, size_t *n, const struct ip_address *a)
+/* Appends a (once); returns its index, or -1 when it was there or no room. */
+static long add(struct ip_address **v, size_t *n, const struct ip_address *a)
 {
 	if (*n >= MAX_ADDRS)
-		return;
+		return -1;
 	for (size_t i = 0; i < *n; i++)
 		if (!memcmp(&(*v)[i], a, sizeof(*a)))
-			return;
+			return -1;
 	struct ip_address *nv = realloc(*v, (*n + 1) * sizeof(**v));
 	if (!nv)
-		return;
+		return -1;
 	*v = nv;
-	nv[(*n)++] = *a;
+	nv[*n] = *a;
+	return (long)(*n)++;
 }
 
 static void read_me(struct host_addrs *h)
@@ -51,7 +55,20 @@ static void read_me(struct host_addrs *h)
 		} else {
 			continue;
 		}
-		add(&h->me, &h->nme, &a);
+		/* Windows' "remote access" connections are dial-up links; on
+		 * Linux their kin are the point-to-point interfaces (PPP,
+		 * IP-in-IP, GRE, WireGuard). Everything else is a LAN. */
+		enum conn_type kind = i->ifa_flags & IFF_POINTOPOINT ? CONN_DIALUP : CONN_LAN;
+		long k = add(&h->me, &h->nme, &a);
+		if (k < 0)
+			continue;
+		enum conn_type *nk = realloc(h->me_kind, (size_t)(k + 1) * sizeof(*nk));
+		if (!nk) {
+			h->nme--;   /* no kind, no address: never half known */
+			continue;
+		}
+		h->me_kind = nk;
+		nk[k] = kind;
 	}
 	freeifaddrs(ifa);
 }
@@ -115,6 +132,7 @@ bool host_addrs_read(struct host_addrs *h)
 void host_addrs_free(struct host_addrs *h)
 {
 	free(h->me);
+	free(h->me_kind);
 	free(h->dns);
 	free(h->gateway);
 	memset(h, 0, sizeof(*h));
@@ -122,9 +140,52 @@ void host_addrs_free(struct host_addrs *h)
 
 bool host_addrs_is_me(const struct host_addrs *h, const struct ip_address *a)
 {
+	return host_addrs_kind(h, a) != CONN_ALL;
+}
+
+enum conn_type host_addrs_kind(const struct host_addrs *h, const struct ip_address *a)
+{
 	for (size_t i = 0; i < h->nme; i++)
 		if (h->me[i].family == a->family &&
 		    !memcmp(h->me[i].bytes, a->bytes, a->family == AF_INET ? 4 : 16))
-			return true;
-	return false;
+			return h->me_kind[i];
+	return CONN_ALL;
+}
+
+enum conn_type host_addrs_route_kind(const struct host_addrs *h, const struct ip_address *remote)
+{
+	/* A connected UDP socket sends nothing: connect() only asks the
+	 * routing table, and getsockname() tells the source it chose. */
+	int fd = socket(remote->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return CONN_ALL;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	if (remote->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(500);
+		memcpy(&s4->sin_addr, remote->bytes, 4);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(500);
+		memcpy(&s6->sin6_addr, remote->bytes, 16);
+		sl = sizeof(*s6);
+	}
+	enum conn_type kind = CONN_ALL;
+	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+			struct ip_address local = { .family = remote->family };
+			if (remote->family == AF_INET)
+				memcpy(local.bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+			else
+				memcpy(local.bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+			kind = host_addrs_kind(h, &local);
+		}
+	}
+	close(fd);
+	return kind;
 }

@@ -11,6 +11,8 @@
 /* The host's own addresses ("me"), and the servers the keywords name. */
 struct host_addrs {
 	struct ip_address *me;
+	enum conn_type *me_kind;       /* of each: CONN_DIALUP on a point-to-point
+	                                * interface (PPP, tunnels), else CONN_LAN */
 	size_t nme;
 	struct ip_address *dns;        /* from /etc/resolv.conf */
 	size_t ndns;
@@ -20,6 +22,11 @@ struct host_addrs {
 bool host_addrs_read(struct host_addrs *h);
 void host_addrs_free(struct host_addrs *h);
 bool host_addrs_is_me(const struct host_addrs *h, const struct ip_address *a);
+/* The kind of interface traffic to remote leaves by: that of the source
+ * address the kernel's routing picks; CONN_ALL if there is no route. */
+enum conn_type host_addrs_route_kind(const struct host_addrs *h, const struct ip_address *remote);
+/* The kind of the interface that holds a, CONN_ALL if it is not ours. */
+enum conn_type host_addrs_kind(const struct host_addrs *h, const struct ip_address *a);
 
 /* Where a one-way filter came from (`show rulefor`): steer[i]'s is origin[i]. */
 struct filter_origin {
@@ -49,6 +56,7 @@ struct compiled_policy {
 	struct rule_origin *rule_origin;   /* the active rules, the default response rule too */
 	size_t nrule_origin;
 	size_t skipped;                /* filters whose addresses expanded to nothing */
+	size_t other_conntype;         /* filters of rules for interfaces this traffic does not use */
 	/* What IKE needs: the Negotiate rules and the main-mode settings. */
 	struct ike_rule *ike_rules;
 	size_t nike;

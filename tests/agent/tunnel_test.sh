@@ -6,8 +6,10 @@
 #      2001:db8:a::10        2001:db8:a::1 | 2001:db8::1      2001:db8::2 | 2001:db8:b::1     2001:db8:b::10
 #
 # IPv4 in IPv4 and IPv6 in IPv6, each with its own pair of tunnel rules.
-# Manual AES-256-GCM SAs (IPv4 outer and inner; tshark 4.0 cannot decrypt ChaCha20). dumpcap on gwA's
+# First with manual AES-256-GCM SAs (IPv4 outer and inner; tshark 4.0 cannot decrypt ChaCha20). dumpcap on gwA's
 # WAN link; tshark decrypts the tunnel to the hosts' original packets.
+# Then the rules negotiate with IKE (pre-shared key), and their connection
+# type takes them out of force on the WAN (conntype=dialup) and back (lan).
 #
 # usage: tunnel_test.sh <secpol> <secpold>      77 = skipped (not root)
 set -u
@@ -150,5 +152,58 @@ expect_ge "gwA: Bytes Sent In Tunnels" "$(stat "$GA" "Bytes Sent In Tunnels")" 3
 
 check "gwA stops cleanly" stop_secpold "$GA"
 refute "gwA: table removed" in_ns "$GA" nft list table inet secpol
+check "gwB stops cleanly" stop_secpold "$GB"
+
+# ---- The same four rules on each gateway, negotiated by IKE: a pre-shared
+# key instead of Kerberos (`set rule psk=` replaces the methods), keys made
+# on the first packet, tunnel mode to the endpoint the rule names.
+psk_rules() {   # psk_rules NS [conntype]
+	local r
+	for r in to-peer from-peer to-peer6 from-peer6; do
+		echo "static set rule name=$r policy=site psk=\"gateway key\" ${2:+conntype=$2}"
+	done | sp "$1" -e -f -
+}
+check "gwA: the rules authenticate with a pre-shared key" psk_rules "$GA"
+check "gwB: the rules authenticate with a pre-shared key" psk_rules "$GB"
+start_secpold "$GA" || exit 1
+start_secpold "$GB" || exit 1
+capture_start "$GA" wan ike
+check "hA pings hB through the negotiated tunnel" in_ns "$HA" ping -c 3 -W 3 -i 0.3 203.0.113.10
+check "hB pings hA through it" in_ns "$HB" ping -c 2 -W 3 -i 0.3 198.51.100.10
+check "and over IPv6" in_ns "$HA" ping -6 -c 3 -W 3 -i 0.3 2001:db8:b::10
+capture_stop ike
+W=$(pcap ike)
+expect_eq "between the gateways only IKE and ESP" \
+	"$(tshark -n -r "$W" -Y '!esp && !(udp.port==500) && !(udp.port==4500) && !arp && !(icmpv6.type>=133 && icmpv6.type<=136) && !icmpv6.type==143' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+expect_ge "IKE_AUTH exchanges (IPv4 and IPv6)" \
+	"$(tshark -n -r "$W" -Y 'isakmp.exchangetype==35' -T fields -e frame.number 2>/dev/null | wc -l)" 4
+expect_ge "ESP carried the pings" \
+	"$(tshark -n -r "$W" -Y 'esp' -T fields -e frame.number 2>/dev/null | wc -l)" 10
+expect_eq "the hosts' addresses never appear outside the tunnel" \
+	"$(tshark -n -r "$W" -Y 'ip.addr==198.51.100.10 || ip.addr==203.0.113.10' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+check "gwA's Child SAs are tunnel-mode SAs of the rule to the peer" bash -c \
+	"ip netns exec $GA timeout 10 '$SECPOL' --control '$(host_dir "$GA")/ctl' dynamic show mmsas | grep -E 'Child SA ESP .* tunnel' | grep -q ."
+
+# ---- Connection type: the WAN is a LAN interface (a veth). conntype=dialup
+# takes the rules out of force on it -- the SAs go, the hosts talk in clear
+# (the gateways still route) -- and conntype=lan brings them back.
+check "gwA: the rules for dial-up links only" psk_rules "$GA" dialup
+check "gwB: the rules for dial-up links only" psk_rules "$GB" dialup
+capture_start "$GA" wan dialup
+check "hA pings hB, now in clear" in_ns "$HA" ping -c 2 -W 2 -i 0.3 203.0.113.10
+capture_stop dialup
+W=$(pcap dialup)
+expect_ge "the hosts' pings on the WAN in clear" \
+	"$(tshark -n -r "$W" -Y 'ip.src==198.51.100.10 && icmp.type==8' -T fields -e frame.number 2>/dev/null | wc -l)" 2
+expect_eq "no ESP" "$(tshark -n -r "$W" -Y 'esp' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+check "gwA: the rules for LAN links" psk_rules "$GA" lan
+check "gwB: the rules for LAN links" psk_rules "$GB" lan
+capture_start "$GA" wan lan
+check "hA pings hB through the tunnel again" in_ns "$HA" ping -c 3 -W 3 -i 0.3 203.0.113.10
+capture_stop lan
+W=$(pcap lan)
+expect_eq "no clear ping on the WAN" \
+	"$(tshark -n -r "$W" -Y 'icmp' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+expect_ge "ESP again" "$(tshark -n -r "$W" -Y 'esp' -T fields -e frame.number 2>/dev/null | wc -l)" 6
 echo "tunnel: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
