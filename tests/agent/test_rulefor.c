@@ -26,8 +26,11 @@
 static char tmpdir[4096];
 static unsigned counter;
 
-static struct ip_address me[2];
-static const struct host_addrs host = { .me = me, .nme = 2 };
+static struct ip_address me[3];
+static enum conn_type me_kind[3] = { CONN_LAN, CONN_LAN, CONN_DIALUP };
+static const struct host_addrs host = { .me = me, .me_kind = me_kind, .nme = 2 };
+/* The same host with a dial-up link (198.51.100.1, point to point). */
+static const struct host_addrs host_dialup = { .me = me, .me_kind = me_kind, .nme = 3 };
 
 static struct ip_address ip(const char *text)
 {
@@ -59,14 +62,23 @@ static const char *store_with(const char *const *lines)
 	return path;
 }
 
+static void compile_on(const struct host_addrs *h, const char *const *lines,
+                       struct compiled_policy *cp);
+
 static void compile(const char *const *lines, struct compiled_policy *cp)
+{
+	compile_on(&host, lines, cp);
+}
+
+static void compile_on(const struct host_addrs *h, const char *const *lines,
+                       struct compiled_policy *cp)
 {
 	struct diag d;
 	diag_init(&d);
 	struct store *st = store_open(store_with(lines), &d);
 	assert_non_null(st);
 	char err[512];
-	if (!compile_policy(st, &host, cp, err, sizeof(err)))
+	if (!compile_policy(st, h, cp, err, sizeof(err)))
 		fail_msg("compile_policy: %s", err);
 	store_close(st);
 }
@@ -370,6 +382,58 @@ static void test_no_policy(void **state)
 	compiled_policy_free(&cp);
 }
 
+/* Connection types: a conntype=dialup rule holds for this host's address on
+ * the dial-up link only, a conntype=lan rule for the others. */
+static void test_conntype(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		"static add filter filterlist=icmp srcaddr=me dstaddr=any protocol=icmp",
+		"static add filter filterlist=tcp srcaddr=me dstaddr=any protocol=tcp",
+		"static add filteraction name=require action=negotiate",
+		"static add filteraction name=pass action=permit",
+		"static add policy name=P",
+		"static add rule name=dial policy=P filterlist=icmp filteraction=require "
+		"conntype=dialup psk=\"a lab key that is long enough\"",
+		"static add rule name=lan policy=P filterlist=tcp filteraction=pass conntype=lan",
+		"static set policy name=P assign=yes",
+		NULL,
+	};
+	struct compiled_policy cp;
+	compile_on(&host_dialup, lines, &cp);
+	struct netsh_rulefor r;
+	expect_rule(&cp, (struct pkt){ "198.51.100.1", "203.0.113.5", 1, 0, 0 }, SPD_OUTBOUND,
+	            "dial", ACTION_NEGOTIATE, &r);
+	assert_int_equal(r.src_len, 32);
+	expect_rule(&cp, (struct pkt){ "203.0.113.5", "198.51.100.1", 1, 0, 0 }, SPD_INBOUND,
+	            "dial", ACTION_NEGOTIATE, &r);
+	expect_rule(&cp, (struct pkt){ "192.0.2.1", "203.0.113.5", 6, 1024, 80 }, SPD_OUTBOUND,
+	            "lan", ACTION_PERMIT, &r);
+	expect_rule(&cp, (struct pkt){ "2001:db8::1", "2001:db8::5", 6, 1024, 80 }, SPD_OUTBOUND,
+	            "lan", ACTION_PERMIT, &r);
+	/* The other kind of interface: not filtered at all. */
+	assert_true(explain(&cp, cp.spd, (struct pkt){ "192.0.2.1", "203.0.113.5", 1, 0, 0 },
+	                    SPD_OUTBOUND, &r));
+	assert_int_equal(r.kind, RULEFOR_NO_MATCH);
+	assert_true(explain(&cp, cp.spd, (struct pkt){ "198.51.100.1", "203.0.113.5", 6, 1, 80 },
+	                    SPD_OUTBOUND, &r));
+	assert_int_equal(r.kind, RULEFOR_NO_MATCH);
+	/* The dial-up link has no IPv6 address: that half of "dial" is out. */
+	assert_true(cp.other_conntype > 0);
+	/* IKE negotiates "dial" for the dial-up address only. */
+	bool found = false;
+	for (size_t i = 0; i < cp.nike; i++) {
+		if (strcmp(cp.ike_rules[i].name, "dial"))
+			continue;
+		found = true;
+		assert_true(cp.ike_rules[i].nsel > 0);
+		for (size_t k = 0; k < cp.ike_rules[i].nsel; k++)
+			assert_memory_equal(cp.ike_rules[i].local[k].net.bytes, me[2].bytes, 4);
+	}
+	assert_true(found);
+	compiled_policy_free(&cp);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -378,6 +442,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(tmpdir));
 	me[0] = ip("192.0.2.1");
 	me[1] = ip("2001:db8::1");
+	me[2] = ip("198.51.100.1");
 	return 0;
 }
 
@@ -397,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_disagreement_refused),
 		cmocka_unit_test(test_runtime_filters),
 		cmocka_unit_test(test_no_policy),
+		cmocka_unit_test(test_conntype),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
