@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The secpol demo, the main job: two hosts (network namespaces on a veth
-# link), each with a policy written in the netsh language that requires ESP
-# between them, each running secpold; the first packet makes secpold
-# negotiate the SAs with IKEv2 (pre-shared key); then ping and a TCP
-# transfer, what tshark saw on the link (IKE, then only ESP), the IKE and
-# IPsec SAs and `secpol dynamic show stats`. Everything it creates
+# link) with Windows' predefined policies assigned -- a is a Server (Request
+# Security), b a Secure Server (Require Security) -- each running secpold.
+# Ping is exempt in both (clear); the first TCP segment makes secpold
+# negotiate the SAs with IKEv2 (pre-shared key in place of Kerberos); then
+# what tshark saw on the link (clear ICMP, IKE, then only ESP for TCP), and
+# the monitor: the IKE and IPsec SAs and `secpol dynamic show stats`. Everything it creates
 # (namespaces, daemons, files under build/demo) is removed when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,15 +48,17 @@ ip -n $A addr add 192.0.2.1/24 dev eth0
 ip -n $B addr add 192.0.2.2/24 dev eth0
 for ns in $A $B; do ip -n $ns link set lo up; ip -n $ns link set eth0 up; done
 
-say "The policy (netsh ipsec static), on each host with its peer's address"
+say "The predefined policies: a is a Server (Request Security), b a Secure Server (Require Security)"
+sp a static show policy all format=table
+sp b static show rule all policy="Secure Server (Require Security)" format=table
 for h in a b; do
-	peer=$([ $h = a ] && echo 192.0.2.2 || echo 192.0.2.1)
-	sed "s/=PEER /=$peer /" examples/demo-host-policy.txt >"$D/$h/policy.txt"
+	pol=$([ $h = a ] && echo "Server (Request Security)" || echo "Secure Server (Require Security)")
+	sed "s/@POLICY@/$pol/" examples/demo-assign-predefined.txt >"$D/$h/policy.txt"
 done
-sed 's/^/    /' "$D/a/policy.txt"
-sp a -e -f "$D/a/policy.txt" 2>/dev/null
-sp b -e -f "$D/b/policy.txt" 2>/dev/null
-sp a static show rule all policy="Require ESP" format=table
+sed 's/^/    /' "$D/b/policy.txt"
+sp a -e -f "$D/a/policy.txt"
+sp b -e -f "$D/b/policy.txt"
+sp b static show gpoassignedpolicy
 
 say "secpold on both hosts (the policy agent and the IPsec driver)"
 for h in a b; do
@@ -72,16 +75,17 @@ cat "$D/a/secpold.log"
 echo "[a]\$ nft list table inet secpol   (the kernel steering secpold installed)"
 ip netns exec $A nft list table inet secpol | sed -n '1,12p'
 
-say "No SA yet: the first packet to b starts IKEv2 (IKE_SA_INIT, IKE_AUTH)"
-echo "[a]\$ ping -c 3 192.0.2.2"
+say "ICMP is exempt in both policies (their \"All ICMP Traffic\" rule): ping goes in clear"
 ip netns exec $B dumpcap -q -P -i eth0 -w "$D/wire.pcap" 2>"$D/dumpcap.log" &
 CAP=$!
 PIDS+=($CAP)
 for _ in $(seq 50); do [ -s "$D/wire.pcap" ] && break; sleep 0.1; done
+echo "[a]\$ ping -c 3 192.0.2.2"
 ip netns exec $A ping -c 3 -i 0.3 -W 5 192.0.2.2
-sp a dynamic show mmsas
+sp a dynamic show rulefor srcaddr=192.0.2.1 dstaddr=192.0.2.2 protocol=icmp
 
-say "Protected traffic: a TCP transfer (iperf3, 3 s)"
+say "TCP is not: the first segment makes a's secpold negotiate (IKEv2: IKE_SA_INIT, IKE_AUTH)"
+sp a dynamic show rulefor srcaddr=192.0.2.1 dstaddr=192.0.2.2 protocol=tcp dstport=5201 format=table
 ip netns exec $B iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
@@ -90,14 +94,16 @@ ip netns exec $A timeout 20 iperf3 -c 192.0.2.2 -t 3 -p 5201 | tail -4
 sleep 0.3
 kill -INT $CAP
 wait $CAP 2>/dev/null || true
+sp a dynamic show mmsas
 
-say "What tshark saw on the link: the IKE exchanges, then only ESP"
+say "What tshark saw on the link: the exempt pings in clear, the IKE exchanges, then only ESP"
 tshark -n -r "$D/wire.pcap" -Y 'ip' -T fields -e frame.number -e ip.src -e ip.dst \
-	-e _ws.col.Protocol -e isakmp.exchangetype -e esp.spi -e esp.sequence 2>/dev/null | head -10
+	-e _ws.col.Protocol -e isakmp.exchangetype -e esp.spi -e esp.sequence 2>/dev/null | head -14
 echo "protocols of all $(tshark -n -r "$D/wire.pcap" -Y ip 2>/dev/null | wc -l) IP packets:" \
 	"$(tshark -n -r "$D/wire.pcap" -Y ip -T fields -e ip.proto 2>/dev/null | sort | uniq -c |
 	   awk '{ printf "%s x proto %s  ", $1, $2 }')(50 = ESP, 17 = UDP: IKE)"
-echo "cleartext ICMP or TCP between a and b: $(tshark -n -r "$D/wire.pcap" -Y 'icmp || tcp' 2>/dev/null | wc -l) packets"
+echo "cleartext ICMP between a and b: $(tshark -n -r "$D/wire.pcap" -Y 'icmp' 2>/dev/null | wc -l) packets (the exempt pings)"
+echo "cleartext TCP between a and b: $(tshark -n -r "$D/wire.pcap" -Y 'tcp' 2>/dev/null | wc -l) packets"
 
 say "The IP Security Monitor's view on host a"
 sp a dynamic show sa | head -16

@@ -53,7 +53,9 @@ static const uint8_t oakley1024[128] = {
 static const struct dh_group groups[] = {
 	/* id kind      name         prime       nid                   pub  secret legacy */
 	{ 1,  KE_MODP,   NULL,        oakley768,  0,                     96,  96, true },
-	{ 2,  KE_MODP,   NULL,        oakley1024, 0,                    128, 128, true },
+	/* Group 2 is weak but negotiable (best-practices §3.1): Windows
+	 * 2003's predefined policies use it. Only group 1 needs allowlegacy. */
+	{ 2,  KE_MODP,   NULL,        oakley1024, 0,                    128, 128, false },
 	{ 14, KE_MODP,   "modp_2048", NULL,       0,                    256, 256, false },
 	{ 19, KE_ECP,    "P-256",     NULL,       NID_X9_62_prime256v1,  64,  32, false },
 	{ 20, KE_ECP,    "P-384",     NULL,       NID_secp384r1,         96,  48, false },
@@ -89,12 +91,12 @@ static const struct dh_group *usable_group(unsigned id, bool allow_legacy, const
 {
 	const struct dh_group *g = find_group(id);
 	if (!g) {
-		*err = "unsupported Diffie-Hellman group (supported: 14, 19, 20, 21, 31; "
-		       "1 and 2 as legacy)";
+		*err = "unsupported Diffie-Hellman group (supported: 2, 14, 19, 20, 21, 31; "
+		       "1 as legacy)";
 		return NULL;
 	}
 	if (g->legacy && !allow_legacy) {
-		*err = "legacy Diffie-Hellman group (MODP-768 or MODP-1024) not allowed: "
+		*err = "legacy Diffie-Hellman group (MODP-768) not allowed: "
 		       "it must be enabled explicitly (allowlegacy)";
 		return NULL;
 	}

@@ -116,7 +116,9 @@ void ike_offer_from_mm(struct ike_offer *o, const struct mm_methods *mm, bool al
 		const struct mm_method *m = &mm->m[i];
 		struct encr_map e;
 		uint16_t dh = dh_of(m->group), prf = prf_of(m->hash);
-		bool legacy = m->hash == INTEG_MD5 || m->group == 1 || m->group == 2;
+		/* best-practices §3.1: 3DES, SHA1 and group 2 are negotiable in the
+		 * modern profile; DES, MD5 and group 1 only with allowlegacy. */
+		bool legacy = m->hash == INTEG_MD5 || m->group == 1;
 		if (!encr_of(m->conf, &e) || !dh || !prf || ((e.legacy || legacy) && !allow_legacy) ||
 		    !begin(o, IKE_PROTO_IKE)) {
 			o->skipped++;

@@ -873,7 +873,7 @@ static void test_suites(void **state)
 	}
 }
 
-/* DES, MD5 and group 2 only with the legacy switch. */
+/* DES and MD5 only with the legacy switch. */
 static void test_legacy_switch(void **state)
 {
 	(void)state;

@@ -50,9 +50,12 @@ static void test_ike_offer(void **state)
 	(void)state;
 	struct ike_offer o;
 	char b[128];
-	mm(&o, "AESGCM128-SHA384-31 AES256-SHA256-14 3DES-SHA1-2 DES-MD5-1", false);
-	assert_int_equal(o.count, 2);
-	assert_int_equal(o.skipped, 2);   /* group 2 and DES/MD5: legacy */
+	mm(&o, "AESGCM128-SHA384-31 AES256-SHA256-14 3DES-SHA1-2 DES-MD5-1 3DES-MD5-2", false);
+	assert_int_equal(o.count, 3);
+	/* DES, MD5 and group 1 are legacy; 3DES, SHA1 and group 2 are not
+	 * (best-practices §3.1: negotiable, never in the defaults). */
+	assert_int_equal(o.skipped, 2);
+	assert_string_equal(describe(&o, 2, b, sizeof(b)), "1:3 2:2 3:2 4:2");
 	assert_string_equal(describe(&o, 0, b, sizeof(b)), "1:20/128 2:6 4:31");
 	assert_string_equal(describe(&o, 1, b, sizeof(b)), "1:12/256 2:5 3:12 4:14");
 	assert_int_equal(o.prop[0].num, 1);
