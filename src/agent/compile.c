@@ -116,9 +116,13 @@ static void expand_addr(const struct filter_addr *a, const struct host_addrs *h,
 		push(e, &a->ip, a->prefix);
 		break;
 	case ADDR_RANGE: {
-		struct ip_address ips[64];
-		uint8_t lens[64];
-		size_t n = range_to_prefixes(a->ip.family, a->ip.bytes, a->last.bytes, ips, lens, 64);
+		/* A range is at most 2 x (bits - 1) prefixes (254 for IPv6):
+		 * room for all, so a range is never cut short -- the addresses
+		 * past the cut would silently escape the rule. */
+		struct ip_address ips[MAX_PREFIXES];
+		uint8_t lens[MAX_PREFIXES];
+		size_t n = range_to_prefixes(a->ip.family, a->ip.bytes, a->last.bytes, ips, lens,
+		                             MAX_PREFIXES);
 		for (size_t i = 0; i < n; i++)
 			push(e, &ips[i], lens[i]);
 		break;

@@ -434,6 +434,38 @@ static void test_conntype(void **state)
 	compiled_policy_free(&cp);
 }
 
+/* The worst range there is, ::1 to ffff:...:fffe, is 254 prefixes: all of
+ * them come out, in order, each starting where the last one ended. */
+static void test_widest_range(void **state)
+{
+	(void)state;
+	struct ip_address lo = ip("::1"), hi = ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
+	struct ip_address out[256];
+	uint8_t len[256];
+	size_t n = range_to_prefixes(AF_INET6, lo.bytes, hi.bytes, out, len, 256);
+	assert_int_equal(n, 254);
+	assert_memory_equal(out[0].bytes, lo.bytes, 16);
+	assert_int_equal(len[0], 128);
+	assert_memory_equal(out[n - 1].bytes, hi.bytes, 16);
+	assert_int_equal(len[n - 1], 128);
+	/* From ::2 up the blocks double (/127 ... /2 at 4000::), then halve
+	 * again from 8000::/2 (8000::/1 would pass the top). */
+	for (size_t i = 1; i < n; i++) {
+		assert_int_equal(len[i], i < 127 ? 128 - i : i - 125);
+		/* contiguous: this one starts right after the last one ended */
+		uint8_t next[16];
+		memcpy(next, out[i - 1].bytes, 16);
+		unsigned bit = 128 - len[i - 1];   /* add 2^bit */
+		int carry = 1 << (bit % 8);
+		for (int b = 15 - (int)(bit / 8); b >= 0 && carry; b--) {
+			int v = next[b] + carry;
+			next[b] = (uint8_t)v;
+			carry = v >> 8;
+		}
+		assert_memory_equal(next, out[i].bytes, 16);
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -463,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_filters),
 		cmocka_unit_test(test_no_policy),
 		cmocka_unit_test(test_conntype),
+		cmocka_unit_test(test_widest_range),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
