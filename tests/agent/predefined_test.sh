@@ -79,30 +79,8 @@ for h in C S SS; do
 done
 capture_start "$BR" br0 wire
 
-# tcp FROM TO PORT: a connection and 4 KiB from FROM to TO; 0 if it arrived.
-tcp() {
-	local from=$1 to=$2 port=$3
-	in_ns "${NS[$to]}" timeout 20 python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(15)
-c, _ = s.accept(); c.settimeout(10); n = 0
-while n < 4096:
-    b = c.recv(65536)
-    if not b: break
-    n += len(b)
-print(n)' "${IP[$to]}" "$port" >"$E2E_T/tcp.$port" 2>/dev/null &
-	local srv=$!
-	sleep 0.3
-	in_ns "${NS[$from]}" timeout 15 python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=8)
-s.sendall(bytes(4096)); s.close()' "${IP[$to]}" "$port" >/dev/null 2>&1
-	local rc=$?
-	kill "$srv" 2>/dev/null
-	wait "$srv" 2>/dev/null
-	[ $rc -eq 0 ] && [ "$(cat "$E2E_T/tcp.$port" 2>/dev/null)" = 4096 ]
-}
+# tcp FROM TO PORT: tcp_4k between the two hosts of the matrix.
+tcp() { tcp_4k "${NS[$1]}" "${NS[$2]}" "${IP[$2]}" "$3"; }
 
 port=6000
 while read -r from to want; do
