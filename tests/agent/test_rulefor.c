@@ -66,7 +66,7 @@ static void compile(const char *const *lines, struct compiled_policy *cp)
 	struct store *st = store_open(store_with(lines), &d);
 	assert_non_null(st);
 	char err[512];
-	if (!compile_policy(st, &host, cp, err, sizeof(err)))
+	if (!compile_policy(st, &host, NULL, cp, err, sizeof(err)))
 		fail_msg("compile_policy: %s", err);
 	store_close(st);
 }
