@@ -29,6 +29,14 @@
  *     for a line whose first word is a bare verb, not tag=value: the shell
  *     refuses `x=add sa ...`;
  *   - a line that reaches a service operation does not open the store;
+ *   - the dynamic objects (mmpolicy, qmpolicy, rule), whenever a command
+ *     asks the service to put them in force (dyn_changed), are consistent:
+ *     every rule names an existing mmpolicy, and an existing qmpolicy when
+ *     an action negotiates; no two rules share an identification tuple;
+ *     rule ids are unique and below next_id; names are unique per kind;
+ *     a rule has an authentication method and a valid filter; when the
+ *     service refuses the change, the objects are put back as they were;
+ *   - delete mmsas/qmsas get addresses of a known family;
  *   - after `set config`, every setting in the store is valid for its
  *     property and in its canonical form (secpold reads them back);
  *   - the same line typed into `secpol` (the CLI, in the dynamic context)
@@ -343,18 +351,120 @@ static void finish(struct netsh_session *ns)
 	netsh_session_finish(ns);
 }
 
+/* ---- the dynamic SPD ---- */
+
+static struct dyn_spd dyn, dyn_before;
+static unsigned dyn_changes;
+
+static void check_dyn(const struct dyn_spd *s)
+{
+	struct dyn_spd *w = (struct dyn_spd *)s;
+	if (s->nmm > DYN_MAX_POLICIES || s->nqm > DYN_MAX_POLICIES || s->nrules > DYN_MAX_RULES)
+		fail("dynamic object counts past their capacity");
+	for (size_t i = 0; i < s->nmm; i++)
+		if (dyn_mmpolicy_find(w, s->mm[i].name) != &s->mm[i] || s->mm[i].mm.n == 0)
+			fail("mmpolicy '%s': a duplicate name or no offer", s->mm[i].name);
+	for (size_t i = 0; i < s->nqm; i++)
+		if (dyn_qmpolicy_find(w, s->qm[i].name) != &s->qm[i] || s->qm[i].methods.n == 0)
+			fail("qmpolicy '%s': a duplicate name or no offer", s->qm[i].name);
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct dyn_rule *r = &s->rules[i];
+		struct diag d;
+		diag_init(&d);
+		if (!dyn_rule_check(w, r, &d))
+			fail("dynamic rule %u is in force but not valid: %s", r->id, d.msg);
+		if (dyn_rule_find(w, &r->key) != r)
+			fail("two dynamic rules share an identification tuple");
+		if (r->id <= DYN_RULE_ID_BASE || r->id >= s->next_id)
+			fail("dynamic rule id %u outside (%u, %u)", r->id, DYN_RULE_ID_BASE, s->next_id);
+		for (size_t k = 0; k < i; k++)
+			if (s->rules[k].id == r->id)
+				fail("two dynamic rules with id %u", r->id);
+	}
+}
+
+/* Refuses every fourth change, as a service that cannot install its
+ * table would: netsh must then put the objects back. */
+static bool op_dyn_changed(void *ctx, struct diag *d)
+{
+	(void)ctx;
+	check_dyn(&dyn);
+	if (++dyn_changes % 4 == 0)
+		return diag_error(d, ERR_SERVICE, "refused by the fuzzer");
+	memcpy(&dyn_before, &dyn, sizeof(dyn));
+	return true;
+}
+
+static size_t op_delete_sas(void *ctx, bool children, const struct ip_address *a,
+                            const struct ip_address *b)
+{
+	struct oplog *l = ctx;
+	if ((a && a->family != AF_INET && a->family != AF_INET6) ||
+	    (b && b->family != AF_INET && b->family != AF_INET6))
+		fail("delete_sas with an address of family %d/%d", a ? a->family : 0,
+		     b ? b->family : 0);
+	logf_(l, "delete_sas %d %d %d\n", children, a != NULL, b != NULL);
+	return 0;
+}
+
+/* One made-up specific filter per dynamic rule, so the view's code runs. */
+static size_t op_specific_filters(void *ctx, struct netsh_specific_filter **out)
+{
+	(void)ctx;
+	*out = calloc(dyn.nrules + 1, sizeof(**out));
+	if (!*out)
+		return (size_t)-1;
+	for (size_t i = 0; i < dyn.nrules; i++) {
+		(*out)[i].rule_id = dyn.rules[i].id;
+		(*out)[i].src.family = (*out)[i].dst.family = AF_INET;
+		(*out)[i].src_len = 32;
+		(*out)[i].weight = (uint32_t)i;
+	}
+	return dyn.nrules;
+}
+
 /* secpold: one line through netsh_exec_dynamic(), as the agent runs it.
  * *opened: whether the line opened the store. */
 static bool run_secpold(const char *line, struct oplog *l, bool *opened)
 {
 	struct netsh_dynamic ops = { .ctx = l, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
 	                             .show_sa = op_show_sa, .show_stats = op_show_stats,
-	                             .show_ike = op_show_ike, .show_rulefor = op_show_rulefor };
+	                             .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
+	                             .dyn = &dyn, .dyn_changed = op_dyn_changed,
+	                             .delete_sas = op_delete_sas,
+	                             .specific_filters = op_specific_filters };
 	struct netsh_session ns;
 	fuzz_session(&ns);
 	ns.dynamic = &ops;
+	/* Each run starts from the same objects (the original line and the
+	 * forwarded one must do the same): one mmpolicy, one qmpolicy, one
+	 * rule, so that set/delete/show have something to find. */
+	dyn_init(&dyn);
+	struct dyn_mmpolicy mm;
+	struct dyn_qmpolicy qm;
+	struct dyn_rule *r = &dyn.rules[0];
+	struct diag d;
+	diag_init(&d);
+	dyn_mmpolicy_init(&mm, PROFILE_MODERN);
+	dyn_qmpolicy_init(&qm, PROFILE_MODERN);
+	snprintf(mm.name, sizeof(mm.name), "mm");
+	snprintf(qm.name, sizeof(qm.name), "qm");
+	dyn_rule_init(r);
+	r->key.src.kind = ADDR_ME;
+	snprintf(r->mmpolicy, sizeof(r->mmpolicy), "mm");
+	snprintf(r->qmpolicy, sizeof(r->qmpolicy), "qm");
+	struct dyn_rule seed = *r;
+	policy_auth_add(&seed.auth, AUTH_PSK, "k", &d);
+	if (!dyn_mmpolicy_add(&dyn, &mm, &d) || !dyn_qmpolicy_add(&dyn, &qm, &d) ||
+	    !dyn_rule_add(&dyn, &seed, &d))
+		fail("the seed objects were refused: %s", d.msg);
+	dyn_changes = 0;
+	memcpy(&dyn_before, &dyn, sizeof(dyn));
 	unsigned calls = l->calls;
 	bool ok = netsh_exec_dynamic(&ns, line);
+	/* Refused or failed: the objects are as the last accepted change left them. */
+	if (memcmp(&dyn, &dyn_before, sizeof(dyn)))
+		fail("the dynamic objects differ from the last change put in force");
 	if (ns.store && l->calls != calls)
 		fail("a line that reached the service's operations opened the policy store");
 	if (opened)

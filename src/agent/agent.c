@@ -56,6 +56,7 @@ struct agent {
 	struct netsh_dynamic ops;
 	struct keying keying;
 	bool keying_up;
+	struct dyn_spd *dyn;            /* `secpol dynamic` objects: memory only */
 };
 
 static const struct agent_options *log_opts;
@@ -114,7 +115,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	char err[512];
 	store_mtimes(a->store_path, a->store_mtime);
 	host_addrs_read(&h);
-	bool ok = compile_policy(a->store, &h, &cp, err, sizeof(err));
+	bool ok = compile_policy(a->store, &h, a->dyn, &cp, err, sizeof(err));
 	host_addrs_free(&h);
 	a->apply_error[0] = '\0';
 	if (!ok) {
@@ -148,9 +149,10 @@ static bool apply_policy(struct agent *a, const char *why)
 	}
 	compiled_policy_free(&a->policy);
 	a->policy = cp;
-	if (cp.name[0])
-		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules, %zu one-way filters%s%s",
-		     why, cp.name, cp.rules, cp.nsteer,
+	if (cp.name[0] || cp.dynamic_rules)
+		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules (%zu dynamic), %zu one-way "
+		     "filters%s%s", why, cp.name[0] ? cp.name : "(none assigned)", cp.rules,
+		     cp.dynamic_rules, cp.nsteer,
 		     cp.skipped ? " (some filters name servers this host does not know)" : "",
 		     cp.other_conntype ? " (some filters are for interfaces of another connection "
 		                         "type)" : "");
@@ -160,6 +162,81 @@ static bool apply_policy(struct agent *a, const char *why)
 }
 
 /* ---- the dynamic context's operations ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* A dynamic object changed: the static policy and the dynamic rules are
+ * compiled again and put in force together (SPD, steering, IKE). */
+static bool op_dyn_changed(void *ctx, struct diag *d)
+{
+	struct agent *a = ctx;
+	if (!apply_policy(a, "dynamic change"))
+		return diag_error(d, ERR_SERVICE, "The service could not put the change in force: "
+		                  "%s.", a->apply_error);
+	return true;
+}
+
+static size_t op_delete_sas(void *ctx, bool children, const struct ip_address *x,
+                            const struct ip_address *y)
+{
+	struct agent *a = ctx;
+	if (!a->keying_up)
+		return 0;
+	struct sa_address sx, sy;
+	if (x) {
+		sx.family = x->family;
+		memcpy(sx.bytes, x->bytes, 16);
+	}
+	if (y) {
+		sy.family = y->family;
+		memcpy(sy.bytes, y->bytes, 16);
+	}
+	size_t n = ike_engine_delete_sas(a->keying.engine, children, x ? &sx : NULL,
+	                                 y ? &sy : NULL, now_ms());
+	alog(LOG_LEVEL_INFO, "delete %s: %zu deleted, the peers told", children ? "qmsas" : "mmsas",
+	     n);
+	return n;
+}
+
+/* The compiled one-way filters, as `show mmfilter/qmfilter type=specific` lists them. */
+static size_t op_specific_filters(void *ctx, struct netsh_specific_filter **out)
+{
+	struct agent *a = ctx;
+	const struct compiled_policy *cp = &a->policy;
+	*out = calloc(cp->nsteer ? cp->nsteer : 1, sizeof(**out));
+	if (!*out)
+		return (size_t)-1;
+	for (size_t i = 0; i < cp->nsteer; i++) {
+		const struct steer_rule *s = &cp->steer[i];
+		struct spd_filter f = { .family = s->family, .src_len = s->src_len,
+		                        .dst_len = s->dst_len, .protocol = s->protocol,
+		                        .src_port = s->src_port, .dst_port = s->dst_port,
+		                        .dir = s->dir, .action = s->action,
+		                        .tunnel = cp->origin[i].tunnel };
+		memcpy(f.src, s->src, 16);
+		memcpy(f.dst, s->dst, 16);
+		struct netsh_specific_filter *x = &(*out)[i];
+		x->rule_id = cp->origin[i].rule_id;
+		x->inbound = s->dir == SPD_INBOUND;
+		x->src.family = x->dst.family = s->family;
+		memcpy(x->src.bytes, s->src, 16);
+		memcpy(x->dst.bytes, s->dst, 16);
+		x->src_len = s->src_len;
+		x->dst_len = s->dst_len;
+		x->protocol = s->protocol;
+		x->src_port = s->src_port;
+		x->dst_port = s->dst_port;
+		x->action = s->action;
+		x->tunnel = f.tunnel;
+		x->weight = spd_weight(&f);
+	}
+	return cp->nsteer;
+}
 
 static bool op_add_sa(void *ctx, const struct child_sa_config *c, bool direction_given,
                       struct diag *d)
@@ -744,7 +821,18 @@ int agent_run(const struct agent_options *o)
 	                                 .rule_priority = RULE_PRIORITY, .mtu = o->mtu };
 	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
 	                                .show_sa = op_show_sa, .show_stats = op_show_stats,
-	                                .show_ike = op_show_ike, .show_rulefor = op_show_rulefor };
+	                                .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
+	                                .dyn_changed = op_dyn_changed,
+	                                .delete_sas = op_delete_sas,
+	                                .specific_filters = op_specific_filters };
+	/* Dynamic objects start empty on every start (netsh-ipsec.md §4). */
+	a.dyn = malloc(sizeof(*a.dyn));
+	if (!a.dyn) {
+		alog(LOG_LEVEL_ERROR, "out of memory");
+		return 1;
+	}
+	dyn_init(a.dyn);
+	a.ops.dyn = a.dyn;
 	if (o->use_syslog)
 		openlog("secpold", LOG_PID, LOG_DAEMON);
 	/* Signals are read from a signalfd by the main loop; blocked before
@@ -763,6 +851,8 @@ int agent_run(const struct agent_options *o)
 		status = 0;
 	}
 	shutdown_agent(&a);
+	crypto_wipe(a.dyn, sizeof(*a.dyn));   /* preshared keys */
+	free(a.dyn);
 	if (sfd >= 0)
 		close(sfd);
 	alog(LOG_LEVEL_INFO, "stopped");

@@ -512,8 +512,80 @@ static bool compile_rules(struct store *st, const struct policy *p, const struct
 	return true;
 }
 
-bool compile_policy(struct store *st, const struct host_addrs *h, struct compiled_policy *out,
-                    char *err, size_t errlen)
+/* The main-mode offers IKE may use: the static policy's first, then those
+ * of the dynamic mmpolicies the Negotiate rules name, each offer once (the
+ * engine has one main-mode proposal list for all peers). */
+static void merge_mm(struct compiled_policy *out, const struct dyn_mmpolicy *m)
+{
+	if (out->mm.n == 0 && !out->mmlifetime_s)
+		out->mmlifetime_s = m->mmlifetime * 60;
+	for (size_t i = 0; i < m->mm.n && out->mm.n < POLICY_MAX_METHODS; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < out->mm.n && !dup; k++)
+			dup = !memcmp(&out->mm.m[k], &m->mm.m[i], sizeof(m->mm.m[i]));
+		if (!dup)
+			out->mm.m[out->mm.n++] = m->mm.m[i];
+	}
+}
+
+/* The dynamic rules (netsh-ipsec.md §4.3), through the same path as the
+ * static ones: each is a rule with one filter, whose one-way filters then
+ * take the rule's inbound or outbound action by their direction. */
+static bool compile_dynamic(struct dyn_spd *dyn, const struct host_addrs *h,
+                            struct one_way_list *l, struct compiled_policy *out, char *err,
+                            size_t errlen)
+{
+	for (size_t i = 0; i < dyn->nrules; i++) {
+		const struct dyn_rule *dr = &dyn->rules[i];
+		const struct dyn_mmpolicy *mm = dyn_mmpolicy_find(dyn, dr->mmpolicy);
+		const struct dyn_qmpolicy *qm = dyn_qmpolicy_find(dyn, dr->qmpolicy);
+		struct rule r;
+		struct filter_action fa;
+		struct filter f;
+		policy_rule_init(&r);
+		memset(&fa, 0, sizeof(fa));
+		r.id = dr->id;
+		r.active = true;
+		snprintf(r.guid, sizeof(r.guid), "{dynamic-%08x}", dr->id);
+		snprintf(r.name, sizeof(r.name), "Dynamic Rule %u", dr->id);
+		r.has_tunnel = dr->key.has_tunnel;
+		r.tunnel = dr->key.tunnel;
+		r.conntype = dr->key.conntype;
+		r.auth = dr->auth;
+		bool negotiates = dr->inbound == ACTION_NEGOTIATE || dr->outbound == ACTION_NEGOTIATE;
+		fa.action = negotiates ? ACTION_NEGOTIATE : dr->outbound;
+		if (qm) {
+			fa.methods = qm->methods;
+			fa.soft = qm->soft;
+			fa.qmpfs = qm->pfs != DYN_PFS_NONE;
+			snprintf(fa.name, sizeof(fa.name), "%s", qm->name);
+		}
+		dyn_rule_filter(&dr->key, &f);
+		size_t from = l->n;
+		bool ok = compile_filter(&f, 1, &r, &fa, h, l, &out->skipped, &out->other_conntype);
+		for (size_t k = from; ok && k < l->n; k++)
+			l->f[k].action = l->f[k].dir == SPD_INBOUND ? dr->inbound : dr->outbound;
+		if (ok && negotiates && mm)
+			merge_mm(out, mm);
+		/* As `show rulefor` names it: no filter list, the qmpolicy as action. */
+		snprintf(r.filterlist, sizeof(r.filterlist), "<Dynamic>");
+		snprintf(r.filteraction, sizeof(r.filteraction), "%s", qm ? qm->name : "NONE");
+		bool done = ok && ike_rule_of(&r, &fa, h, l, from, out) && add_rule_origin(&r, &fa, out);
+		crypto_wipe(&r, sizeof(r));
+		if (!done) {
+			snprintf(err, errlen, ok ? "out of memory"
+			                         : "dynamic rule %u: too many filters after expansion",
+			         dr->id);
+			return false;
+		}
+		out->rules++;
+		out->dynamic_rules++;
+	}
+	return true;
+}
+
+bool compile_policy(struct store *st, const struct host_addrs *h, struct dyn_spd *dyn,
+                    struct compiled_policy *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct diag d;
@@ -537,6 +609,8 @@ bool compile_policy(struct store *st, const struct host_addrs *h, struct compile
 		if (!compile_rules(st, p, h, &l, out, err, errlen))
 			goto out;
 	}
+	if (dyn && !compile_dynamic(dyn, h, &l, out, err, errlen))
+		goto out;
 	struct spd_builder *b = spd_builder_new();
 	const char *why = "out of memory";
 	for (size_t i = 0; b && i < l.n; i++)

@@ -57,6 +57,7 @@ struct compiled_policy {
 	size_t nrule_origin;
 	size_t skipped;                /* filters whose addresses expanded to nothing */
 	size_t other_conntype;         /* filters of rules for interfaces this traffic does not use */
+	size_t dynamic_rules;          /* of rules: `secpol dynamic add rule`'s */
 	/* What IKE needs: the Negotiate rules and the main-mode settings. */
 	struct ike_rule *ike_rules;
 	size_t nike;
@@ -64,9 +65,10 @@ struct compiled_policy {
 	uint32_t mmlifetime_s;
 };
 
-/* Reads the assigned policy from the store and compiles it. */
-bool compile_policy(struct store *st, const struct host_addrs *h, struct compiled_policy *out,
-                    char *err, size_t errlen);
+/* Reads the assigned policy from the store and compiles it with the
+ * dynamic rules of dyn (NULL: none), which get their own rule ids. */
+bool compile_policy(struct store *st, const struct host_addrs *h, struct dyn_spd *dyn,
+                    struct compiled_policy *out, char *err, size_t errlen);
 void compiled_policy_free(struct compiled_policy *c);
 
 /* `show rulefor`: the packet p in direction dir as the policy cp decides

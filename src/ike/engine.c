@@ -1251,6 +1251,48 @@ void ike_engine_flush(struct ike_engine *e, uint64_t now_ms)
 	child_linger_expire(e, true);
 }
 
+static bool sa_has_end(const struct ike_ikesa *sa, const struct sa_address *x)
+{
+	if (!x)
+		return true;
+	struct sa_address l, r;
+	ike_addr_to_sa(&sa->local, &l);
+	ike_addr_to_sa(&sa->remote, &r);
+	size_t n = x->family == AF_INET ? 4 : 16;
+	return (l.family == x->family && !memcmp(l.bytes, x->bytes, n)) ||
+	       (r.family == x->family && !memcmp(r.bytes, x->bytes, n));
+}
+
+size_t ike_engine_delete_sas(struct ike_engine *e, bool children, const struct sa_address *a,
+                             const struct sa_address *b, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	size_t n = 0;
+	for (size_t k = 0; k < e->buckets; k++)
+		for (struct ike_ikesa *sa = e->by_spi[k], *next; sa; sa = next) {
+			next = sa->next_spi;
+			if (!sa_has_end(sa, a) || !sa_has_end(sa, b))
+				continue;
+			if (!children) {
+				flush_one(e, sa);
+				n++;
+				continue;
+			}
+			/* Marked, then sent one exchange at a time by rekey_work (as
+			 * an expired Child SA is): the peer removes its side on the
+			 * Delete, we ours on its answer. */
+			for (struct ike_child *c = sa->children; c; c = c->next)
+				if (!c->delete_pending) {
+					c->delete_pending = true;
+					n++;
+				}
+			rekey_work(e, sa);
+		}
+	if (!children)
+		child_linger_expire(e, true);
+	return n;
+}
+
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s)
 {
 	*s = e->stats;

@@ -172,6 +172,14 @@ uint64_t ike_engine_tick(struct ike_engine *e, uint64_t now_ms);
 /* Deletes every IKE SA (telling the peers) and their Child SAs. */
 void ike_engine_flush(struct ike_engine *e, uint64_t now_ms);
 
+/* `delete mmsas` / `delete qmsas`: the IKE SAs with a (if given) and b (if
+ * given) at one end or the other -- with their Child SAs, or (children)
+ * only their Child SAs, the IKE SA kept. The peers are told (a Delete
+ * each; Child SAs one exchange at a time, as the window allows). Returns
+ * how many IKE SAs (or Child SAs) were selected. */
+size_t ike_engine_delete_sas(struct ike_engine *e, bool children, const struct sa_address *a,
+                             const struct sa_address *b, uint64_t now_ms);
+
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s);
 /* `show mmsas` / `show qmsas`-like blocks (never a key). */
 void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms);

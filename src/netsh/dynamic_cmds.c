@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "driver/driver.h"
+#include "monitor/json.h"
 #include "netsh/internal.h"
 
 #define KEY_MAX 64
@@ -589,18 +590,88 @@ static bool set_config_run(struct netsh_session *ns, const struct args *a, struc
 	       store_config_set(ns->store, s->name, norm, d);
 }
 
-static bool show_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+/* A setting's value as netsh-ipsec.md §5.7 prints it: "3600 seconds",
+ * "Stateful", "NONE". */
+static void config_display(const struct service_setting *s, const char *v, char *out,
+                           size_t len)
 {
-	(void)a;
-	(void)d;
+	if (!strcmp(s->name, "ipsecloginterval"))
+		snprintf(out, len, "%s seconds", v);
+	else if (!strcmp(s->name, "bootmode"))
+		snprintf(out, len, "%c%s", toupper((unsigned char)v[0]), v[0] ? v + 1 : "");
+	else if (!strcmp(s->name, "bootexemptions") && !strcasecmp(v, "none"))
+		snprintf(out, len, "NONE");
+	else
+		snprintf(out, len, "%s", v);
+}
+
+static void config_value(struct netsh_session *ns, const struct service_setting *s, char *v,
+                         size_t len)
+{
+	if (!ns->store || !store_config_get(ns->store, s->name, v, len))
+		snprintf(v, len, "%s", s->def);
+}
+
+void show_config_text(struct netsh_session *ns)
+{
 	size_t n;
 	const struct service_setting *all = policy_service_settings(&n);
 	fprintf(ns->out, "IPsec Service Configuration\n---------------------------\n");
 	for (size_t i = 0; i < n; i++) {
+		char v[1024], shown[1100];
+		config_value(ns, &all[i], v, sizeof(v));
+		config_display(&all[i], v, shown, sizeof(shown));
+		fprintf(ns->out, "%-27s: %s\n", all[i].label, shown);
+	}
+}
+
+/* Members named after the `set config` properties; numbers as numbers. */
+void show_config_json(struct netsh_session *ns, struct json *j)
+{
+	size_t n;
+	const struct service_setting *all = policy_service_settings(&n);
+	for (size_t i = 0; i < n; i++) {
 		char v[1024];
-		if (!store_config_get(ns->store, all[i].name, v, sizeof(v)))
-			snprintf(v, sizeof(v), "%s", all[i].def);
-		fprintf(ns->out, "%-27s: %s\n", all[i].label, v);
+		config_value(ns, &all[i], v, sizeof(v));
+		if (all[i].kind == SETTING_UINT)
+			json_u64(j, all[i].name, strtoull(v, NULL, 10));
+		else
+			json_string(j, all[i].name, v);
+	}
+}
+
+static bool show_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	const char *f = arg(a, "format");
+	int fmt = 0;
+	if (f) {
+		static const char *const formats[] = { "list", "table", "json" };
+		if ((fmt = match_word(f, formats, 3)) < 0)
+			return diag_bad_value(d, "format", f, "list, table, json");
+	}
+	if (fmt == 0) {
+		show_config_text(ns);
+	} else if (fmt == 2) {
+		struct json j;
+		json_init(&j, ns->out);
+		json_object_begin(&j, NULL);
+		show_config_json(ns, &j);
+		json_object_end(&j);
+		json_finish(&j);
+	} else {
+		static const char *const h[] = { "Property", "Value" };
+		size_t n;
+		const struct service_setting *all = policy_service_settings(&n);
+		struct table *t = table_new(2, h);
+		for (size_t i = 0; i < n; i++) {
+			char v[1024], shown[1100];
+			config_value(ns, &all[i], v, sizeof(v));
+			config_display(&all[i], v, shown, sizeof(shown));
+			const char *row[] = { all[i].name, shown };
+			table_row(t, row);
+		}
+		table_print(ns->out, t, true);
+		table_free(t);
 	}
 	return true;
 }
@@ -635,6 +706,9 @@ static const struct param_spec p_delete_sa[] = {
 	{ "dstaddr", 0, "<address>" },
 	{ "protocol", 0, "esp|ah" },
 };
+static const struct param_spec p_show_config[] = {
+	{ "format", PF_NAMED, "list|table|json" },
+};
 static const struct param_spec p_show_stats[] = {
 	{ "type", 0, "all|ike|ipsec" },
 };
@@ -666,16 +740,25 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the rule, filter and action the policy in force applies to one packet." },
 	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,
 	  "Sets a property of the IPsec service (persistent)." },
-	{ "show", "config", NULL, 0, show_config_run, CMD_READ,
+	{ "show", "config", p_show_config, N(p_show_config), show_config_run, CMD_READ,
 	  "Shows the IPsec service's properties." },
 };
 #define NDYN N(dynamic_commands)
 
+/* The manual-keying, monitoring and config commands above, then the
+ * dynamic SPD's (dynamic_spd.c). */
+#define NALL (NDYN + dynamic_spd_command_count)
+static const struct command_spec *dyn_command(size_t i)
+{
+	return i < NDYN ? &dynamic_commands[i] : &dynamic_spd_commands[i - NDYN];
+}
+
 void list_dynamic_commands(FILE *f)
 {
 	fprintf(f, "Commands in the `ipsec dynamic' context:\n");
-	for (size_t i = 0; i < NDYN; i++)
-		fprintf(f, "%-16s - %s\n", dynamic_commands[i].object, dynamic_commands[i].help);
+	for (size_t i = 0; i < NALL; i++)
+		fprintf(f, "%-6s %-12s - %s\n", dyn_command(i)->verb, dyn_command(i)->object,
+		        dyn_command(i)->help);
 }
 
 static const struct command_spec *find_dynamic(const struct tokens *t, size_t *first,
@@ -691,35 +774,29 @@ static const struct command_spec *find_dynamic(const struct tokens *t, size_t *f
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
 		                  "%.100s.", w), NULL;
 	(*first)++;
-	const char *objects[NDYN];
-	const struct command_spec *cands[NDYN];
+	const char *objects[64];
+	const struct command_spec *cands[64];
 	size_t n = 0;
-	for (size_t i = 0; i < NDYN; i++)
-		if (!strcmp(dynamic_commands[i].verb, verbs[v])) {
-			cands[n] = &dynamic_commands[i];
-			objects[n++] = dynamic_commands[i].object;
+	for (size_t i = 0; i < NALL && n < 64; i++)
+		if (!strcmp(dyn_command(i)->verb, verbs[v])) {
+			cands[n] = dyn_command(i);
+			objects[n++] = dyn_command(i)->object;
 		}
-	if (*first >= t->n || t->t[*first].tag) {
-		char list[128] = "";
-		for (size_t i = 0; i < n; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			         objects[i]);
+	char list[512] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         objects[i]);
+	if (*first >= t->n || t->t[*first].tag)
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "'%s' needs an object: %s.", verbs[v],
 		                  list), NULL;
-	}
 	const char *word = t->t[*first].value;
 	if (!strcasecmp(word, "rule-for"))
 		word = "rulefor";   /* the spelling */
 	int o = match_word(word, objects, n);
-	if (o < 0) {
-		char list[128] = "";
-		for (size_t i = 0; i < n; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			         objects[i]);
+	if (o < 0)
 		return diag_error(d, ERR_UNKNOWN_COMMAND, "The following command was not found: "
 		                  "%s %.100s (this version's dynamic context has: %s %s).",
 		                  verbs[v], t->t[*first].value, verbs[v], list), NULL;
-	}
 	(*first)++;
 	return cands[o];
 }

@@ -73,6 +73,14 @@ bool run_command(struct netsh_session *ns, const struct command_spec *c,
 bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
                  const struct command_spec **cmd, struct diag *d);
 void list_dynamic_commands(FILE *f);
+/* The dynamic SPD's commands (dynamic_spd.c): mmpolicy, qmpolicy, rule,
+ * the filter views, delete all, show all, delete mmsas/qmsas. */
+extern const struct command_spec dynamic_spd_commands[];
+extern const size_t dynamic_spd_command_count;
+/* `show config` (dynamic_cmds.c), also part of `show all`. */
+struct json;
+void show_config_text(struct netsh_session *ns);
+void show_config_json(struct netsh_session *ns, struct json *j);
 
 /* The cert context (cert_cmds.c): the machine certificate store, in-process. */
 bool cert_run(struct netsh_session *ns, const struct tokens *t, size_t first,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "policy/dynamic.h"
 #include "policy/policy.h"
 
 struct store;
@@ -66,6 +67,20 @@ struct netsh_rulefor {
 	uint32_t expires_s;          /* RULEFOR_RUNTIME: a soft association's time left */
 };
 
+/* A one-way ("specific") filter in force, for `show mmfilter/qmfilter
+ * type=specific`: the static policy's and the dynamic rules' after
+ * expansion, in evaluation order. */
+struct netsh_specific_filter {
+	uint32_t rule_id;            /* >= DYN_RULE_ID_BASE: a dynamic rule's */
+	bool inbound;
+	struct ip_address src, dst;
+	uint8_t src_len, dst_len, protocol;
+	uint16_t src_port, dst_port;
+	enum filter_action_kind action;
+	bool tunnel;
+	uint32_t weight;             /* spd_weight() */
+};
+
 /*
  * The running service as the dynamic context sees it. In secpold these act
  * on the data path; the secpol CLI has none and forwards dynamic commands
@@ -87,6 +102,21 @@ struct netsh_dynamic {
 	/* `show rulefor`: fills r for the packet p from the policy in force. */
 	bool (*show_rulefor)(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
 	                     struct diag *d);
+	/* The dynamic objects (mmpolicy, qmpolicy, rule), owned by the service;
+	 * netsh edits them, then calls dyn_changed to put them in force with the
+	 * static policy. False (d filled): not applied -- netsh puts the
+	 * objects back as they were and calls it again. */
+	struct dyn_spd *dyn;
+	bool (*dyn_changed)(void *ctx, struct diag *d);
+	/* `delete mmsas` (children: false) / `delete qmsas` (true): deletes the
+	 * IKE SAs with their Child SAs, or the Child SAs only, telling the
+	 * peers; a non-NULL address selects SAs with it at either end.
+	 * Returns how many were deleted. */
+	size_t (*delete_sas)(void *ctx, bool children, const struct ip_address *a,
+	                     const struct ip_address *b);
+	/* The specific filters in force, in evaluation order (*out malloc'd,
+	 * the caller frees it); (size_t)-1 when out of memory. */
+	size_t (*specific_filters)(void *ctx, struct netsh_specific_filter **out);
 };
 
 /* Sends one dynamic command line to the service; its output is printed on

@@ -12,15 +12,15 @@
 #include "policy/policy.h"
 
 static const struct service_setting settings[] = {
-	{ "ipsecdiagnostics", "IPsec Diagnostics", "0", SETTING_UINT, 0, 7, NULL },
-	{ "ikelogging", "IKE Logging", "0", SETTING_UINT, 0, 1, NULL },
-	{ "strongcrlcheck", "Strong CRL Check", "1", SETTING_UINT, 0, 2, NULL },
-	{ "ipsecloginterval", "IPsec Log Interval", "3600", SETTING_UINT, 60, 86400, NULL },
-	{ "ipsecexempt", "IPsec Exemptions", "3", SETTING_UINT, 0, 3, NULL },
-	{ "bootmode", "Boot Mode", "stateful", SETTING_WORD, 0, 0, "stateful block permit" },
-	{ "bootexemptions", "Boot Exemptions", "none", SETTING_EXEMPTIONS, 0, 0, NULL },
-	{ "cryptoprofile", "Crypto Profile", "modern", SETTING_WORD, 0, 0, "modern legacy" },
-	{ "allowlegacy", "Allow Legacy", "0", SETTING_UINT, 0, 1, NULL },
+	{ "ipsecdiagnostics", "IpsecDiagnostics", "0", SETTING_UINT, 0, 7, NULL },
+	{ "ikelogging", "IkeLogging", "0", SETTING_UINT, 0, 1, NULL },
+	{ "strongcrlcheck", "StrongCrlCheck", "1", SETTING_UINT, 0, 2, NULL },
+	{ "ipsecloginterval", "IpsecLogInterval", "3600", SETTING_UINT, 60, 86400, NULL },
+	{ "ipsecexempt", "IpsecExempt", "3", SETTING_UINT, 0, 3, NULL },
+	{ "bootmode", "IpsecBootMode", "stateful", SETTING_WORD, 0, 0, "stateful block permit" },
+	{ "bootexemptions", "IpsecBootExemptions", "none", SETTING_EXEMPTIONS, 0, 0, NULL },
+	{ "cryptoprofile", "CryptoProfile", "modern", SETTING_WORD, 0, 0, "modern legacy" },
+	{ "allowlegacy", "AllowLegacy", "0", SETTING_UINT, 0, 1, NULL },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 

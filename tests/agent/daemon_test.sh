@@ -38,17 +38,17 @@ check "set config, short form" sp "$A" dynamic set config bootexemptions \
 	value="TCP:0:2222:inbound udp:53:0:outbound"
 check "set config ipsecexempt" sp "$A" dynamic set config property=ipsecexempt value=2
 sp "$A" dynamic show config >"$E2E_T/config"
-expect_eq "show config: boot mode" "$(grep '^Boot Mode ' "$E2E_T/config")" "Boot Mode                  : block"
-expect_eq "show config: exemptions (normalised)" "$(grep '^Boot Exemptions' "$E2E_T/config")" \
-	"Boot Exemptions            : TCP:0:2222:inbound UDP:53:0:outbound"
-expect_eq "show config: ipsecexempt" "$(grep '^IPsec Exemptions' "$E2E_T/config")" "IPsec Exemptions           : 2"
-expect_eq "show config: a default" "$(grep '^Strong CRL Check' "$E2E_T/config")" "Strong CRL Check           : 1"
+expect_eq "show config: boot mode" "$(grep '^IpsecBootMode ' "$E2E_T/config")" "IpsecBootMode              : Block"
+expect_eq "show config: exemptions (normalised)" "$(grep '^IpsecBootExemptions' "$E2E_T/config")" \
+	"IpsecBootExemptions        : TCP:0:2222:inbound UDP:53:0:outbound"
+expect_eq "show config: ipsecexempt" "$(grep '^IpsecExempt ' "$E2E_T/config")" "IpsecExempt                : 2"
+expect_eq "show config: a default" "$(grep '^StrongCrlCheck' "$E2E_T/config")" "StrongCrlCheck             : 1"
 refute "bootmode=sometimes" sp "$A" dynamic set config property=bootmode value=sometimes
 refute "an exemption without direction" sp "$A" dynamic set config property=bootexemptions value=TCP:0:22
 refute "ports need TCP or UDP" sp "$A" dynamic set config property=bootexemptions value=ICMP:1:0:inbound
 refute "ipsecexempt out of range" sp "$A" dynamic set config property=ipsecexempt value=4
 refute "an unknown property" sp "$A" dynamic set config property=nosuch value=1
-expect_eq "a refused value leaves the store as it was" "$(sp "$A" dynamic show config | grep '^Boot Mode ')" "Boot Mode                  : block"
+expect_eq "a refused value leaves the store as it was" "$(sp "$A" dynamic show config | grep '^IpsecBootMode ')" "IpsecBootMode              : Block"
 
 # ---- Without secpold the dynamic SA commands say the service is down;
 # syntax errors are found without it.

@@ -78,7 +78,7 @@ static void compile_on(const struct host_addrs *h, const char *const *lines,
 	struct store *st = store_open(store_with(lines), &d);
 	assert_non_null(st);
 	char err[512];
-	if (!compile_policy(st, h, cp, err, sizeof(err)))
+	if (!compile_policy(st, h, NULL, cp, err, sizeof(err)))
 		fail_msg("compile_policy: %s", err);
 	store_close(st);
 }
