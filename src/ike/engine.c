@@ -801,10 +801,20 @@ bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, cha
 	for (size_t i = 0; i < nrenew; i++) {
 		struct ike_addr local = renew[i]->local, remote = renew[i]->remote;
 		local.port = remote.port = IKE_PORT;
-		if (!renew[i]->rule->is_default)
-			start_sa(e, renew[i]->rule, &local, &remote, NULL);
-		else
+		if (renew[i]->rule->is_default) {
 			renew[i]->redundant = true;   /* the peer asks again if it wants */
+			continue;
+		}
+		/* One successor per rule and peer, however many SAs it replaces
+		 * (several SAs of one rule with one peer -- rekey overlaps, both
+		 * sides having initiated -- would otherwise each start one, and
+		 * their number grow with every change). */
+		bool started = false;
+		for (size_t k = 0; k < i && !started; k++)
+			started = renew[k]->rule == renew[i]->rule && !renew[k]->rule->is_default &&
+			          addr_eq(&renew[k]->remote, &renew[i]->remote);
+		if (!started)
+			start_sa(e, renew[i]->rule, &local, &remote, NULL);
 	}
 	free(renew);
 	return true;
