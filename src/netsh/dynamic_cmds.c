@@ -394,6 +394,15 @@ static bool show_qmsas_run(struct netsh_session *ns, const struct args *a, struc
 	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
 }
 
+static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	(void)a;
+	if (!need_service(ns, d))
+		return false;
+	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "ikesas");
+	return true;
+}
+
 static bool show_failures_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	(void)a;
@@ -724,6 +733,8 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the main-mode (IKE) SAs." },
 	{ "show", "qmsas", p_show_sas, N(p_show_sas), show_qmsas_run, CMD_NONE,
 	  "Shows the quick-mode SAs: Child SAs and manual SAs, with their traffic." },
+	{ "show", "ikesas", NULL, 0, show_ikesas_run, CMD_NONE,
+	  "Shows the IKE engine's SAs with their Child SAs and states (diagnostics)." },
 	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
 	{ "show", "rulefor", p_show_rulefor, N(p_show_rulefor), show_rulefor_run, CMD_NONE,

@@ -93,7 +93,8 @@ struct netsh_dynamic {
 	/* `show sa|stats|mmsas|qmsas` (the IP Security Monitor's views), the
 	 * command's arguments checked. */
 	void (*show_monitor)(void *ctx, FILE *out, const struct netsh_show *q);
-	/* what: "failures" (the last failed negotiations). */
+	/* what: "ikesas" (the engine's IKE SAs with their Child SAs) or
+	 * "failures" (the last failed negotiations). */
 	void (*show_ike)(void *ctx, FILE *out, const char *what);
 	/* `show rulefor`: fills r for the packet p from the policy in force. */
 	bool (*show_rulefor)(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
