@@ -253,7 +253,7 @@ while [ "$t" -le $((SECS - SETTLE)) ]; do
 		RSS_START=$(rss "$PID_A")
 		RSS_START_B=$(rss "$PID_B") RSS_START_C=$(rss "$PID_C")
 		stats_of "$A" "$T/stats.start"
-		sp "$A" dynamic show mmsas >"$T/mmsas.start" 2>&1
+		sp "$A" dynamic show ikesas >"$T/mmsas.start" 2>&1
 	fi
 	k=$((k + 1))
 	start=$(now)
@@ -308,7 +308,7 @@ HWM=$(rss "$PID_A" VmHWM)
 stats_of "$A" "$T/stats.end"
 for h in A B C; do
 	sp "${!h}" dynamic show failures >"$T/failures.$h" 2>&1
-	sp "${!h}" dynamic show mmsas >"$T/mmsas.$h" 2>&1
+	sp "${!h}" dynamic show ikesas >"$T/mmsas.$h" 2>&1
 	sp "${!h}" dynamic show stats >"$T/stats.$h" 2>&1
 done
 # ping and iperf3 end by themselves at about t0 + seconds (bounded by timeout).

@@ -22,7 +22,8 @@
  *     direction=, inbound is false;
  *   - delete_sa: "all" with no SPI and no address, else spi >= 256, a
  *     known family and protocol ESP or AH;
- *   - show_stats: type is all, ike or ipsec;
+ *   - show_monitor: a known view; type is all, ike or ipsec; a known format
+ *     (show sa: no table); filter addresses of a known family;
  *   - show_rulefor: two addresses of one family (IPv4: the unused bytes
  *     zero); ports only with TCP or UDP; inbound only with direction=;
  *   - a command runs (a service operation, or the store is opened) only
@@ -238,26 +239,27 @@ static bool op_delete_sa(void *ctx, bool all, uint32_t spi, const struct ip_addr
 	return true;
 }
 
-static void op_show_sa(void *ctx, FILE *out)
+static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 {
 	struct oplog *l = ctx;
 	l->calls++;
-	if (!out)
-		fail("show_sa: no output stream");
-	fprintf(out, "no SAs\n");
-	logf_(l, "show_sa\n");
-}
-
-static void op_show_stats(void *ctx, FILE *out, const char *type)
-{
-	struct oplog *l = ctx;
-	l->calls++;
-	if (!out || !type)
-		fail("show_stats: no output stream or type");
-	if (strcasecmp(type, "all") && strcasecmp(type, "ike") && strcasecmp(type, "ipsec"))
-		fail("show_stats: type '%s'", type);
-	fprintf(out, "stats %s\n", type);
-	logf_(l, "show_stats %s\n", type);
+	if (!out || !q || !q->object || !q->type)
+		fail("show_monitor: no output stream, object or type");
+	if (strcmp(q->object, "sa") && strcmp(q->object, "stats") && strcmp(q->object, "mmsas") &&
+	    strcmp(q->object, "qmsas"))
+		fail("show_monitor: object '%s'", q->object);
+	if (strcasecmp(q->type, "all") && strcasecmp(q->type, "ike") && strcasecmp(q->type, "ipsec"))
+		fail("show_monitor: type '%s'", q->type);
+	if (q->format > NETSH_FORMAT_JSON)
+		fail("show_monitor: format %d", (int)q->format);
+	if (!strcmp(q->object, "sa") && q->format == NETSH_FORMAT_TABLE)
+		fail("show_monitor: show sa has no table format");
+	if ((q->has_src && q->src.family != AF_INET && q->src.family != AF_INET6) ||
+	    (q->has_dst && q->dst.family != AF_INET && q->dst.family != AF_INET6))
+		fail("show_monitor: an address of no family");
+	fprintf(out, "%s %s\n", q->object, q->type);
+	logf_(l, "show_monitor %s %s %d %d %d%d\n", q->object, q->type, (int)q->format, q->wide,
+	      q->has_src, q->has_dst);
 }
 
 /* Every setting in the store is valid and canonical: set config stored
@@ -283,7 +285,7 @@ static void op_show_ike(void *ctx, FILE *out, const char *what)
 {
 	struct oplog *l = ctx;
 	l->calls++;
-	if (!out || !what || (strcmp(what, "mmsas") && strcmp(what, "failures")))
+	if (!out || !what || (strcmp(what, "ikesas") && strcmp(what, "failures")))
 		fail("show_ike: '%s'", what ? what : "(null)");
 	fprintf(out, "ike %s\n", what);
 }
@@ -428,7 +430,7 @@ static size_t op_specific_filters(void *ctx, struct netsh_specific_filter **out)
 static bool run_secpold(const char *line, struct oplog *l, bool *opened)
 {
 	struct netsh_dynamic ops = { .ctx = l, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
-	                             .show_sa = op_show_sa, .show_stats = op_show_stats,
+	                             .show_monitor = op_show_monitor,
 	                             .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
 	                             .dyn = &dyn, .dyn_changed = op_dyn_changed,
 	                             .delete_sas = op_delete_sas,

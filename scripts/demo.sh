@@ -106,5 +106,6 @@ echo "cleartext ICMP between a and b: $(tshark -n -r "$D/wire.pcap" -Y 'icmp' 2>
 echo "cleartext TCP between a and b: $(tshark -n -r "$D/wire.pcap" -Y 'tcp' 2>/dev/null | wc -l) packets"
 
 say "The IP Security Monitor's view on host a"
-sp a dynamic show sa | head -16
-sp a dynamic show stats
+sp a dynamic show qmsas
+sp a dynamic show stats format=table
+sp a dynamic show stats type=ipsec format=json | head -12

@@ -32,6 +32,7 @@
 #include "agent/internal.h"
 #include "agent/keying.h"
 #include "driver/driver.h"
+#include "monitor/monitor.h"
 #include "netsh/netsh.h"
 
 #define STEER_MARK 0x53500001u
@@ -291,12 +292,6 @@ static bool op_delete_sa(void *ctx, bool all, uint32_t spi, const struct ip_addr
 	return true;
 }
 
-static void op_show_sa(void *ctx, FILE *out)
-{
-	struct agent *a = ctx;
-	driver_sa_show(a->driver, out);
-}
-
 static void op_show_ike(void *ctx, FILE *out, const char *what)
 {
 	struct agent *a = ctx;
@@ -341,88 +336,44 @@ static bool op_show_rulefor(void *ctx, const struct netsh_packet *q, struct nets
 	return true;
 }
 
-static void stat_line(FILE *f, const char *label, uint64_t v)
-{
-	fprintf(f, "%-27s: %llu\n", label, (unsigned long long)v);
-}
-
-static void op_show_stats(void *ctx, FILE *out, const char *type)
+/* `show sa|stats|mmsas|qmsas`: one snapshot, then the view. The snapshot
+ * is taken under the driver's lock and rendered without it. */
+static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 {
 	struct agent *a = ctx;
-	struct driver_stats s;
-	driver_get_stats(a->driver, &s);
-	bool all = !strcasecmp(type, "all");
-	if (all || !strcasecmp(type, "ike")) {
-		struct ike_stats k;
-		ike_engine_stats(a->keying.engine, &k);
-		fprintf(out, "IKE Main Mode Statistics\n-------------------------\n");
-		stat_line(out, "Active Acquire", k.active_acquire);
-		stat_line(out, "Active Receive", k.half_open_sas);
-		stat_line(out, "Acquire Failures", k.acquire_failures);
-		stat_line(out, "Receive Failures", k.receive_failures);
-		stat_line(out, "Send Failures", k.send_failures + a->keying.send_errors);
-		stat_line(out, "Negotiation Failures", k.negotiation_failures);
-		stat_line(out, "Authentication Failures", k.authentication_failures);
-		stat_line(out, "Invalid Cookies Rcvd", k.invalid_cookies_received);
-		stat_line(out, "Total Acquire", k.total_acquire);
-		stat_line(out, "Total Receive", k.total_receive);
-		stat_line(out, "TotalKeyAdd", k.key_additions);
-		stat_line(out, "Oakley Main Mode", k.main_mode_sas);
-		stat_line(out, "Oakley Quick Mode", k.quick_mode_sas);
-		stat_line(out, "Soft Associations", k.soft_associations);
-		stat_line(out, "Active IKE SAs", k.active_ike_sas);
-		stat_line(out, "Retransmissions", k.retransmissions);
-		stat_line(out, "Invalid Packets Rcvd", k.invalid_packets_received);
-		if (all)
-			fprintf(out, "\n");
+	if (!strcmp(q->object, "sa") && q->format != NETSH_FORMAT_JSON) {
+		driver_sa_show(a->driver, out);   /* the list keeps its own layout */
+		return;
 	}
-	if (all || !strcasecmp(type, "ipsec")) {
-		fprintf(out, "IPsec Quick Mode Statistics\n---------------------------\n");
-		stat_line(out, "Active Associations", s.active_sas);
-		stat_line(out, "Offload SAs", 0);
-		stat_line(out, "Pending Key Operations", 0);
-		stat_line(out, "Key Additions", s.key_additions);
-		stat_line(out, "Key Deletions", s.key_deletions);
-		struct ike_stats ks;
-		ike_engine_stats(a->keying.engine, &ks);
-		stat_line(out, "ReKeys", ks.rekeys);
-		stat_line(out, "Active Tunnels", s.tunnel_sas);
-		stat_line(out, "Bad SPI Pkts", s.drops[DROP_BAD_SPI]);
-		stat_line(out, "Pkts not Decrypted", s.drops[DROP_DECRYPT] + s.drops[DROP_PADDING]);
-		stat_line(out, "Pkts not Authenticated", s.drops[DROP_AUTH]);
-		stat_line(out, "Pkts with Replay Detection",
-		          s.drops[DROP_REPLAY] + s.drops[DROP_OUT_OF_WINDOW]);
-		stat_line(out, "Confidential Bytes Sent", s.conf_bytes_sent);
-		stat_line(out, "Confidential Bytes Received", s.conf_bytes_received);
-		stat_line(out, "Authenticated Bytes Sent", s.auth_bytes_sent);
-		stat_line(out, "Authenticated Bytes Received", s.auth_bytes_received);
-		stat_line(out, "Transport Bytes Sent", s.transport_bytes_sent);
-		stat_line(out, "Transport Bytes Received", s.transport_bytes_received);
-		stat_line(out, "Bytes Sent In Tunnels", s.tunnel_bytes_sent);
-		stat_line(out, "Bytes Received In Tunnels", s.tunnel_bytes_received);
-		stat_line(out, "Offloaded Bytes Sent", 0);
-		stat_line(out, "Offloaded Bytes Received", 0);
-		/* Project extension: what the driver did with every packet. */
-		fprintf(out, "\nsecpol Data Path Statistics\n---------------------------\n");
-		stat_line(out, "Packets Steered", s.steered_packets);
-		stat_line(out, "Packets Encrypted", s.encrypted_packets);
-		stat_line(out, "Packets Decrypted", s.decrypted_packets);
-		stat_line(out, "Permitted In Clear", s.permitted_clear);
-		stat_line(out, "Blocked", s.blocked);
-		stat_line(out, "No Matching Filter", s.no_rule);
-		stat_line(out, "Queued For SA", s.queued);
-		stat_line(out, "Queue Overflow Drops", s.queue_overflow);
-		stat_line(out, "Queue Timeout Drops", s.queue_timeout);
-		stat_line(out, "Queued Then Sent", s.queue_sent);
-		stat_line(out, "Malformed Packets", s.malformed);
-		stat_line(out, "Send Errors", s.send_errors);
-		stat_line(out, "TUN Write Errors", s.tun_write_errors);
-		for (int i = 1; i < DROP_COUNT; i++) {
-			char label[64];
-			snprintf(label, sizeof(label), "Dropped: %s", sa_drop_name((enum sa_drop)i));
-			stat_line(out, label, s.drops[i]);
-		}
+	bool sas = strcmp(q->object, "stats") != 0;
+	struct mon_snapshot s;
+	if (!mon_snapshot_init(&s, sas ? 4096 : 0, sas ? 8192 : 0, sas ? 8192 : 0)) {
+		fprintf(out, "Out of memory.\n");
+		return;
 	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	monitor_fill(&s, a->driver, &a->keying, &a->policy, ms);
+	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
+	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;
+	struct mon_filter flt = { .has_src = q->has_src, .has_dst = q->has_dst };
+	flt.src.family = q->src.family;
+	memcpy(flt.src.bytes, q->src.bytes, 16);
+	flt.dst.family = q->dst.family;
+	memcpy(flt.dst.bytes, q->dst.bytes, 16);
+	if (!strcmp(q->object, "stats")) {
+		unsigned which = !strcasecmp(q->type, "ike") ? MON_STATS_IKE
+		                 : !strcasecmp(q->type, "ipsec") ? MON_STATS_IPSEC : MON_STATS_ALL;
+		mon_render_stats(out, &s, which, fmt, q->wide);
+	} else if (!strcmp(q->object, "mmsas")) {
+		mon_render_mmsas(out, &s, &flt, fmt, q->wide);
+	} else if (!strcmp(q->object, "qmsas")) {
+		mon_render_qmsas(out, &s, &flt, fmt, q->wide);
+	} else {
+		mon_render_sas(out, &s, fmt, q->wide);
+	}
+	mon_snapshot_free(&s);
 }
 
 /* ---- the control socket ---- */
@@ -820,7 +771,7 @@ int agent_run(const struct agent_options *o)
 	                                 .route_table = ROUTE_TABLE,
 	                                 .rule_priority = RULE_PRIORITY, .mtu = o->mtu };
 	a.ops = (struct netsh_dynamic){ .ctx = &a, .add_sa = op_add_sa, .delete_sa = op_delete_sa,
-	                                .show_sa = op_show_sa, .show_stats = op_show_stats,
+	                                .show_monitor = op_show_monitor,
 	                                .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
 	                                .dyn_changed = op_dyn_changed,
 	                                .delete_sas = op_delete_sas,

@@ -83,6 +83,17 @@ bool rulefor_explain(const struct compiled_policy *cp, const struct spd *spd,
                      const struct spd_packet *p, enum spd_dir dir, struct netsh_rulefor *r,
                      char *err, size_t errlen);
 
+/* The IP Security Monitor's snapshot (monitor/monitor.h) of the running
+ * service: counters of the IKE engine and the driver, the IKE SAs, the
+ * quick-mode SAs (Child SAs joined with their driver SAs and the policy's
+ * names) and the driver's SAs, each into s's arrays as far as they reach.
+ * Never a key. now_ms: CLOCK_MONOTONIC, the engine's clock. */
+struct mon_snapshot;
+struct keying;
+struct driver;
+void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
+                  const struct compiled_policy *cp, uint64_t now_ms);
+
 /* Splits [lo, hi] (network order, family-sized) into prefixes; returns how
  * many were written (at most max). */
 size_t range_to_prefixes(uint8_t family, const uint8_t *lo, const uint8_t *hi,

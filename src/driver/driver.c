@@ -463,6 +463,7 @@ static void child_delete(struct driver *d, struct child_sa *cs)
 	else
 		d->children_tail = cs->prevp;
 	add_counters(cs->sa->inbound ? &d->retired_in : &d->retired_out, &cs->sa->count);
+	d->retired_mode_bytes[cs->sa->inbound][cs->sa->mode == SA_TUNNEL] += cs->sa->count.bytes;
 	sad_delete(d->sad, cs->sa);
 	free(cs);
 	d->key_deletions++;
@@ -549,6 +550,32 @@ void driver_sa_show(struct driver *d, FILE *out)
 		fprintf(out, "No SAs.\n");
 }
 
+size_t driver_sa_snapshot(struct driver *d, struct driver_sa_info *out, size_t max)
+{
+	uint64_t now = now_s();
+	size_t n = 0;
+	/* The write lock: the workers update the counters under the read lock,
+	 * so this sees each SA between two batches. */
+	pthread_rwlock_wrlock(&d->lock);
+	for (struct child_sa *cs = d->children; cs; cs = cs->next, n++) {
+		if (n >= max)
+			continue;
+		const struct ipsec_sa *sa = cs->sa;
+		out[n] = (struct driver_sa_info){
+			.spi = sa->spi, .proto = sa->proto, .mode = sa->mode, .inbound = sa->inbound,
+			.esn = sa->esn, .udp_encap = cs->udp_encap, .udp_port = cs->udp_port,
+			.rule_id = cs->rule_id, .src = cs->src, .dst = cs->dst, .src_len = cs->src_len,
+			.dst_len = cs->dst_len, .outer_src = sa->src, .outer_dst = sa->dst, .enc = sa->enc,
+			.integ = sa->integ, .seq = sa->seq,
+			.age_s = now > sa->created ? now - sa->created : 0, .life = sa->life,
+			.soft_expired = sa->soft_expired, .hard_expired = sa->hard_expired,
+			.count = sa->count,
+		};
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return n;
+}
+
 void driver_get_stats(struct driver *d, struct driver_stats *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -570,6 +597,10 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 		                                                    : &s->transport_bytes_sent);
 		*tb += sa->count.bytes;
 	}
+	s->transport_bytes_received += d->retired_mode_bytes[1][0];
+	s->tunnel_bytes_received += d->retired_mode_bytes[1][1];
+	s->transport_bytes_sent += d->retired_mode_bytes[0][0];
+	s->tunnel_bytes_sent += d->retired_mode_bytes[0][1];
 	s->key_additions = d->key_additions;
 	s->key_deletions = d->key_deletions;
 	s->conf_bytes_sent = out.conf_bytes;
@@ -592,6 +623,8 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 	s->tun_write_errors = r->tun_write_errors;
 	s->decrypted_packets = r->decrypted;
 	s->encrypted_packets = t->encrypted;
+	for (size_t i = 0; i < DRV_QUEUES; i++)
+		s->acquire_queues += d->pend[i].used;
 	pthread_rwlock_unlock(&d->lock);
 }
 

@@ -72,6 +72,7 @@ struct driver_stats {
 	uint64_t send_errors, tun_write_errors;
 	uint64_t decrypted_packets;          /* delivered to the kernel through TUN */
 	uint64_t encrypted_packets;          /* sent protected */
+	uint64_t acquire_queues;             /* current: rules whose packets wait for an SA */
 };
 
 struct driver;
@@ -150,6 +151,28 @@ struct driver_expiry {
 size_t driver_sa_expiring(struct driver *d, struct driver_expiry *out, size_t max);
 /* Readable when a worker saw an SA cross a limit: call driver_sa_expiring(). */
 int driver_expiry_fd(const struct driver *d);
+
+/* The monitor's view of one SA (never a key). */
+struct driver_sa_info {
+	uint32_t spi;
+	enum sa_proto proto;
+	enum sa_mode mode;
+	bool inbound, esn, udp_encap;
+	uint16_t udp_port;                   /* the peer's, for ESP in UDP */
+	uint32_t rule_id;                    /* outbound: the rule it carries (0: any) */
+	struct sa_address src, dst;          /* selectors */
+	uint8_t src_len, dst_len;
+	struct sa_address outer_src, outer_dst;   /* the SA's own addresses */
+	enum crypto_enc enc;
+	enum crypto_mac integ;
+	uint64_t seq;                        /* outbound: last sent */
+	uint64_t age_s;
+	struct sa_lifetime life;
+	bool soft_expired, hard_expired;
+	struct sa_counters count;
+};
+/* Copies at most max SAs into out, newest first; returns how many there are. */
+size_t driver_sa_snapshot(struct driver *d, struct driver_sa_info *out, size_t max);
 
 /* `show sa`: one block per SA (never a key). */
 void driver_sa_show(struct driver *d, FILE *out);

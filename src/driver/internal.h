@@ -78,6 +78,9 @@ struct driver {
 	struct child_sa *children;
 	struct child_sa **children_tail;   /* the last next field (standby SAs go there) */
 	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
+	/* Their payload bytes by [inbound][mode]: the monitor's transport and
+	 * tunnel byte counters are cumulative, so they outlive the SAs. */
+	uint64_t retired_mode_bytes[2][2];
 	uint64_t key_additions, key_deletions;
 	struct worker_stats tx_stats, rx_stats;
 	uint64_t sad_drops_retired[DROP_COUNT];

@@ -48,6 +48,7 @@ enum ike_state auth_start(struct ike_engine *e, struct ike_ikesa *sa)
 	do {
 		ike_rand(e, &sa->pending_spi, sizeof(sa->pending_spi));
 	} while (sa->pending_spi < 256);   /* 1..255 are reserved (RFC 4303 §2.1) */
+	e->stats.total_get_spi++;
 	uint8_t spi[4] = { (uint8_t)(sa->pending_spi >> 24), (uint8_t)(sa->pending_spi >> 16),
 	                   (uint8_t)(sa->pending_spi >> 8), (uint8_t)sa->pending_spi };
 	for (size_t i = 0; i < sa->child_offer->count; i++)
@@ -283,6 +284,7 @@ static bool auth_child_request(struct ike_engine *e, struct ike_ikesa *sa,
 		spi_in = 0;
 		while (spi_in < 256)
 			ike_rand(e, &spi_in, sizeof(spi_in));
+		e->stats.total_get_spi++;
 		cp.spi_in = spi_in;
 		installed = child_install(e, sa, &cp, why, sizeof(why)) != NULL;
 	}

@@ -281,6 +281,8 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 	if (!ok) {
 		if (!ch)
 			snprintf(why, whylen, "out of memory");
+		else
+			e->stats.key_add_fail++;   /* the data path refused it (e.g. a taken SPI) */
 		free(ch);
 		return NULL;
 	}
@@ -293,7 +295,9 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 	ch->local = mine->sel[0];
 	ch->remote = theirs->sel[0];
 	ch->created_ms = e->now_ms;
+	ch->pfs_group = p->g_ir ? p->choice->dh : 0;
 	if (sm) {
+		ch->life_s = sm->life_s;
 		ch->rekey_at_ms = rekey_time(e->now_ms, sm->life_s, p->we_initiated);
 		ch->expire_at_ms = e->now_ms + (uint64_t)sm->life_s * 1000;
 	}

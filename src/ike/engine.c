@@ -1309,10 +1309,84 @@ void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s)
 	s->half_open_sas = e->half_open;
 	s->active_ike_sas = e->count;
 	s->active_acquire = 0;
+	s->child_negotiations = 0;
+	s->reassemblies = 0;
 	for (size_t b = 0; b < e->buckets; b++)
-		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi) {
 			if (sa->initiator && sa->state != IKE_S_ESTABLISHED)
 				s->active_acquire++;
+			/* The first Child SA rides on IKE_AUTH: until that is done it
+			 * is in flight; later ones are our CREATE_CHILD_SA requests. */
+			if (sa->state == IKE_S_INIT_I || sa->state == IKE_S_AUTH_I ||
+			    sa->state == IKE_S_INIT_R ||
+			    (sa->pend && sa->pend->kind == PEND_CHILD_REKEY))
+				s->child_negotiations++;
+			s->reassemblies += (sa->reasm[0] != NULL) + (sa->reasm[1] != NULL);
+		}
+}
+
+size_t ike_engine_snapshot(const struct ike_engine *e, uint64_t now_ms, struct ike_sa_info *sas,
+                           size_t max, struct ike_child_info *ch, size_t cmax, size_t *nch)
+{
+	size_t n = 0, nc = 0;
+	for (size_t b = 0; b < e->buckets; b++)
+		for (const struct ike_ikesa *sa = e->by_spi[b]; sa; sa = sa->next_spi, n++) {
+			if (n >= max)
+				continue;   /* counted, not copied */
+			struct ike_sa_info *o = &sas[n];
+			memset(o, 0, sizeof(*o));
+			o->spi_i = sa->spi_i;
+			o->spi_r = sa->spi_r;
+			o->local = sa->local;
+			o->remote = sa->remote;
+			o->initiator = sa->initiator;
+			o->encap = sa->encap;
+			o->nat = sa->nat_local || sa->nat_remote;
+			o->state = state_name(sa->state);
+			o->rule_id = sa->rule_id;
+			if (sa->rule)
+				snprintf(o->rule, sizeof(o->rule), "%s", sa->rule->name);
+			o->keyed = sa->keyed;
+			o->enc = sa->suite.enc;
+			o->integ = sa->suite.integ;
+			o->prf = sa->suite.prf;
+			o->dh_group = sa->dh_group;
+			if (sa->peer_auth[0])
+				o->auth = sa->peer_by_cert ? IKE_INFO_AUTH_CERT : IKE_INFO_AUTH_PSK;
+			snprintf(o->me_id, sizeof(o->me_id), "%s", sa->me_id);
+			snprintf(o->peer_id, sizeof(o->peer_id), "%s", sa->peer_id);
+			o->age_s = now_ms > sa->created_ms ? (now_ms - sa->created_ms) / 1000 : 0;
+			o->lifetime_s = e->policy.ike_lifetime_s;
+			o->lifetime_left_s = sa->rekey_at_ms > now_ms ? (sa->rekey_at_ms - now_ms) / 1000
+			                                               : 0;
+			for (const struct ike_child *c = sa->children; c; c = c->next) {
+				o->children++;
+				if (nc >= cmax)
+					continue;
+				struct ike_child_info *ci = &ch[nc++];
+				memset(ci, 0, sizeof(*ci));
+				ci->ike_sa = n;
+				ci->rule_id = c->rule_id;
+				ci->proto = c->proto;
+				ci->spi_in = c->spi_in;
+				ci->spi_out = c->spi_out;
+				ci->tunnel = c->tunnel;
+				ci->encap = c->encap;
+				ci->rekeying = c->rekeying;
+				ci->replaced = c->replaced;
+				ci->protocol = c->local.protocol;
+				/* A selector of one port names it; a range is "any" here. */
+				ci->local_port = c->local.start_port == c->local.end_port ? c->local.start_port : 0;
+				ci->remote_port =
+					c->remote.start_port == c->remote.end_port ? c->remote.start_port : 0;
+				ci->pfs_group = c->pfs_group;
+				ci->age_s = now_ms > c->created_ms ? (now_ms - c->created_ms) / 1000 : 0;
+				ci->lifetime_s = c->life_s;
+				ci->expires_in_s = c->expire_at_ms > now_ms ? (c->expire_at_ms - now_ms) / 1000 : 0;
+			}
+		}
+	*nch = nc;
+	return n;
 }
 
 void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms)

@@ -124,6 +124,11 @@ struct ike_stats {
 	uint64_t retransmissions, cookies_sent;
 	uint64_t fragmented_messages, reassembled_messages;   /* RFC 7383 */
 	uint64_t soft_associations;
+	uint64_t total_get_spi;      /* inbound Child SA SPIs chosen */
+	uint64_t key_add_fail;       /* Child SA installs the host refused */
+	/* Current sizes, computed when read. */
+	uint64_t child_negotiations; /* Child SAs being negotiated: IKE_AUTH or CREATE_CHILD_SA out */
+	uint64_t reassemblies;       /* RFC 7383 reassemblies in progress */
 };
 
 struct ike_engine;
@@ -181,6 +186,42 @@ size_t ike_engine_delete_sas(struct ike_engine *e, bool children, const struct s
                              const struct sa_address *b, uint64_t now_ms);
 
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *s);
+/* The monitor's view of an IKE SA and of its Child SAs (never a key). */
+struct ike_sa_info {
+	uint64_t spi_i, spi_r;
+	struct ike_addr local, remote;
+	bool initiator, encap, nat;
+	const char *state;           /* static string */
+	uint32_t rule_id;
+	char rule[POLICY_NAME_MAX];  /* "" when the rule is gone */
+	enum crypto_enc enc;         /* valid when keyed */
+	enum crypto_mac integ;
+	enum crypto_prf prf;
+	bool keyed;
+	uint16_t dh_group;
+	enum { IKE_INFO_AUTH_NONE, IKE_INFO_AUTH_PSK, IKE_INFO_AUTH_CERT } auth;
+	char me_id[160], peer_id[160];
+	uint64_t age_s, lifetime_s, lifetime_left_s;
+	size_t children;             /* its Child SAs */
+};
+struct ike_child_info {
+	size_t ike_sa;               /* index of its IKE SA in the same snapshot */
+	uint32_t rule_id;
+	enum sa_proto proto;
+	uint32_t spi_in, spi_out;
+	bool tunnel, encap, rekeying, replaced;
+	uint8_t protocol;            /* of its selectors; 0: any */
+	uint16_t local_port, remote_port;   /* 0: any */
+	uint16_t pfs_group;          /* 0: none */
+	uint64_t age_s, lifetime_s;  /* lifetime_s 0: none */
+	uint64_t expires_in_s;       /* 0: no expiry */
+};
+/* Copies at most max IKE SAs into sas and at most cmax of their Child SAs
+ * into ch (*nch of them written; a Child SA whose IKE SA did not fit is
+ * left out). Returns how many IKE SAs there are. */
+size_t ike_engine_snapshot(const struct ike_engine *e, uint64_t now_ms, struct ike_sa_info *sas,
+                           size_t max, struct ike_child_info *ch, size_t cmax, size_t *nch);
+
 /* `show mmsas` / `show qmsas`-like blocks (never a key). */
 void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms);
 /* The last failed negotiations: when, with whom, which step, why. */

@@ -9,6 +9,7 @@
  * subjectAltName), else the certificate's subject DN. A peer's identity must
  * be its address (shared key) or one its certificate vouches for.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,14 @@ void proof_free(struct ike_proof *p)
 	p->have_cred = false;
 }
 
-bool proof_prepare(struct ike_engine *e, const struct ike_ikesa *sa, const struct ike_rule *r,
+/* An address identity as text (the monitor's "ID" of a pre-shared key SA). */
+static void addr_id_text(const struct ike_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+bool proof_prepare(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
                    bool want_cert, struct ike_proof *p, char *why, size_t whylen)
 {
 	memset(p, 0, sizeof(*p));
@@ -129,6 +137,7 @@ bool proof_prepare(struct ike_engine *e, const struct ike_ikesa *sa, const struc
 				p->method = IKE_AUTH_PSK;
 				p->psk = m->value;
 				p->idlen = addr_id(&sa->local, p->idb);
+				addr_id_text(&sa->local, sa->me_id, sizeof(sa->me_id));
 				return true;
 			}
 			if (!cert || cert_failed)
@@ -152,11 +161,13 @@ bool proof_prepare(struct ike_engine *e, const struct ike_ikesa *sa, const struc
 			uint8_t type = sa->local.family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
 			if (cert_matches_id(p->cred.cert, type, sa->local.bytes, alen)) {
 				p->idlen = addr_id(&sa->local, p->idb);
+				addr_id_text(&sa->local, sa->me_id, sizeof(sa->me_id));
 			} else if (dlen + 4 <= sizeof(p->idb)) {
 				memset(p->idb, 0, 4);
 				p->idb[0] = IKE_ID_DER_ASN1_DN;
 				memcpy(p->idb + 4, dn, dlen);
 				p->idlen = dlen + 4;
+				cert_subject_text(p->cred.cert, sa->me_id, sizeof(sa->me_id));
 			} else {
 				snprintf(why, whylen, "our certificate's subject is too long for an ID");
 				proof_free(p);
@@ -267,8 +278,11 @@ bool proof_check(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_ru
 		if (!ok)
 			snprintf(why, whylen, "the peer's AUTH does not verify with the pre-shared key of rule %s",
 			         r->name);
-		else
+		else {
 			snprintf(sa->peer_auth, sizeof(sa->peer_auth), "pre-shared key");
+			addr_id_text(&sa->remote, sa->peer_id, sizeof(sa->peer_id));
+			sa->peer_by_cert = false;
+		}
 		return ok;
 	}
 	/* A signature: the certificate, its chain to one of the rule's roots,
@@ -323,6 +337,8 @@ bool proof_check(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_ru
 		cert_subject_text(peer, subj, sizeof(subj));
 		cert_key_type(peer, kt, sizeof(kt));
 		snprintf(sa->peer_auth, sizeof(sa->peer_auth), "certificate '%s' (%s)", subj, kt);
+		cert_subject_text(peer, sa->peer_id, sizeof(sa->peer_id));
+		sa->peer_by_cert = true;
 		ok = true;
 	}
 	free(octets);

@@ -71,6 +71,7 @@ static uint32_t fresh_spi32(struct ike_engine *e)
 	uint32_t spi = 0;
 	while (spi < 256)   /* 1..255 are reserved (RFC 4303 §2.1) */
 		ike_rand(e, &spi, sizeof(spi));
+	e->stats.total_get_spi++;
 	return spi;
 }
 
@@ -310,6 +311,9 @@ static struct ike_ikesa *ike_rekey_make(struct ike_engine *e, struct ike_ikesa *
 	memcpy(ns->peer_hashes, old->peer_hashes, sizeof(ns->peer_hashes));
 	ns->npeer_hashes = old->npeer_hashes;
 	memcpy(ns->peer_auth, old->peer_auth, sizeof(ns->peer_auth));
+	memcpy(ns->me_id, old->me_id, sizeof(ns->me_id));
+	memcpy(ns->peer_id, old->peer_id, sizeof(ns->peer_id));
+	ns->peer_by_cert = old->peer_by_cert;
 	ns->dh_group = group;
 	memcpy(ns->ni, ni, ni_len);
 	ns->ni_len = ni_len;

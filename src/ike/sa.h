@@ -59,6 +59,8 @@ struct ike_child {
 	bool dynamic;                 /* the default response rule's: its filter goes with it */
 	struct driver_dynamic filter;
 	char algs[64];                /* "AES-GCM-128", for show */
+	uint16_t pfs_group;           /* the exchange's KE group; 0: no PFS */
+	uint32_t life_s;              /* the offer's hard lifetime; 0: none */
 	struct ike_child *next;
 };
 
@@ -127,6 +129,8 @@ struct ike_ikesa {
 	uint16_t peer_hashes[IKE_PEER_HASHES];  /* its SIGNATURE_HASH_ALGORITHMS (RFC 7427) */
 	size_t npeer_hashes;
 	char peer_auth[160];          /* how the peer proved itself, for show */
+	char me_id[160], peer_id[160];   /* the identities of IKE_AUTH, as text, for show */
+	bool peer_by_cert;            /* the peer proved itself with a certificate */
 	struct ike_frag_reasm *reasm[2];  /* the peer's fragmented requests [0], responses [1] */
 	uint8_t req_exchange;
 	bool req_out;                 /* a request awaits its response */
@@ -277,8 +281,8 @@ struct ike_proof {
 	size_t idlen;
 };
 /* Picks the rule's method (a certificate first when want_cert) and our
- * identity; false and why when none works. */
-bool proof_prepare(struct ike_engine *e, const struct ike_ikesa *sa, const struct ike_rule *r,
+ * identity (noted in sa->me_id for show); false and why when none works. */
+bool proof_prepare(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_rule *r,
                    bool want_cert, struct ike_proof *p, char *why, size_t whylen);
 /* Writes our ID, CERTs and AUTH. */
 bool proof_put(struct ike_engine *e, const struct ike_ikesa *sa, struct ike_proof *p,

@@ -313,13 +313,62 @@ static bool delete_sa_run(struct netsh_session *ns, const struct args *a, struct
 	return ns->dynamic->delete_sa(ns->dynamic->ctx, false, spi, &ip, (uint8_t)proto, d);
 }
 
-static bool show_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+/* The arguments the monitor's views share: format=, wide=, and for the SA
+ * views `all` or srcaddr=/dstaddr= (single addresses: this host's side and
+ * the peer's). */
+static bool show_args(const struct args *a, struct netsh_show *q, bool json_only_extra,
+                      struct diag *d)
 {
-	(void)a;
+	const char *v;
+	if ((v = arg(a, "format"))) {
+		static const char *const formats[] = { "list", "table", "json" };
+		int i = match_word(v, formats, 3);
+		if (i < 0 || (json_only_extra && i == 1))
+			return diag_bad_value(d, "format", v, json_only_extra ? "list, json"
+			                                                      : "list, table, json");
+		q->format = (enum netsh_format)i;
+	}
+	if ((v = arg(a, "wide"))) {
+		static const char *const yn[] = { "yes", "no" };
+		int i = match_word(v, yn, 2);
+		if (i < 0)
+			return diag_bad_value(d, "wide", v, "yes, no");
+		q->wide = i == 0;
+	}
+	struct sa_address sa;
+	if ((v = arg(a, "srcaddr"))) {
+		if (!parse_host("srcaddr", v, &sa, d))
+			return false;
+		q->has_src = true;
+		q->src.family = sa.family;
+		memcpy(q->src.bytes, sa.bytes, sizeof(q->src.bytes));
+	}
+	if ((v = arg(a, "dstaddr"))) {
+		if (!parse_host("dstaddr", v, &sa, d))
+			return false;
+		q->has_dst = true;
+		q->dst.family = sa.family;
+		memcpy(q->dst.bytes, sa.bytes, sizeof(q->dst.bytes));
+	}
+	if ((v = arg(a, "all")) && strcasecmp(v, "all"))
+		return diag_bad_value(d, "all", v, "all");
+	if ((v = arg(a, "all")) && (q->has_src || q->has_dst))
+		return diag_error(d, ERR_BAD_VALUE, "Give either 'all' or srcaddr/dstaddr, not both.");
+	return true;
+}
+
+static bool show_monitor_run(struct netsh_session *ns, struct netsh_show *q, struct diag *d)
+{
 	if (!need_service(ns, d))
 		return false;
-	ns->dynamic->show_sa(ns->dynamic->ctx, ns->out);
+	ns->dynamic->show_monitor(ns->dynamic->ctx, ns->out, q);
 	return true;
+}
+
+static bool show_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	struct netsh_show q = { .object = "sa", .type = "all" };
+	return show_args(a, &q, true, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_stats_run(struct netsh_session *ns, const struct args *a, struct diag *d)
@@ -330,18 +379,28 @@ static bool show_stats_run(struct netsh_session *ns, const struct args *a, struc
 	if (strcasecmp(type, "all") && strcasecmp(type, "ike") && strcasecmp(type, "ipsec"))
 		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'type' is not valid. "
 		                  "Allowed: all, ike, ipsec.", type);
-	if (!need_service(ns, d))
-		return false;
-	ns->dynamic->show_stats(ns->dynamic->ctx, ns->out, type);
-	return true;
+	struct netsh_show q = { .object = "stats", .type = type };
+	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_mmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
+	struct netsh_show q = { .object = "mmsas", .type = "all" };
+	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+}
+
+static bool show_qmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
+	struct netsh_show q = { .object = "qmsas", .type = "all" };
+	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+}
+
+static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
+{
 	(void)a;
 	if (!need_service(ns, d))
 		return false;
-	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "mmsas");
+	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "ikesas");
 	return true;
 }
 
@@ -711,6 +770,18 @@ static const struct param_spec p_show_config[] = {
 };
 static const struct param_spec p_show_stats[] = {
 	{ "type", 0, "all|ike|ipsec" },
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
+};
+static const struct param_spec p_show_sas[] = {
+	{ "all", 0, "" },
+	{ "srcaddr", PF_NAMED, "<address>" },
+	{ "dstaddr", PF_NAMED, "<address>" },
+	{ "format", PF_NAMED, "list|table|json" },
+	{ "wide", PF_NAMED, "yes|no" },
+};
+static const struct param_spec p_show_sa[] = {
+	{ "format", 0, "list|json" },
 };
 static const struct param_spec p_show_rulefor[] = {
 	{ "srcaddr", PF_REQUIRED, "<address>" },
@@ -728,12 +799,16 @@ static const struct command_spec dynamic_commands[] = {
 	  "Adds a manually keyed SA (one direction) to the running service." },
 	{ "delete", "sa", p_delete_sa, N(p_delete_sa), delete_sa_run, CMD_NONE,
 	  "Deletes a manually keyed SA, or all SAs." },
-	{ "show", "sa", NULL, 0, show_sa_run, CMD_NONE,
+	{ "show", "sa", p_show_sa, N(p_show_sa), show_sa_run, CMD_NONE,
 	  "Shows the SAs of the running service." },
 	{ "show", "stats", p_show_stats, N(p_show_stats), show_stats_run, CMD_NONE,
 	  "Shows IKE and IPsec statistics." },
-	{ "show", "mmsas", NULL, 0, show_mmsas_run, CMD_NONE,
-	  "Shows the IKE SAs and the Child SAs they negotiated." },
+	{ "show", "mmsas", p_show_sas, N(p_show_sas), show_mmsas_run, CMD_NONE,
+	  "Shows the main-mode (IKE) SAs." },
+	{ "show", "qmsas", p_show_sas, N(p_show_sas), show_qmsas_run, CMD_NONE,
+	  "Shows the quick-mode SAs: Child SAs and manual SAs, with their traffic." },
+	{ "show", "ikesas", NULL, 0, show_ikesas_run, CMD_NONE,
+	  "Shows the IKE engine's SAs with their Child SAs and states (diagnostics)." },
 	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
 	{ "show", "rulefor", p_show_rulefor, N(p_show_rulefor), show_rulefor_run, CMD_NONE,

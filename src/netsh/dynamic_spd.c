@@ -1302,12 +1302,15 @@ static bool show_all_run(struct netsh_session *ns, const struct args *a, struct 
 	fputc('\n', f);
 	views_free(&v);
 	/* The SAs and the counters, in the form their own commands print. */
-	if (ns->dynamic->show_ike) {
-		ns->dynamic->show_ike(ns->dynamic->ctx, f, "mmsas");
-		fputc('\n', f);
+	if (ns->dynamic->show_monitor) {
+		static const char *const views[] = { "mmsas", "qmsas", "stats" };
+		for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+			struct netsh_show q = { .object = views[i], .type = "all",
+			                        .format = NETSH_FORMAT_LIST };
+			ns->dynamic->show_monitor(ns->dynamic->ctx, f, &q);
+			fputc('\n', f);
+		}
 	}
-	if (ns->dynamic->show_stats)
-		ns->dynamic->show_stats(ns->dynamic->ctx, f, "all");
 	return true;
 }
 

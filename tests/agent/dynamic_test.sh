@@ -54,7 +54,7 @@ wait_for() {
 }
 no_sas() { ! sp "$1" dynamic show sa | grep -q '^SPI '; }
 has_sas() { sp "$1" dynamic show sa | grep -q '^SPI '; }
-no_ike_sas() { ! sp "$1" dynamic show mmsas | grep -q '^IKE SA '; }
+no_ike_sas() { ! sp "$1" dynamic show ikesas | grep -q '^IKE SA '; }
 
 for h in A B; do
 	ns=${!h}
@@ -129,7 +129,7 @@ refute "show mmpolicy of a name not there" sp "$A" dynamic show mmpolicy name=no
 check "delete qmsas" sp "$A" dynamic delete qmsas
 wait_for "B's Child SAs deleted (told by A)" 50 no_sas "$B"
 wait_for "A's Child SAs deleted" 50 no_sas "$A"
-sp "$B" dynamic show mmsas >"$E2E_T/mmsas"
+sp "$B" dynamic show ikesas >"$E2E_T/mmsas"
 expect_ge "B: IKE SA kept after delete qmsas" "$(count "$E2E_T/mmsas" '^IKE SA ')" 1
 # ---- delete mmsas on A (selected by the peer's address): B's IKE SA goes.
 check "delete mmsas dstaddr" sp "$A" dynamic delete mmsas dstaddr=192.0.2.2

@@ -123,7 +123,7 @@ expect_eq "wire: ICMP only in clear (the servers' ICMP rule)" \
 
 expect_ge "S: a soft association with P" "$(stat "${NS[S]}" "Soft Associations")" 1
 expect_eq "SS: no soft association (Require Security)" "$(stat "${NS[SS]}" "Soft Associations")" 0
-sp "${NS[C]}" dynamic show mmsas >"$E2E_T/c"
+sp "${NS[C]}" dynamic show ikesas >"$E2E_T/c"
 check "C: its SAs come from the default response rule" grep -q "Rule *: Default Response" "$E2E_T/c"
 # SS gives up on P after its retransmissions (about 31 s after it began).
 for _ in $(seq 40); do

@@ -78,7 +78,7 @@ check "S says why: Y's traffic is not the admin net's" bash -c \
 	"ip netns exec $S timeout 10 '$SECPOL' --control '$(host_dir "$S")/ctl' dynamic show failures |
 	grep 198.51.100.30 | grep -qi 'selector'"
 check "S's IKE SA with W uses the script's offers (3DES, SHA1, group 2048)" bash -c \
-	"ip netns exec $S timeout 10 '$SECPOL' --control '$(host_dir "$S")/ctl' dynamic show mmsas |
+	"ip netns exec $S timeout 10 '$SECPOL' --control '$(host_dir "$S")/ctl' dynamic show ikesas |
 	grep -q 'Algorithms *: 3des/sha1/sha1/DH14'"
 
 for h in S W Y; do check "$h stops cleanly" stop_secpold "${!h}"; done

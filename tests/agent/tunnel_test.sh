@@ -182,7 +182,7 @@ expect_ge "ESP carried the pings" \
 expect_eq "the hosts' addresses never appear outside the tunnel" \
 	"$(tshark -n -r "$W" -Y 'ip.addr==198.51.100.10 || ip.addr==203.0.113.10' -T fields -e frame.number 2>/dev/null | wc -l)" 0
 check "gwA's Child SAs are tunnel-mode SAs of the rule to the peer" bash -c \
-	"ip netns exec $GA timeout 10 '$SECPOL' --control '$(host_dir "$GA")/ctl' dynamic show mmsas | grep -E 'Child SA ESP .* tunnel' | grep -q ."
+	"ip netns exec $GA timeout 10 '$SECPOL' --control '$(host_dir "$GA")/ctl' dynamic show ikesas | grep -E 'Child SA ESP .* tunnel' | grep -q ."
 
 # ---- Connection type: the WAN is a LAN interface (a veth). conntype=dialup
 # takes the rules out of force on it -- the SAs go, the hosts talk in clear

@@ -69,8 +69,8 @@ capture_start "$B" eth0 outside
 
 check "A's LAN -> B's LAN through the NAT" in_ns "$A" ping -c 3 -W 5 -i 0.3 -I 203.0.113.1 203.0.113.129
 check "B's LAN -> A's LAN through the NAT" in_ns "$B" ping -c 3 -W 3 -i 0.3 -I 203.0.113.129 203.0.113.1
-sp "$A" dynamic show mmsas >"$E2E_T/a"
-sp "$B" dynamic show mmsas >"$E2E_T/b"
+sp "$A" dynamic show ikesas >"$E2E_T/a"
+sp "$B" dynamic show ikesas >"$E2E_T/b"
 check "A: established, IKE on 4500" grep -q "Me *: 198.51.100.2:4500" "$E2E_T/a"
 check "A: saw the NAT" grep -q "UDP encapsulation *: yes (NAT)" "$E2E_T/a"
 check "B: saw the NAT" grep -q "UDP encapsulation *: yes (NAT)" "$E2E_T/b"

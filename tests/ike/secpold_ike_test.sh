@@ -64,8 +64,8 @@ capture_start "$S" br0 wire
 
 # ---- A -> B: the first packet starts IKE; it and the others get through.
 check "A: ping B (IKE on demand)" in_ns "$A" ping -c 3 -W 5 -i 0.5 192.0.2.2
-sp "$A" dynamic show mmsas >"$E2E_T/a.mmsas"
-sp "$B" dynamic show mmsas >"$E2E_T/b.mmsas"
+sp "$A" dynamic show ikesas >"$E2E_T/a.mmsas"
+sp "$B" dynamic show ikesas >"$E2E_T/b.mmsas"
 check "A: IKE SA established as initiator" grep -q "Role *: initiator" "$E2E_T/a.mmsas"
 check "A: established" grep -q "State *: established" "$E2E_T/a.mmsas"
 check "B: established as responder" grep -q "Role *: responder" "$E2E_T/b.mmsas"
@@ -80,6 +80,23 @@ expect_eq "A: Oakley Main Mode" "$(stat "$A" "Oakley Main Mode")" 1
 expect_eq "B: Oakley Main Mode" "$(stat "$B" "Oakley Main Mode")" 1
 expect_ge "A: packets encrypted" "$(stat "$A" "Packets Encrypted")" 3
 expect_ge "A: queued packets sent once the SA was up" "$(stat "$A" "Queued Then Sent")" 1
+# The monitor's views of the same SAs: JSON that parses, packets counted per SA.
+sp "$A" dynamic show qmsas format=json >"$E2E_T/a.qmsas.json"
+check "A: show qmsas format=json parses" python3 -m json.tool "$E2E_T/a.qmsas.json"
+expect_ge "A: a negotiated quick-mode SA carried packets out" "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(s["packets_out"] for s in d["sas"] if s["negotiated"]))' "$E2E_T/a.qmsas.json")" 3
+expect_ge "A: ... and in" "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(s["packets_in"] for s in d["sas"] if s["negotiated"]))' "$E2E_T/a.qmsas.json")" 1
+sp "$A" dynamic show stats format=table >"$E2E_T/a.stats.table"
+check "A: show stats format=table: Oakley Main Mode 1" grep -Eq "^Oakley Main Mode +1$" "$E2E_T/a.stats.table"
+check "A: show stats format=table: TotalGetSpi counted" grep -Eq "^TotalGetSpi +[1-9]" "$E2E_T/a.stats.table"
+check "A: show stats format=table fits 79 columns" awk 'length > 79 { exit 1 }' "$E2E_T/a.stats.table"
+sp "$A" dynamic show mmsas >"$E2E_T/a.mmsas.list"
+check "A: show mmsas in the spec's layout" grep -q "^Auth Mode *: Preshared Key" "$E2E_T/a.mmsas.list"
 
 # ---- both ways, TCP: 1 MiB from B to A through the SA, checked end to end.
 in_ns "$A" python3 -c '
@@ -135,14 +152,14 @@ check "no echo lost during the rekey" grep -q " 0% packet loss" "$E2E_T/ping.rek
 expect_ge "A: ReKeys" "$(stat "$A" "ReKeys")" 1
 expect_ge "B: ReKeys" "$(stat "$B" "ReKeys")" 1
 sp "$A" dynamic show sa >"$E2E_T/a.sa"
-sp "$A" dynamic show mmsas >"$E2E_T/a.rekeyed"
+sp "$A" dynamic show ikesas >"$E2E_T/a.rekeyed"
 expect_eq "A: one Child SA with B after the rekey" "$(grep -c "Child SA ESP" "$E2E_T/a.rekeyed")" 1
 check "A: a new Child SA (new SPI)" bash -c "! grep -q 'Child SA ESP in $a_in ' $E2E_T/a.rekeyed"
 check "the rekey in the log" grep -q "rekeying Child SA" "$(host_dir "$A")/secpold.log" "$(host_dir "$B")/secpold.log"
 
 # ---- IPv6: a second IKE SA, over IPv6, for the same rule.
 check "A: ping6 B (IKE over IPv6)" in_ns "$A" ping -6 -c 3 -W 5 -i 0.3 2001:db8::2
-sp "$A" dynamic show mmsas >"$E2E_T/a.v6"
+sp "$A" dynamic show ikesas >"$E2E_T/a.v6"
 check "A: an IKE SA with 2001:db8::2" grep -q "Peer *: 2001:db8::2:500" "$E2E_T/a.v6"
 expect_eq "A: two IKE SAs with B (IPv4 and IPv6)" "$(grep -c "^IKE SA" "$E2E_T/a.v6")" 2
 
@@ -172,7 +189,7 @@ check "no key material in the logs" bash -c "! grep -qi 'right\|wrong' $(host_di
 # ---- shutdown: A deletes its IKE SA and tells B.
 stop_secpold "$A"
 sleep 0.5
-sp "$B" dynamic show mmsas >"$E2E_T/b2.mmsas"
+sp "$B" dynamic show ikesas >"$E2E_T/b2.mmsas"
 check "B: the IKE SA is gone after A's Delete" grep -q "No IKE SAs" "$E2E_T/b2.mmsas"
 
 echo "secpold IKE: $pass passed, $fail failed"

@@ -28,7 +28,7 @@
 #      0700, and no private key is ever printed.
 # Cases 1 and 2: ping and a TCP transfer both ways, `swanctl --list-sas`
 # ESTABLISHED / INSTALLED with the algorithms, strongSwan's log names the
-# signature scheme it verified, secpold's `show mmsas` the SA, and tshark
+# signature scheme it verified, secpold's `show ikesas` the SA, and tshark
 # sees only ESP in UDP between the gateways.
 #
 # Every wait is bounded; the whole test stays under ~90 s even when
@@ -254,7 +254,7 @@ check "1: strongSwan verified secpold's ECDSA signature (RFC 7427)" \
 	grep -qF "authentication of '192.0.2.1' with ECDSA_WITH_SHA256_DER successful" "$(SW_LOG)"
 check "1: strongSwan trusted secpold's certificate through the ECDSA root" \
 	grep -qF 'using trusted ca certificate "C=US, O=secpol test, CN=secpol test CA (ecdsa)"' "$(SW_LOG)"
-sp "$A" dynamic show mmsas >"$E2E_T/a1" 2>&1
+sp "$A" dynamic show ikesas >"$E2E_T/a1" 2>&1
 check "1: secpold: IKE SA established" grep -q "State *: established" "$E2E_T/a1"
 check "1: secpold: initiator for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a1"
 check "1: secpold: initiator" grep -q "Role *: initiator" "$E2E_T/a1"
@@ -300,7 +300,7 @@ check "2: strongSwan verified secpold's RSA signature (RFC 7427, PKCS#1 v1.5, SH
 	grep -qE "authentication of '192\.0\.2\.1' with RSA_EMSA_PKCS1_SHA2_(256|384|512) successful" "$(SW_LOG)"
 check "2: strongSwan trusted secpold's certificate through the RSA root" \
 	grep -qF 'using trusted ca certificate "C=US, O=secpol test, CN=secpol test CA (rsa)"' "$(SW_LOG)"
-sp "$A" dynamic show mmsas >"$E2E_T/a2" 2>&1
+sp "$A" dynamic show ikesas >"$E2E_T/a2" 2>&1
 check "2: secpold: IKE SA established" grep -q "State *: established" "$E2E_T/a2"
 check "2: secpold: responder for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a2"
 check "2: secpold: responder" grep -q "Role *: responder" "$E2E_T/a2"

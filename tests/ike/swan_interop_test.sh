@@ -151,7 +151,7 @@ check "strongSwan: IKE SA established (AES-GCM-128, Curve25519)" \
 	swan_assert_ike "$T/sw" t AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519
 check "strongSwan: Child SA installed, tunnel in UDP, AES-GCM-128" \
 	swan_assert_child "$T/sw" t TUNNEL-in-UDP ESP:AES_GCM_16-128
-sp "$A" dynamic show mmsas >"$E2E_T/a1"
+sp "$A" dynamic show ikesas >"$E2E_T/a1"
 check "secpold: initiator, established" grep -q "Role *: initiator" "$E2E_T/a1"
 check "secpold: UDP-encapsulated Child SA in tunnel mode" grep -q "Child SA ESP in .* tunnel aes-128-gcm UDP-encap" "$E2E_T/a1"
 read -r sw_in sw_out < <(swan_spis "$T/sw" t)
@@ -186,7 +186,7 @@ check "strongSwan: IKE SA (AES-CBC-256, HMAC-SHA-256, MODP-2048)" \
 	swan_assert_ike "$T/sw" t AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
 check "strongSwan: Child SA AES-CBC-256 + HMAC-SHA-256" \
 	swan_assert_child "$T/sw" t TUNNEL-in-UDP ESP:AES_CBC-256/HMAC_SHA2_256_128
-sp "$A" dynamic show mmsas >"$E2E_T/a2"
+sp "$A" dynamic show ikesas >"$E2E_T/a2"
 check "secpold: responder for rule to-b" grep -q "Rule *: to-b" "$E2E_T/a2"
 check "secpold: responder, established" grep -q "Role *: responder" "$E2E_T/a2"
 wire wire2
@@ -230,7 +230,7 @@ check "rekeys: no echo lost" grep -q " 0% packet loss" "$E2E_T/ping4"
 expect_ge "secpold: ReKeys (Child SA and IKE SA, as responder)" "$(stat "$A" "ReKeys")" 2
 check "strongSwan: still established after the rekeys" swan_assert_ike "$T/sw" t AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
 check "strongSwan: Child SA installed after the rekeys" swan_assert_child "$T/sw" t TUNNEL-in-UDP
-sp "$A" dynamic show mmsas >"$E2E_T/a4"
+sp "$A" dynamic show ikesas >"$E2E_T/a4"
 expect_eq "secpold: one IKE SA left" "$(grep -c "^IKE SA" "$E2E_T/a4")" 1
 expect_eq "secpold: one Child SA left" "$(grep -c "Child SA ESP" "$E2E_T/a4")" 1
 

@@ -1,0 +1,171 @@
+/*
+ * What every view shares: the snapshot's arrays, the format names, the
+ * address filter, and a small table printer (netsh-ipsec.md §5.1: header
+ * row, dashes, one row per object, cut to 79 columns unless wide=yes).
+ * The monitor keeps its own table instead of netsh's: it is linked into
+ * secpold, which must not depend on the command language's internals.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "monitor/view.h"
+
+bool mon_snapshot_init(struct mon_snapshot *s, size_t ike_cap, size_t qm_cap, size_t sa_cap)
+{
+	memset(s, 0, sizeof(*s));
+	s->ike = ike_cap ? calloc(ike_cap, sizeof(*s->ike)) : NULL;
+	s->qm_sas = qm_cap ? calloc(qm_cap, sizeof(*s->qm_sas)) : NULL;
+	s->sas = sa_cap ? calloc(sa_cap, sizeof(*s->sas)) : NULL;
+	if ((ike_cap && !s->ike) || (qm_cap && !s->qm_sas) || (sa_cap && !s->sas)) {
+		mon_snapshot_free(s);
+		return false;
+	}
+	s->ike_cap = ike_cap;
+	s->qm_cap = qm_cap;
+	s->sa_cap = sa_cap;
+	return true;
+}
+
+void mon_snapshot_free(struct mon_snapshot *s)
+{
+	free(s->ike);
+	free(s->qm_sas);
+	free(s->sas);
+	memset(s, 0, sizeof(*s));
+}
+
+bool mon_format_parse(const char *text, enum mon_format *out)
+{
+	static const char *const names[] = { "list", "table", "json" };
+	size_t n = text ? strlen(text) : 0, hits = 0;
+	for (size_t i = 0; i < 3 && n; i++)
+		if (!strncasecmp(text, names[i], n)) {
+			*out = (enum mon_format)i;
+			hits++;
+		}
+	return hits == 1;
+}
+
+const char *mon_addr_text(const struct mon_addr *a, char *buf, size_t len)
+{
+	if (!a->family || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "%s", a->family ? "?" : "");
+	return buf;
+}
+
+static bool addr_eq(const struct mon_addr *a, const struct mon_addr *b)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+	return a->family == b->family && !memcmp(a->bytes, b->bytes, n);
+}
+
+bool mon_filter_match(const struct mon_filter *f, const struct mon_addr *me,
+                      const struct mon_addr *peer)
+{
+	if (!f)
+		return true;
+	return (!f->has_src || addr_eq(&f->src, me)) && (!f->has_dst || addr_eq(&f->dst, peer));
+}
+
+void mon_json_key(const char *name, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; name[i] && i + 1 < len; i++) {
+		char c = name[i];
+		out[i] = c == '-' || c == ' ' ? '_' : c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	if (len)
+		out[i] = '\0';
+}
+
+void mon_time_text(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "?");
+}
+
+/* ---- the table ---- */
+
+bool mon_table_init(struct mon_table *t, size_t ncols, size_t rows, const char *const *headers)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols > MON_TABLE_COLS ? MON_TABLE_COLS : ncols;
+	t->cap = rows + 1;
+	t->cells = calloc(t->cap * t->ncols, sizeof(*t->cells));
+	if (!t->cells)
+		return false;
+	mon_table_row(t, headers);
+	return true;
+}
+
+void mon_table_row(struct mon_table *t, const char *const *cells)
+{
+	if (!t->cells || t->nrows >= t->cap)
+		return;
+	for (size_t c = 0; c < t->ncols; c++)
+		snprintf(t->cells[t->nrows * t->ncols + c], MON_TABLE_CELL, "%s",
+		         cells[c] ? cells[c] : "");
+	t->nrows++;
+}
+
+void mon_table_print(FILE *f, struct mon_table *t, bool wide)
+{
+	if (!t->cells)
+		return;
+	size_t w[MON_TABLE_COLS] = { 0 }, total = 0;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t n = strlen(t->cells[r * t->ncols + c]);
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (size_t c = 0; c < t->ncols; c++)
+		total += w[c] + (c ? 1 : 0);
+	/* Not wide: the widest column gives up a character until the row fits
+	 * (no column below 4, so "x..." stays readable). */
+	while (!wide && total > 79) {
+		size_t widest = 0;
+		for (size_t c = 1; c < t->ncols; c++)
+			if (w[c] > w[widest])
+				widest = c;
+		if (w[widest] <= 4)
+			break;
+		w[widest]--;
+		total--;
+	}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			bool last = c + 1 == t->ncols;
+			if (strlen(s) > w[c])
+				fprintf(f, "%.*s...", (int)(w[c] - 3), s);
+			else if (last)
+				fputs(s, f);
+			else
+				fprintf(f, "%-*s", (int)w[c], s);
+			if (!last)
+				fputc(' ', f);
+		}
+		fputc('\n', f);
+		if (r == 0) {
+			for (size_t c = 0; c < t->ncols; c++) {
+				for (size_t i = 0; i < w[c]; i++)
+					fputc('-', f);
+				if (c + 1 < t->ncols)
+					fputc(' ', f);
+			}
+			fputc('\n', f);
+		}
+	}
+}
+
+void mon_table_free(struct mon_table *t)
+{
+	free(t->cells);
+	t->cells = NULL;
+}

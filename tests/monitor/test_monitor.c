@@ -1,0 +1,373 @@
+/*
+ * The monitor's views over a synthetic snapshot (two IKE SAs; a transport
+ * Child SA, a tunnel Child SA behind a NAT and a manual outbound SA):
+ * golden files pin the list and table layouts (tests/monitor/golden/), a
+ * schema check pins every JSON view's keys and their types in order
+ * (docs/monitor-json.md). SECPOL_UPDATE_GOLDEN=1 rewrites the golden files.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "monitor/monitor.h"
+
+static struct mon_addr ip(const char *text)
+{
+	struct mon_addr a = { 0 };
+	a.family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(a.family, text, a.bytes), 1);
+	return a;
+}
+
+static const char *const drop_names[] = { "none", "truncated", "bad-length", "bad-spi",
+                                          "replay", "out-of-window" };
+
+static void synthetic(struct mon_snapshot *s)
+{
+	assert_true(mon_snapshot_init(s, 4, 4, 4));
+	s->taken_at = 1704103200;   /* 2024-01-01 10:00:00 UTC */
+	/* Every counter a distinct value: a swapped label shows in the golden file. */
+	uint64_t *mm = (uint64_t *)&s->mm, *qm = (uint64_t *)&s->qm;
+	for (size_t i = 0; i < sizeof(s->mm) / sizeof(uint64_t); i++)
+		mm[i] = 100 + i;
+	for (size_t i = 0; i < sizeof(s->qm) / sizeof(uint64_t); i++)
+		qm[i] = 200 + i;
+	s->qm.offload_sas = s->qm.offloaded_bytes_sent = s->qm.offloaded_bytes_received = 0;
+	s->dp.packets_steered = 301;
+	s->dp.packets_encrypted = 302;
+	s->dp.packets_decrypted = 303;
+	s->dp.blocked = 304;
+	s->dp.ndrops = 6;
+	for (size_t i = 0; i < 6; i++) {
+		s->dp.drop_names[i] = drop_names[i];
+		s->dp.drops[i] = i ? 400 + i : 0;
+	}
+
+	struct mon_ike_sa *a = &s->ike[0];
+	*a = (struct mon_ike_sa){ .me = ip("192.0.2.1"), .peer = ip("192.0.2.2"), .me_port = 500,
+	                          .peer_port = 500, .cookie_i = 0x4f1a2b3c4d5e6f70ull,
+	                          .cookie_r = 0x0a1b2c3d4e5f6071ull, .auth = MON_AUTH_PSK,
+	                          .dh_group = 19, .initiator = true, .rule_id = 3, .age_s = 42,
+	                          .lifetime_s = 28800, .lifetime_left_s = 25000, .child_sas = 1 };
+	strcpy(a->me_id, "192.0.2.1");
+	strcpy(a->peer_id, "192.0.2.2");
+	strcpy(a->encryption, "AES-128-GCM");
+	strcpy(a->integrity, "AEAD");
+	strcpy(a->prf, "SHA256");
+	strcpy(a->state, "established");
+	strcpy(a->rule, "Require ESP");
+	a = &s->ike[1];
+	*a = (struct mon_ike_sa){ .me = ip("2001:db8::1"), .peer = ip("2001:db8:1::77"),
+	                          .me_port = 4500, .peer_port = 40123, .cookie_i = 1, .cookie_r = 2,
+	                          .auth = MON_AUTH_CERT, .dh_group = 14, .encap = true, .nat = true,
+	                          .rule_id = 4, .age_s = 7, .lifetime_s = 3600, .child_sas = 1 };
+	strcpy(a->me_id, "CN=gw1.example.com");
+	strcpy(a->peer_id, "CN=a-peer-with-a-rather-long-certificate-subject.example.com");
+	strcpy(a->encryption, "AES-256-CBC");
+	strcpy(a->integrity, "SHA256");
+	strcpy(a->prf, "SHA256");
+	strcpy(a->state, "established");
+	strcpy(a->rule, "Site tunnel");
+	s->nike = s->ike_total = 2;
+
+	struct mon_qm_sa *q = &s->qm_sas[0];
+	*q = (struct mon_qm_sa){ .negotiated = true, .direction = MON_DIR_BOTH, .me = ip("192.0.2.1"),
+	                         .peer = ip("192.0.2.2"), .me_len = 32, .peer_len = 32, .protocol = 6,
+	                         .me_port = 0, .peer_port = 3389, .rule_id = 3, .esp = true,
+	                         .pfs_group = 2, .lifetime_kb = 100000, .lifetime_s = 3600,
+	                         .remaining_kb = 99990, .remaining_s = 3558, .spi_in = 0xc0ffee01,
+	                         .spi_out = 0x1234abcd, .packets_in = 10, .packets_out = 11,
+	                         .bytes_in = 1000, .bytes_out = 1100, .drops_in = 1, .age_s = 42 };
+	strcpy(q->rule, "Require ESP");
+	strcpy(q->policy, "Require ESP");
+	strcpy(q->ah_integrity, "None");
+	strcpy(q->esp_confidentiality, "3DES");
+	strcpy(q->esp_integrity, "SHA1");
+	q = &s->qm_sas[1];
+	*q = (struct mon_qm_sa){ .negotiated = true, .direction = MON_DIR_BOTH, .me = ip("198.51.100.0"),
+	                         .peer = ip("203.0.113.0"), .me_len = 24, .peer_len = 24,
+	                         .tunnel = true, .me_tunnel = ip("2001:db8::1"),
+	                         .peer_tunnel = ip("2001:db8:1::77"), .rule_id = 4, .esp = true,
+	                         .lifetime_kb = 0, .lifetime_s = 3600, .remaining_s = 3593,
+	                         .encap = true, .encap_me_port = 4500, .encap_peer_port = 40123,
+	                         .spi_in = 0xaa, .spi_out = 0xbb00, .packets_in = 5, .packets_out = 6,
+	                         .bytes_in = 500, .bytes_out = 600, .age_s = 7, .rekey_due = true };
+	strcpy(q->rule, "Site tunnel");
+	strcpy(q->policy, "Tunnel ESP");
+	strcpy(q->ah_integrity, "None");
+	strcpy(q->esp_confidentiality, "AES-256-GCM");
+	strcpy(q->esp_integrity, "AEAD");
+	q = &s->qm_sas[2];
+	*q = (struct mon_qm_sa){ .direction = MON_DIR_OUTBOUND, .me = ip("192.0.2.1"),
+	                         .peer = ip("192.0.2.9"), .me_len = 32, .peer_len = 32,
+	                         .esp = false, .spi_out = 0x1000, .packets_out = 3, .bytes_out = 252,
+	                         .age_s = 99 };
+	strcpy(q->ah_integrity, "SHA256");
+	strcpy(q->esp_confidentiality, "None");
+	strcpy(q->esp_integrity, "None");
+	s->nqm = s->qm_total = 3;
+
+	struct mon_sa *sa = &s->sas[0];
+	*sa = (struct mon_sa){ .spi = 0x1000, .esp = false, .src = ip("192.0.2.1"),
+	                       .dst = ip("192.0.2.9"), .src_len = 32, .dst_len = 32, .sequence = 3,
+	                       .age_s = 99, .packets = 3, .bytes = 252 };
+	sa->drops[3] = 2;
+	strcpy(sa->encryption, "None");
+	strcpy(sa->integrity, "SHA256");
+	strcpy(sa->state, "active");
+	sa = &s->sas[1];
+	*sa = (struct mon_sa){ .spi = 0xaa, .inbound = true, .esp = true, .tunnel = true, .encap = true,
+	                       .src = ip("203.0.113.0"), .dst = ip("198.51.100.0"), .src_len = 24,
+	                       .dst_len = 24, .tunnel_src = ip("2001:db8:1::77"),
+	                       .tunnel_dst = ip("2001:db8::1"), .age_s = 7, .packets = 5, .bytes = 500 };
+	strcpy(sa->encryption, "AES-256-GCM");
+	strcpy(sa->integrity, "AEAD");
+	strcpy(sa->state, "rekey due");
+	s->nsa = s->sa_total = 2;
+}
+
+/* Renders into a buffer; the caller frees. */
+typedef void (*render_fn)(FILE *f, const struct mon_snapshot *s, enum mon_format fmt);
+static char *render(render_fn fn, enum mon_format fmt)
+{
+	struct mon_snapshot s;
+	synthetic(&s);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	fn(f, &s, fmt);
+	fclose(f);
+	mon_snapshot_free(&s);
+	return buf;
+}
+
+static void r_stats(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_stats(f, s, MON_STATS_ALL, fmt, false);
+}
+static void r_stats_ike(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_stats(f, s, MON_STATS_IKE, fmt, false);
+}
+static void r_mmsas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_mmsas(f, s, NULL, fmt, false);
+}
+static void r_qmsas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_qmsas(f, s, NULL, fmt, false);
+}
+static void r_mmsas_wide(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_mmsas(f, s, NULL, fmt, true);
+}
+static void r_qmsas_peer(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	struct mon_filter flt = { .has_dst = true, .dst = ip("192.0.2.9") };
+	mon_render_qmsas(f, s, &flt, fmt, false);
+}
+static void r_sas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	mon_render_sas(f, s, fmt, false);
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+	if (getenv("SECPOL_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+		return;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("missing golden file %s", path);
+	static char want[65536];
+	size_t n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = '\0';
+	if (strcmp(want, got)) {
+		fprintf(stderr, "--- %s (expected)\n%s--- got\n%s", name, want, got);
+		fail_msg("%s differs", name);
+	}
+}
+
+static void check_golden(const char *name, render_fn fn, enum mon_format fmt)
+{
+	char *got = render(fn, fmt);
+	golden(name, got);
+	free(got);
+}
+
+static void test_golden_layouts(void **state)
+{
+	(void)state;
+	check_golden("stats_list.txt", r_stats, MON_LIST);
+	check_golden("stats_ike_list.txt", r_stats_ike, MON_LIST);
+	check_golden("stats_table.txt", r_stats, MON_TABLE);
+	check_golden("mmsas_list.txt", r_mmsas, MON_LIST);
+	check_golden("mmsas_table.txt", r_mmsas, MON_TABLE);
+	check_golden("qmsas_list.txt", r_qmsas, MON_LIST);
+	check_golden("qmsas_table.txt", r_qmsas, MON_TABLE);
+	check_golden("mmsas_table_wide.txt", r_mmsas_wide, MON_TABLE);
+	check_golden("qmsas_peer_list.txt", r_qmsas_peer, MON_LIST);
+}
+
+/* Tables fit 79 columns unless wide. */
+static void test_table_width(void **state)
+{
+	(void)state;
+	render_fn fns[] = { r_stats, r_mmsas, r_qmsas };
+	for (size_t i = 0; i < 3; i++) {
+		char *got = render(fns[i], MON_TABLE);
+		for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n"))
+			if (strlen(line) > 79)
+				fail_msg("a line of %zu columns: %s", strlen(line), line);
+		free(got);
+	}
+	char *wide = render(r_mmsas_wide, MON_TABLE);
+	size_t longest = 0;
+	for (char *line = strtok(wide, "\n"); line; line = strtok(NULL, "\n"))
+		if (strlen(line) > longest)
+			longest = strlen(line);
+	assert_true(longest > 79);   /* nothing cut: the synthetic rows are wider */
+	free(wide);
+}
+
+/*
+ * The schema: "key:type" of every member in document order, types as JSON
+ * names them (s string, n number, b boolean, z null, o object, a array).
+ * Only the first object of each array is listed -- the rest repeat it --
+ * so the scan stops descending into an array after its first element.
+ */
+static size_t schema_of(const char *doc, char *out, size_t cap)
+{
+	size_t o = 0;
+	int depth = 0, narr = 0, skip_from = -1;
+	int arr_depth[32] = { 0 };
+	out[0] = '\0';
+	for (const char *p = doc; *p; p++) {
+		if (*p == '[') {
+			depth++;
+			if (narr < 31)
+				arr_depth[++narr] = depth;
+		} else if (*p == ']') {
+			depth--;
+			if (skip_from == narr)
+				skip_from = -1;
+			narr--;
+		} else if (*p == '{') {
+			depth++;
+		} else if (*p == '}') {
+			depth--;
+			/* an element of the innermost array ended: the next ones repeat it */
+			if (narr && depth == arr_depth[narr] && skip_from < 0)
+				skip_from = narr;
+		} else if (*p == '"') {
+			const char *end = strchr(p + 1, '"');
+			assert_non_null(end);
+			if (end[1] == ':' && skip_from < 0) {
+				const char *v = end + 2;
+				char t = *v == '"' ? 's' : *v == '{' ? 'o' : *v == '[' ? 'a'
+				         : *v == 't' || *v == 'f' ? 'b' : *v == 'n' ? 'z' : 'n';
+				o += (size_t)snprintf(out + o, cap - o, "%.*s:%c ", (int)(end - p - 1), p + 1, t);
+				assert_true(o < cap);
+			}
+			p = end;
+		}
+	}
+	return o;
+}
+
+static void check_schema(const char *what, render_fn fn, const char *want)
+{
+	char *doc = render(fn, MON_JSON);
+	static char got[8192];
+	schema_of(doc, got, sizeof(got));
+	if (strcmp(got, want)) {
+		fprintf(stderr, "%s schema\n want: %s\n got:  %s\n%s", what, want, got, doc);
+		fail_msg("the %s JSON schema changed (docs/monitor-json.md)", what);
+	}
+	free(doc);
+}
+
+static void test_json_schema(void **state)
+{
+	(void)state;
+	check_schema("stats", r_stats,
+	             "schema_version:n view:s taken_at:n main_mode:o active_acquire:n "
+	             "active_receive:n acquire_failures:n receive_failures:n send_failures:n "
+	             "acquire_heap_size:n receive_heap_size:n negotiation_failures:n "
+	             "authentication_failures:n invalid_cookies_received:n total_acquire:n "
+	             "total_get_spi:n total_key_add:n key_add_fail:n isadb_list_size:n "
+	             "conn_list_size:n oakley_main_mode:n oakley_quick_mode:n "
+	             "soft_associations:n invalid_packets_received:n total_receive:n "
+	             "active_ike_sas:n retransmissions:n cookies_sent:n fragmented_messages:n "
+	             "reassembled_messages:n quick_mode:o active_associations:n offload_sas:n "
+	             "pending_key_operations:n key_additions:n key_deletions:n rekeys:n "
+	             "active_tunnels:n bad_spi_packets:n packets_not_decrypted:n "
+	             "packets_not_authenticated:n packets_with_replay_detection:n "
+	             "confidential_bytes_sent:n confidential_bytes_received:n "
+	             "authenticated_bytes_sent:n authenticated_bytes_received:n "
+	             "transport_bytes_sent:n transport_bytes_received:n bytes_sent_in_tunnels:n "
+	             "bytes_received_in_tunnels:n offloaded_bytes_sent:n "
+	             "offloaded_bytes_received:n data_path:o packets_steered:n packets_encrypted:n "
+	             "packets_decrypted:n permitted_in_clear:n blocked:n no_matching_filter:n "
+	             "queued_for_sa:n queue_overflow_drops:n queue_timeout_drops:n "
+	             "queued_then_sent:n malformed_packets:n send_errors:n tun_write_errors:n "
+	             "drops:o truncated:n bad_length:n bad_spi:n replay:n out_of_window:n ");
+	check_schema("mmsas", r_mmsas,
+	             "schema_version:n view:s taken_at:n total:n truncated:b sas:a me:s me_port:n "
+	             "peer:s peer_port:n cookie_initiator:s cookie_responder:s auth:s me_id:s "
+	             "peer_id:s encryption:s integrity:s prf:s dh_group:n role:s state:s rule_id:n "
+	             "rule:s udp_encap:b nat:b age_s:n lifetime_s:n lifetime_left_s:n "
+	             "quick_mode_sas:n ");
+	check_schema("qmsas", r_qmsas,
+	             "schema_version:n view:s taken_at:n total:n truncated:b sas:a negotiated:b "
+	             "direction:s mode:s me:s me_prefix_len:n peer:s peer_prefix_len:n protocol:s "
+	             "me_port:n peer_port:n me_tunnel:z peer_tunnel:z rule_id:n rule:s policy:s "
+	             "ipsec_protocol:s ah_integrity:s esp_confidentiality:s esp_integrity:s "
+	             "pfs_group:n lifetime_kb:n lifetime_s:n remaining_kb:n remaining_s:n "
+	             "udp_encap:b encap_me_port:n encap_peer_port:n spi_in:n spi_out:n "
+	             "packets_in:n packets_out:n bytes_in:n bytes_out:n drops_in:n drops_out:n "
+	             "age_s:n rekey_due:b ");
+	check_schema("sa", r_sas,
+	             "schema_version:n view:s taken_at:n total:n truncated:b sas:a spi:n "
+	             "direction:s ipsec_protocol:s mode:s src:s src_prefix_len:n dst:s "
+	             "dst_prefix_len:n tunnel_src:z tunnel_dst:z encryption:s integrity:s "
+	             "udp_encap:b esn:b sequence:n age_s:n packets:n bytes:n drops:o truncated:n "
+	             "bad_length:n bad_spi:n replay:n out_of_window:n state:s ");
+	check_schema("stats type=ike", r_stats_ike,
+	             "schema_version:n view:s taken_at:n main_mode:o active_acquire:n "
+	             "active_receive:n acquire_failures:n receive_failures:n send_failures:n "
+	             "acquire_heap_size:n receive_heap_size:n negotiation_failures:n "
+	             "authentication_failures:n invalid_cookies_received:n total_acquire:n "
+	             "total_get_spi:n total_key_add:n key_add_fail:n isadb_list_size:n "
+	             "conn_list_size:n oakley_main_mode:n oakley_quick_mode:n "
+	             "soft_associations:n invalid_packets_received:n total_receive:n "
+	             "active_ike_sas:n retransmissions:n cookies_sent:n fragmented_messages:n "
+	             "reassembled_messages:n ");
+}
+
+int main(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_layouts),
+		cmocka_unit_test(test_table_width),
+		cmocka_unit_test(test_json_schema),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
