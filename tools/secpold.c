@@ -27,12 +27,13 @@ static void usage(FILE *f)
 	        "  --mtu N              MTU of the TUN device (default 1400)\n"
 	        "  --log-level LEVEL    error, warning, info (default) or debug\n"
 	        "  --syslog             log to syslog (the default when not in the foreground)\n"
+	        "  --syslog-socket PATH where the event log's lines go (default /dev/log)\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_SYSLOG_SOCKET };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 		{ "mtu", required_argument, NULL, O_MTU },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
+		{ "syslog-socket", required_argument, NULL, O_SYSLOG_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +79,14 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_SYSLOG: o.use_syslog = true; break;
+		case O_SYSLOG_SOCKET:
+			/* sun_path: 108 bytes with its NUL */
+			if (!optarg[0] || strlen(optarg) >= 108) {
+				fprintf(stderr, "secpold: --syslog-socket: a path of 1 to 107 bytes\n");
+				return 2;
+			}
+			o.syslog_socket = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

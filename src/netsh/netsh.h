@@ -12,6 +12,7 @@
 
 struct store;
 struct child_sa_config;
+struct event_log;
 struct netsh_session;
 
 /* `show rulefor`: one packet, as the command describes it. */
@@ -87,6 +88,9 @@ struct netsh_dynamic {
 	/* `show rulefor`: fills r for the packet p from the policy in force. */
 	bool (*show_rulefor)(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
 	                     struct diag *d);
+	/* `show events`: the negotiation event log (monitor/events.h), read in
+	 * the same thread that records it. */
+	const struct event_log *(*event_log)(void *ctx);
 };
 
 /* Sends one dynamic command line to the service; its output is printed on
