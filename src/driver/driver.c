@@ -463,6 +463,8 @@ static void child_delete(struct driver *d, struct child_sa *cs)
 	else
 		d->children_tail = cs->prevp;
 	add_counters(cs->sa->inbound ? &d->retired_in : &d->retired_out, &cs->sa->count);
+	(cs->sa->mode == SA_TUNNEL ? d->retired_tunnel : d->retired_transport)[cs->sa->inbound] +=
+		cs->sa->count.bytes;
 	sad_delete(d->sad, cs->sa);
 	free(cs);
 	d->key_deletions++;
@@ -554,6 +556,10 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 	memset(s, 0, sizeof(*s));
 	pthread_rwlock_wrlock(&d->lock);
 	struct sa_counters in = d->retired_in, out = d->retired_out;
+	s->transport_bytes_sent = d->retired_transport[0];
+	s->transport_bytes_received = d->retired_transport[1];
+	s->tunnel_bytes_sent = d->retired_tunnel[0];
+	s->tunnel_bytes_received = d->retired_tunnel[1];
 	for (struct child_sa *cs = d->children; cs; cs = cs->next) {
 		const struct ipsec_sa *sa = cs->sa;
 		add_counters(sa->inbound ? &in : &out, &sa->count);

@@ -78,6 +78,10 @@ struct driver {
 	struct child_sa *children;
 	struct child_sa **children_tail;   /* the last next field (standby SAs go there) */
 	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
+	/* ... and their payload bytes by mode, [0] sent, [1] received: the
+	 * Transport / Tunnels byte counters count since start, not only what
+	 * the SAs alive now carried. */
+	uint64_t retired_transport[2], retired_tunnel[2];
 	uint64_t key_additions, key_deletions;
 	struct worker_stats tx_stats, rx_stats;
 	uint64_t sad_drops_retired[DROP_COUNT];
