@@ -354,11 +354,13 @@ static void fill_events(void)
 		ev.kind = (enum event_kind)(i % EVENT_KIND_COUNT);
 		ev.time_s = 1700000000 + i;
 		snprintf(ev.peer, sizeof(ev.peer), "192.0.2.%d", i);
-		snprintf(ev.rule, sizeof(ev.rule), i % 2 ? "rule \"%d\"\n" : "", i);
+		if (i % 2)
+			snprintf(ev.rule, sizeof(ev.rule), "rule \"%d\"\n", i);
 		ev.child = i % 3 == 0;
 		ev.ike_spi_i = (uint64_t)i;
 		ev.spi_in = 0x100u + (uint32_t)i;
-		snprintf(ev.reason, sizeof(ev.reason), i % 2 ? "" : "why\t%d", i);
+		if (i % 2 == 0)
+			snprintf(ev.reason, sizeof(ev.reason), "why\t%d", i);
 		event_log_add(&fuzz_events, &ev);
 	}
 }
