@@ -61,6 +61,7 @@
 #include "agent/control.h"
 #include "driver/driver.h"
 #include "fuzz_common.h"
+#include "monitor/events.h"
 #include "netsh/internal.h"
 #include "netsh/netsh.h"
 #include "store/store.h"
@@ -343,6 +344,37 @@ static bool op_show_rulefor(void *ctx, const struct netsh_packet *p, struct nets
 	return true;
 }
 
+/* `show events`: a small log that has wrapped, with an event of each kind
+ * and text that needs quoting, for the three printers. */
+static struct event_log fuzz_events;
+static const struct event_log *op_event_log(void *ctx)
+{
+	struct oplog *l = ctx;
+	logf_(l, "event_log\n");
+	return &fuzz_events;
+}
+
+static void fill_events(void)
+{
+	if (!event_log_init(&fuzz_events, 5))
+		abort();
+	for (int i = 0; i < 9; i++) {
+		struct sec_event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = (enum event_kind)(i % EVENT_KIND_COUNT);
+		ev.time_s = 1700000000 + i;
+		snprintf(ev.peer, sizeof(ev.peer), "192.0.2.%d", i);
+		if (i % 2)
+			snprintf(ev.rule, sizeof(ev.rule), "rule \"%d\"\n", i);
+		ev.child = i % 3 == 0;
+		ev.ike_spi_i = (uint64_t)i;
+		ev.spi_in = 0x100u + (uint32_t)i;
+		if (i % 2 == 0)
+			snprintf(ev.reason, sizeof(ev.reason), "why\t%d", i);
+		event_log_add(&fuzz_events, &ev);
+	}
+}
+
 /* Closes a session; notes that the store must be put back. */
 static void finish(struct netsh_session *ns)
 {
@@ -434,7 +466,8 @@ static bool run_secpold(const char *line, struct oplog *l, bool *opened)
 	                             .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
 	                             .dyn = &dyn, .dyn_changed = op_dyn_changed,
 	                             .delete_sas = op_delete_sas,
-	                             .specific_filters = op_specific_filters };
+	                             .specific_filters = op_specific_filters,
+	                             .event_log = op_event_log };
 	struct netsh_session ns;
 	fuzz_session(&ns);
 	ns.dynamic = &ops;
@@ -571,6 +604,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_setup();
+	fill_events();
 	return 0;
 }
 

@@ -29,12 +29,13 @@ static void usage(FILE *f)
 	        "  --syslog             log to syslog (the default when not in the foreground)\n"
 	        "  --store-poll SECONDS how often the store is checked for changes made by\n"
 	        "                       other writers (default 1; `secpol` tells secpold at once)\n"
+	        "  --syslog-socket PATH where the event log's lines go (default /dev/log)\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "store-poll", required_argument, NULL, O_POLL },
+		{ "syslog-socket", required_argument, NULL, O_SYSLOG_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +92,14 @@ int main(int argc, char **argv)
 			o.poll_ms = (unsigned)v * 1000;
 			break;
 		}
+		case O_SYSLOG_SOCKET:
+			/* sun_path: 108 bytes with its NUL */
+			if (!optarg[0] || strlen(optarg) >= 108) {
+				fprintf(stderr, "secpold: --syslog-socket: a path of 1 to 107 bytes\n");
+				return 2;
+			}
+			o.syslog_socket = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -5,6 +5,7 @@
  * the policy is in force), the event loop (control requests, signals,
  * store changes), and a shutdown that removes what was installed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -33,6 +34,7 @@
 #include "agent/keying.h"
 #include "driver/driver.h"
 #include "monitor/monitor.h"
+#include "monitor/events.h"
 #include "netsh/netsh.h"
 
 #define STEER_MARK 0x53500001u
@@ -58,6 +60,8 @@ struct agent {
 	struct keying keying;
 	bool keying_up;
 	struct dyn_spd *dyn;            /* `secpol dynamic` objects: memory only */
+	struct event_log events;        /* `show events` */
+	struct syslog_sink syslog;      /* ... and each of them to syslog */
 };
 
 static const struct agent_options *log_opts;
@@ -92,6 +96,57 @@ static void ike_log_line(int level, const char *line)
 {
 	alog(level <= LOG_ERR ? LOG_LEVEL_ERROR : level <= LOG_WARNING ? LOG_LEVEL_WARNING
 	     : level <= LOG_NOTICE ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s", line);
+}
+
+/* ---- the event log ---- */
+
+static void event_addr(const struct ike_addr *a, char *buf, size_t len)
+{
+	if (!a->family || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		buf[0] = '\0';
+}
+
+/* An IKE event: into the ring for `show events`, and one line to syslog. */
+static void agent_event(void *ctx, const struct ike_event *ie)
+{
+	struct agent *a = ctx;
+	static const enum event_kind kinds[] = {
+		[IKE_EVENT_IKE_SA_UP] = EVENT_IKE_SA_UP, [IKE_EVENT_IKE_SA_DOWN] = EVENT_IKE_SA_DOWN,
+		[IKE_EVENT_CHILD_SA_UP] = EVENT_CHILD_SA_UP,
+		[IKE_EVENT_CHILD_SA_DOWN] = EVENT_CHILD_SA_DOWN,
+		[IKE_EVENT_IKE_REKEY] = EVENT_IKE_REKEY, [IKE_EVENT_CHILD_REKEY] = EVENT_CHILD_REKEY,
+		[IKE_EVENT_FAILURE] = EVENT_FAILURE,
+	};
+	struct sec_event ev;
+	memset(&ev, 0, sizeof(ev));
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev.time_s = now.tv_sec;
+	ev.time_ms = (uint32_t)(now.tv_nsec / 1000000);
+	ev.kind = (unsigned)ie->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[ie->kind] : EVENT_FAILURE;
+	event_addr(&ie->local, ev.local, sizeof(ev.local));
+	event_addr(&ie->remote, ev.peer, sizeof(ev.peer));
+	event_set_text(ev.rule, sizeof(ev.rule), ie->rule);
+	ev.rule_id = ie->rule_id;
+	ev.initiator = ie->initiator;
+	ev.ike_spi_i = ie->ike_spi_i;
+	ev.ike_spi_r = ie->ike_spi_r;
+	ev.old_ike_spi_i = ie->old_ike_spi_i;
+	ev.old_ike_spi_r = ie->old_ike_spi_r;
+	ev.child = ie->kind == IKE_EVENT_CHILD_SA_UP || ie->kind == IKE_EVENT_CHILD_SA_DOWN ||
+	           ie->kind == IKE_EVENT_CHILD_REKEY;
+	ev.ah = ie->proto == SA_PROTO_AH;
+	ev.tunnel = ie->tunnel;
+	ev.spi_in = ie->spi_in;
+	ev.spi_out = ie->spi_out;
+	ev.old_spi_in = ie->old_spi_in;
+	ev.old_spi_out = ie->old_spi_out;
+	event_set_text(ev.algs, sizeof(ev.algs), ie->algs);
+	event_set_text(ev.reason, sizeof(ev.reason), ie->reason);
+	const struct sec_event *kept = event_log_add(&a->events, &ev);
+	char line[EVENT_LINE_MAX];
+	event_format_line(kept, line, sizeof(line));
+	syslog_sink_send(&a->syslog, kept->kind == EVENT_FAILURE ? LOG_WARNING : LOG_NOTICE, line);
 }
 
 /* ---- the store and the policy ---- */
@@ -290,6 +345,12 @@ static bool op_delete_sa(void *ctx, bool all, uint32_t spi, const struct ip_addr
 		                  "destination.", proto == SA_PROTO_AH ? "AH" : "ESP", spi);
 	alog(LOG_LEVEL_INFO, "manual SA 0x%08x deleted", spi);
 	return true;
+}
+
+static const struct event_log *op_event_log(void *ctx)
+{
+	struct agent *a = ctx;
+	return &a->events;
 }
 
 static void op_show_ike(void *ctx, FILE *out, const char *what)
@@ -651,6 +712,8 @@ static bool start(struct agent *a)
 		return false;
 	}
 	a->keying_up = true;
+	a->keying.event = agent_event;
+	a->keying.event_ctx = a;
 	if (!route_install(&a->steer, err, sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "cannot install the policy routes: %s", err);
 		return false;
@@ -775,7 +838,8 @@ int agent_run(const struct agent_options *o)
 	                                .show_ike = op_show_ike, .show_rulefor = op_show_rulefor,
 	                                .dyn_changed = op_dyn_changed,
 	                                .delete_sas = op_delete_sas,
-	                                .specific_filters = op_specific_filters };
+	                                .specific_filters = op_specific_filters,
+	                                .event_log = op_event_log };
 	/* Dynamic objects start empty on every start (netsh-ipsec.md §4). */
 	a.dyn = malloc(sizeof(*a.dyn));
 	if (!a.dyn) {
@@ -784,6 +848,11 @@ int agent_run(const struct agent_options *o)
 	}
 	dyn_init(a.dyn);
 	a.ops.dyn = a.dyn;
+	syslog_sink_init(&a.syslog, o->syslog_socket, "secpold", LOG_DAEMON);
+	if (!event_log_init(&a.events, EVENT_LOG_CAPACITY)) {
+		alog(LOG_LEVEL_ERROR, "out of memory for the event log");
+		return 1;
+	}
 	if (o->use_syslog)
 		openlog("secpold", LOG_PID, LOG_DAEMON);
 	/* Signals are read from a signalfd by the main loop; blocked before
@@ -806,6 +875,9 @@ int agent_run(const struct agent_options *o)
 	free(a.dyn);
 	if (sfd >= 0)
 		close(sfd);
+	/* After shutdown: stopping IKE records the SAs going down. */
+	event_log_free(&a.events);
+	syslog_sink_close(&a.syslog);
 	alog(LOG_LEVEL_INFO, "stopped");
 	return status;
 }

@@ -22,6 +22,7 @@ struct agent_options {
 	unsigned mtu;                /* of the TUN device */
 	unsigned poll_ms;            /* how often the store is checked for changes */
 	int ready_fd;                /* >= 0: written to (then closed) once ready */
+	const char *syslog_socket;   /* where the event log's syslog lines go (NULL: /dev/log) */
 };
 
 /* Runs secpold until SIGTERM/SIGINT; returns the process exit status. */

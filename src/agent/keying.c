@@ -182,6 +182,13 @@ static void k_log(void *ctx, int level, const char *line)
 		k->log(level, line);
 }
 
+static void k_event(void *ctx, const struct ike_event *ev)
+{
+	struct keying *k = ctx;
+	if (k->event)
+		k->event(k->event_ctx, ev);
+}
+
 /* ---- sockets ---- */
 
 static int ike_socket(int family, uint32_t mark)
@@ -235,7 +242,7 @@ bool keying_start(struct keying *k, struct driver *d, const struct steer_config 
 	 * went away takes its SAs with it within about a minute. */
 	struct ike_config cfg = { .dpd_s = 30 };
 	struct ike_host h = { .ctx = k, .send = k_send, .install = k_install, .remove = k_remove,
-	                      .dynamic = k_dynamic, .log = k_log };
+	                      .dynamic = k_dynamic, .log = k_log, .event = k_event };
 	if (!(k->engine = ike_engine_new(&cfg, &h))) {
 		keying_stop(k);
 		snprintf(err, errlen, "out of memory");

@@ -32,6 +32,9 @@ struct keying {
 	int64_t certs_mtime;
 	enum cert_crl_mode crl;
 	void (*log)(int level, const char *line);   /* syslog levels */
+	/* The engine's structured events (the event log); set after keying_start. */
+	void (*event)(void *ctx, const struct ike_event *ev);
+	void *event_ctx;
 };
 
 bool keying_start(struct keying *k, struct driver *d, const struct steer_config *steer,

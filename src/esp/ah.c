@@ -145,7 +145,7 @@ enum sa_drop ah_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	p->len = total;
 	sa->count.packets++;
 	sa->count.bytes += plen;
-	sa->count.auth_bytes += total;
+	sa->count.auth_bytes += plen;   /* the payload protected, as ESP counts it */
 	return DROP_NONE;
 }
 
@@ -196,7 +196,7 @@ enum sa_drop ah_input_at(struct ipsec_sa *sa, struct pkt *p, uint64_t now,
 		return sa_drop(sa, DROP_BAD_LENGTH);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return sa_drop(sa, DROP_LIFETIME);
-	sa->count.auth_bytes += ii.total;
+	sa->count.auth_bytes += plen;
 	if (sa->mode == SA_TUNNEL) {
 		p->off += ii.hlen + ahlen;
 		p->len = inner;

@@ -38,6 +38,19 @@ static size_t make_aad(const struct ipsec_sa *sa, uint64_t seq, uint8_t aad[12])
 	return 8;
 }
 
+/* The Monitor's Confidential and Authenticated bytes count what the
+ * Transport/Tunnel bytes count -- the IP payload protected, before
+ * encryption on send and after decryption on receive (ip-security-monitor.md
+ * §4.4) -- each when the SA gives that protection: confidentiality by a
+ * cipher (not NULL, not GMAC), integrity by an AEAD, GMAC or a MAC. */
+static void count_protected(struct ipsec_sa *sa, const struct crypto_enc_info *ei, size_t plen)
+{
+	if (sa->enc != ENC_NULL && !ei->gmac)
+		sa->count.conf_bytes += plen;
+	if (ei->aead || sa->integ != MAC_NONE)
+		sa->count.auth_bytes += plen;
+}
+
 enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 {
 	const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
@@ -110,9 +123,7 @@ enum sa_drop esp_output(struct ipsec_sa *sa, struct pkt *p, uint64_t now)
 	p->len = total;
 	sa->count.packets++;
 	sa->count.bytes += plen;
-	sa->count.auth_bytes += ESP_HDR + ei->iv_len + padded;
-	if (sa->enc != ENC_NULL && !ei->gmac)
-		sa->count.conf_bytes += padded;
+	count_protected(sa, ei, plen);
 	return DROP_NONE;
 }
 
@@ -182,9 +193,7 @@ enum sa_drop esp_input_at(struct ipsec_sa *sa, struct pkt *p, uint64_t now,
 		return sa_drop(sa, DROP_PADDING);
 	if (sa_account(sa, plen, now) == SA_EVENT_HARD)
 		return sa_drop(sa, DROP_LIFETIME);
-	sa->count.auth_bytes += ESP_HDR + ei->iv_len + clen;
-	if (sa->enc != ENC_NULL && !ei->gmac)
-		sa->count.conf_bytes += clen;
+	count_protected(sa, ei, plen);
 
 	if (nh == 59) {                       /* §2.6: a dummy packet, discarded silently */
 		p->len = 0;

@@ -93,6 +93,14 @@ static void log_up(struct ike_engine *e, const struct ike_ikesa *sa)
 	        sa->encap ? ", UDP-encapsulated" : "");
 }
 
+/* The event log's IKE SA up: authenticated both ways, before its first
+ * Child SA is installed (so the log reads in order). */
+static void announce_up(struct ike_engine *e, struct ike_ikesa *sa)
+{
+	sa->up_told = true;
+	ike_emit(e, IKE_EVENT_IKE_SA_UP, sa, NULL, NULL);
+}
+
 /* The Child SA half of an IKE_AUTH response. */
 static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
                                 const struct ike_message *m)
@@ -164,6 +172,7 @@ enum ike_state auth_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 		return IKE_S_DEAD;
 	}
 	log_up(e, sa);
+	announce_up(e, sa);
 	auth_child_response(e, sa, m);
 	/* An IKE SA we opened for a Child SA that did not come: gone again
 	 * (the next acquire tries afresh), else they would pile up. */
@@ -182,8 +191,10 @@ static void initial_contact(struct ike_engine *e, struct ike_ikesa *keep)
 			next = sa->next_spi;
 			if (sa != keep && sa->state == IKE_S_ESTABLISHED &&
 			    sa->remote.family == keep->remote.family &&
-			    memcmp(sa->remote.bytes, keep->remote.bytes, 16) == 0)
+			    memcmp(sa->remote.bytes, keep->remote.bytes, 16) == 0) {
+				sa->down_reason = "the peer restarted (INITIAL_CONTACT)";
 				ikesa_kill(e, sa);
+			}
 		}
 }
 
@@ -356,6 +367,7 @@ enum ike_state auth_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 	}
 	if (ike_find_notify(m, IKE_N_INITIAL_CONTACT, NULL))
 		initial_contact(e, sa);
+	announce_up(e, sa);
 	auth_child_request(e, sa, m, pk, &w);
 	if (!ike_send_response(e, sa, IKE_AUTH, rx->mid, &w)) {
 		ike_fail(e, sa, NULL, STEP_AUTH, "cannot send the IKE_AUTH response");

@@ -319,10 +319,12 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 	        proto == SA_PROTO_ESP ? "ESP" : "AH", p->spi_in, p->spi_out, ch->algs,
 	        p->tunnel ? "tunnel" : "transport", ch->encap ? ", UDP-encapsulated" : "",
 	        p->g_ir ? ", PFS" : "", r->name);
+	ike_emit(e, IKE_EVENT_CHILD_SA_UP, sa, ch, NULL);
 	return ch;
 }
 
-void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c)
+void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c,
+                  const char *why)
 {
 	for (struct ike_child **pp = &sa->children; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -349,6 +351,11 @@ void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *
 	e->stats.key_deletions += 2;
 	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x removed",
 	        c->proto == SA_PROTO_ESP ? "ESP" : "AH", c->spi_in, c->spi_out);
+	if (!why)
+		why = c->replaced ? "replaced by a rekey"
+		      : c->expire_at_ms && e->now_ms >= c->expire_at_ms ? "hard lifetime reached"
+		                                                        : "deleted";
+	ike_emit(e, IKE_EVENT_CHILD_SA_DOWN, sa, c, why);
 	free(c);
 }
 
@@ -365,10 +372,13 @@ void child_linger_expire(struct ike_engine *e, bool all)
 	}
 }
 
-void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa)
+void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa, const char *why)
 {
+	char text[128];
+	if (why)
+		snprintf(text, sizeof(text), "its IKE SA went: %s", why);
 	while (sa->children)
-		child_remove(e, sa, sa->children);
+		child_remove(e, sa, sa->children, why ? text : NULL);
 }
 
 struct ike_child *child_by_spi_in(struct ike_ikesa *sa, uint32_t spi)

@@ -121,6 +121,54 @@ static const char *step_name(enum ike_step s)
 	return names[s];
 }
 
+void ike_event_fill(const struct ike_engine *e, struct ike_event *ev, enum ike_event_kind kind,
+                    const struct ike_ikesa *sa, const struct ike_child *c, const char *reason)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->rule = "";
+	ev->algs = "";
+	ev->reason = reason ? reason : "";
+	if (sa) {
+		ev->local = sa->local;
+		ev->remote = sa->remote;
+		ev->rule_id = sa->rule_id;
+		ev->initiator = sa->initiator;
+		ev->ike_spi_i = sa->spi_i;
+		ev->ike_spi_r = sa->spi_r;
+		ev->algs = sa->algs;
+	}
+	if (c) {
+		ev->rule_id = c->rule_id;
+		ev->proto = c->proto;
+		ev->tunnel = c->tunnel;
+		ev->spi_in = c->spi_in;
+		ev->spi_out = c->spi_out;
+		ev->algs = c->algs;
+	}
+	/* The rule as it was named when the SA was made may be gone after a
+	 * policy change: then the id is all there is. */
+	const struct ike_rule *r = sa && sa->rule && !c ? sa->rule : ike_rule_by_id(e, ev->rule_id);
+	if (r)
+		ev->rule = r->name;
+}
+
+void ike_event_emit(struct ike_engine *e, const struct ike_event *ev)
+{
+	if (e->host.event)
+		e->host.event(e->host.ctx, ev);
+}
+
+void ike_emit(struct ike_engine *e, enum ike_event_kind kind, const struct ike_ikesa *sa,
+              const struct ike_child *c, const char *reason)
+{
+	if (!e->host.event)
+		return;
+	struct ike_event ev;
+	ike_event_fill(e, &ev, kind, sa, c, reason);
+	ike_event_emit(e, &ev);
+}
+
 void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr *peer,
               enum ike_step step, const char *fmt, ...)
 {
@@ -142,6 +190,14 @@ void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr 
 	char a[64];
 	addr_text(&f->peer, a, sizeof(a));
 	ike_log(e, LOG_WARNING, "IKE %s with %s failed: %s", step_name(step), a, f->why);
+	if (e->host.event) {
+		struct ike_event ev;
+		char reason[sizeof(f->why) + 32];
+		snprintf(reason, sizeof(reason), "%s: %s", step_name(step), f->why);
+		ike_event_fill(e, &ev, IKE_EVENT_FAILURE, sa, NULL, reason);
+		ev.remote = f->peer;
+		ike_event_emit(e, &ev);
+	}
 }
 
 /* ---- the SA table ---- */
@@ -345,12 +401,30 @@ static void free_buf(uint8_t **p, size_t *len)
 	*len = 0;
 }
 
+/* Why an IKE SA goes, when the code that ends it did not say. */
+static const char *down_reason(const struct ike_ikesa *sa)
+{
+	if (sa->down_reason)
+		return sa->down_reason;
+	if (sa->rekeyed)
+		return "replaced by a rekey";
+	if (sa->superseded)
+		return "its rule changed";
+	if (sa->redundant)
+		return "redundant (a duplicate, or no Child SA came)";
+	return "deleted";
+}
+
 void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	uint32_t *pc = ike_peer_count(e, &sa->peer_key);
 	if (pc && *pc)
 		(*pc)--;
-	child_remove_all(e, sa);
+	const char *why = down_reason(sa);
+	child_remove_all(e, sa, why);
+	/* Only an SA that was up goes down: a failed negotiation is a failure. */
+	if (sa->up_told)
+		ike_emit(e, IKE_EVENT_IKE_SA_DOWN, sa, NULL, why);
 	pending_free(sa);
 	free(sa->offer);
 	free(sa->child_offer);
@@ -768,6 +842,7 @@ bool ike_engine_set_policy(struct ike_engine *e, const struct ike_policy *p, cha
 				continue;
 			if (!now) {
 				sa->redundant = true;   /* deleted at the next tick, the peer told */
+				sa->down_reason = "its rule was removed from the policy";
 				continue;
 			}
 			if (rule_same(was, now))
@@ -1181,6 +1256,7 @@ static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
 			         : sa->req_exchange == IKE_CREATE_CHILD_SA ? "CREATE_CHILD_SA"
 			                                                   : "INFORMATIONAL",
 			         sa->tries + 1);
+			sa->down_reason = "the peer stopped answering";
 			ikesa_kill(e, sa);
 			return;
 		}
@@ -1195,6 +1271,8 @@ static void tick_sa(struct ike_engine *e, struct ike_ikesa *sa)
 		return;
 	}
 	if (sa->state == IKE_S_DELETING && now - sa->last_rx_ms >= DELETING_MS) {
+		if (!sa->down_reason && !sa->rekeyed)
+			sa->down_reason = "deleted (the peer did not confirm)";
 		ikesa_kill(e, sa);
 		return;
 	}
@@ -1251,6 +1329,8 @@ static void flush_one(struct ike_engine *e, struct ike_ikesa *sa)
 {
 	if (sa->state == IKE_S_ESTABLISHED)
 		info_delete_ike(e, sa);   /* sends the Delete; no answer awaited */
+	if (!sa->down_reason)
+		sa->down_reason = "flushed (every SA deleted)";
 	ikesa_kill(e, sa);
 }
 

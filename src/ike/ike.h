@@ -82,6 +82,35 @@ struct ike_child_install {
 	struct child_sa_config in, out;
 };
 
+/* What the negotiations did, for the event log (`show events`, syslog):
+ * structured, so the host can keep and print it without parsing the text
+ * log. Never a key. */
+enum ike_event_kind {
+	IKE_EVENT_IKE_SA_UP,
+	IKE_EVENT_IKE_SA_DOWN,
+	IKE_EVENT_CHILD_SA_UP,
+	IKE_EVENT_CHILD_SA_DOWN,
+	IKE_EVENT_IKE_REKEY,         /* a new IKE SA took over (old_ike_spi_*: the one it replaced) */
+	IKE_EVENT_CHILD_REKEY,       /* a new Child SA took over (old_spi_*: the one it replaced) */
+	IKE_EVENT_FAILURE,           /* a negotiation failed; reason says which step and why */
+};
+
+struct ike_event {
+	enum ike_event_kind kind;
+	struct ike_addr local, remote;
+	uint32_t rule_id;
+	const char *rule;            /* the rule's name; "" when unknown */
+	bool initiator;              /* of the IKE SA */
+	uint64_t ike_spi_i, ike_spi_r;   /* 0 when no IKE SA is known */
+	uint64_t old_ike_spi_i, old_ike_spi_r;
+	enum sa_proto proto;         /* Child SA events */
+	bool tunnel;
+	uint32_t spi_in, spi_out;    /* Child SA events (our inbound SPI, the peer's) */
+	uint32_t old_spi_in, old_spi_out;
+	const char *algs;            /* "AES-GCM-128/PRF-SHA256/CURVE25519"; "" when none */
+	const char *reason;          /* failures and downs: why; "" otherwise */
+};
+
 struct ike_host {
 	void *ctx;
 	/* A datagram to send from local to remote (port 4500: the host adds the
@@ -99,6 +128,9 @@ struct ike_host {
 	void (*dynamic)(void *ctx, const struct driver_dynamic *f, bool add, uint32_t lifetime_s);
 	/* One line for the log: SA up/down, failures (never a key). */
 	void (*log)(void *ctx, int level, const char *line);
+	/* The same moments, structured (NULL: not wanted). The strings live
+	 * only for the call. */
+	void (*event)(void *ctx, const struct ike_event *ev);
 	/* Random octets; NULL: the system's (crypto_random). Tests make them
 	 * deterministic. */
 	bool (*random)(void *ctx, uint8_t *out, size_t len);

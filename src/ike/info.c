@@ -46,7 +46,8 @@ enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 					put_spi32(esp + 4 * nesp++, c->spi_in);
 				else if (proto == SA_PROTO_AH && nah < 64)
 					put_spi32(ah + 4 * nah++, c->spi_in);
-				child_remove(e, sa, c);
+				/* A replaced one goes because of the rekey, whoever deletes it. */
+				child_remove(e, sa, c, c->replaced ? NULL : "deleted by the peer");
 			}
 		} else if (p->type == IKE_PL_NOTIFY) {
 			struct ike_notify n;
@@ -67,6 +68,8 @@ enum ike_state info_request(struct ike_engine *e, struct ike_ikesa *sa, const st
 	ike_send_response(e, sa, IKE_INFORMATIONAL, rx->mid, &w);
 	if (delete_ike) {
 		ike_log(e, LOG_NOTICE, "IKE SA deleted by the peer");
+		if (!sa->rekeyed)
+			sa->down_reason = "deleted by the peer";
 		return IKE_S_DEAD;
 	}
 	return sa->state;
@@ -81,7 +84,7 @@ enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 	if (sa->deleting_spi_in) {
 		struct ike_child *c = child_by_spi_in(sa, sa->deleting_spi_in);
 		if (c)
-			child_remove(e, sa, c);
+			child_remove(e, sa, c, NULL);
 		sa->deleting_spi_in = 0;
 	}
 	const struct ike_message *m = rx->m;
@@ -94,7 +97,7 @@ enum ike_state info_response(struct ike_engine *e, struct ike_ikesa *sa, const s
 		for (size_t k = 0; k < d.count; k++) {
 			struct ike_child *c = child_by_spi_out(sa, proto, ike_delete_spi(&d, k));
 			if (c)
-				child_remove(e, sa, c);
+				child_remove(e, sa, c, NULL);
 		}
 	}
 	rekey_work(e, sa);

@@ -204,6 +204,11 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 		goto out;
 	}
 	e->stats.rekeys++;
+	struct ike_event ev;
+	ike_event_fill(e, &ev, IKE_EVENT_CHILD_REKEY, sa, fresh, NULL);
+	ev.old_spi_in = p->old_spi_in;
+	ev.old_spi_out = old ? old->spi_out : 0;
+	ike_event_emit(e, &ev);
 	/* §2.8.1: the peer rekeyed it too. The pair made by the exchange with
 	 * the lowest nonce goes, deleted by the side that made it. */
 	if (p->collided) {
@@ -341,6 +346,12 @@ static struct ike_ikesa *ike_rekey_make(struct ike_engine *e, struct ike_ikesa *
 	e->stats.rekeys++;
 	ike_log(e, LOG_NOTICE, "IKE SA rekeyed (%s): %016llx_i %016llx_r", ns->algs,
 	        (unsigned long long)ns->spi_i, (unsigned long long)ns->spi_r);
+	struct ike_event ev;
+	ns->up_told = true;   /* the rekey event is its up */
+	ike_event_fill(e, &ev, IKE_EVENT_IKE_REKEY, ns, NULL, NULL);
+	ev.old_ike_spi_i = old->spi_i;
+	ev.old_ike_spi_r = old->spi_r;
+	ike_event_emit(e, &ev);
 	return ns;
 }
 
@@ -630,6 +641,11 @@ enum ike_state create_request(struct ike_engine *e, struct ike_ikesa *sa, const 
 		/* The peer deletes the old pair; until then it still receives. */
 		old->replaced = true;
 		e->stats.rekeys++;
+		struct ike_event ev;
+		ike_event_fill(e, &ev, IKE_EVENT_CHILD_REKEY, sa, fresh, NULL);
+		ev.old_spi_in = old->spi_in;
+		ev.old_spi_out = old->spi_out;
+		ike_event_emit(e, &ev);
 		struct ike_pending *own = sa->pend;
 		if (own && own->kind == PEND_CHILD_REKEY && own->old_spi_in == old->spi_in) {
 			/* Ours is out too: its answer settles which pair stays. */

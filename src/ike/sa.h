@@ -151,6 +151,8 @@ struct ike_ikesa {
 	struct ike_ikesa *next_spi;   /* engine's hash chains */
 	struct ike_ikesa *next_peer;
 	struct ike_addr peer_key;     /* the address counted in e->peers */
+	const char *down_reason;      /* why it goes, for the event log (NULL: from its flags) */
+	bool up_told;                 /* its up (or rekey) event was sent: its down will be */
 };
 
 /* How many IKE SAs (any state) the engine holds with one peer address. */
@@ -228,6 +230,15 @@ void ike_fail(struct ike_engine *e, struct ike_ikesa *sa, const struct ike_addr 
               enum ike_step step, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void ike_log(struct ike_engine *e, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* An event of sa (NULL: none known) and its Child SA c (NULL: none),
+ * filled from them for the host; the caller adds what is particular (old
+ * SPIs of a rekey) and hands it over with ike_event_emit. */
+void ike_event_fill(const struct ike_engine *e, struct ike_event *ev, enum ike_event_kind kind,
+                    const struct ike_ikesa *sa, const struct ike_child *c, const char *reason);
+void ike_event_emit(struct ike_engine *e, const struct ike_event *ev);
+/* Both at once, for events with nothing particular. */
+void ike_emit(struct ike_engine *e, enum ike_event_kind kind, const struct ike_ikesa *sa,
+              const struct ike_child *c, const char *reason);
 
 /* Sends a request (kept for retransmission) or a response (kept for a
  * duplicate request) of the exchange; inner: the payload chain for SK,
@@ -329,9 +340,11 @@ struct child_params {
 struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
                                 const struct child_params *p, char *why, size_t whylen);
 struct ike_child *child_by_spi_in(struct ike_ikesa *sa, uint32_t spi);
-void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa);
+/* why: for the event log (NULL: from the Child SA's flags). */
+void child_remove_all(struct ike_engine *e, struct ike_ikesa *sa, const char *why);
 struct ike_child *child_by_spi_out(struct ike_ikesa *sa, enum sa_proto proto, uint32_t spi);
-void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c);
+void child_remove(struct ike_engine *e, struct ike_ikesa *sa, struct ike_child *c,
+                  const char *why);
 /* Removes the inbound SAs whose moment has passed (all of them: now). */
 void child_linger_expire(struct ike_engine *e, bool all);
 

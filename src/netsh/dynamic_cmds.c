@@ -783,6 +783,11 @@ static const struct param_spec p_show_sas[] = {
 static const struct param_spec p_show_sa[] = {
 	{ "format", 0, "list|json" },
 };
+static const struct param_spec p_show_events[] = {
+	{ "count", 0, "<1-1024>" },
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
+};
 static const struct param_spec p_show_rulefor[] = {
 	{ "srcaddr", PF_REQUIRED, "<address>" },
 	{ "dstaddr", PF_REQUIRED, "<address>" },
@@ -811,6 +816,8 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the IKE engine's SAs with their Child SAs and states (diagnostics)." },
 	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
+	{ "show", "events", p_show_events, N(p_show_events), show_events_run, CMD_NONE,
+	  "Shows the event log of negotiations: SAs up and down, rekeys, failures and why." },
 	{ "show", "rulefor", p_show_rulefor, N(p_show_rulefor), show_rulefor_run, CMD_NONE,
 	  "Shows the rule, filter and action the policy in force applies to one packet." },
 	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,

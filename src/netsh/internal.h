@@ -90,6 +90,8 @@ void list_cert_commands(FILE *f);
 /* ---- handlers shared between files ---- */
 bool show_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool dump_run(struct netsh_session *ns, const struct args *a, struct diag *d);
+/* `dynamic show events` (event_show.c). */
+bool show_events_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool export_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 bool import_run(struct netsh_session *ns, const struct args *a, struct diag *d);
 /* Runs one line of an import file: static commands that add, set or delete only. */

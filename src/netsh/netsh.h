@@ -13,6 +13,7 @@
 
 struct store;
 struct child_sa_config;
+struct event_log;
 struct netsh_session;
 
 /* `show rulefor`: one packet, as the command describes it. */
@@ -129,6 +130,9 @@ struct netsh_dynamic {
 	/* The specific filters in force, in evaluation order (*out malloc'd,
 	 * the caller frees it); (size_t)-1 when out of memory. */
 	size_t (*specific_filters)(void *ctx, struct netsh_specific_filter **out);
+	/* `show events`: the negotiation event log (monitor/events.h), read in
+	 * the same thread that records it. */
+	const struct event_log *(*event_log)(void *ctx);
 };
 
 /* Sends one dynamic command line to the service; its output is printed on

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Re-sends an ESP packet seen on the wire, as an attacker on the link would.
 
-usage: inject.py PCAP SRC DST MODE MARK
+usage: inject.py PCAP SRC DST MODE MARK [COUNT]
   PCAP  a classic pcap capture (Ethernet) holding ESP packets from SRC to DST
   MODE  replay:  the first such packet, unchanged (the SA has seen it)
+        replay-last: the last COUNT such packets, unchanged and in order:
+                 inside the replay window, so each is a duplicate, not late
         tamper:  the last such packet with a sequence number far ahead (so
                  the replay window lets it through) and one ciphertext bit
                  flipped: only the ICV can catch it
@@ -54,6 +56,16 @@ def main():
     if not pkts:
         print("no ESP packet from %s to %s in %s" % (src, dst, path), file=sys.stderr)
         return 1
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sock.setsockopt(socket.SOL_SOCKET, 36, int(mark, 0))   # SO_MARK
+    if mode == "replay-last":
+        count = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+        if len(pkts) < count:
+            print("only %d ESP packets in %s" % (len(pkts), path), file=sys.stderr)
+            return 1
+        for pkt in pkts[-count:]:
+            sock.sendto(bytes(pkt), (dst, 0))
+        return 0
     if mode == "replay":
         pkt = pkts[0]
     else:
@@ -62,8 +74,6 @@ def main():
         seq = struct.unpack(">I", pkt[ihl + 4:ihl + 8])[0]
         pkt[ihl + 4:ihl + 8] = struct.pack(">I", seq + 1000)
         pkt[ihl + 8 + 8 + 2] ^= 0x01   # after SPI, seq and the 8-octet IV
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    sock.setsockopt(socket.SOL_SOCKET, 36, int(mark, 0))   # SO_MARK
     sock.sendto(bytes(pkt), (dst, 0))
     return 0
 

@@ -35,6 +35,13 @@ struct installed {
 	uint8_t in_auth[128], out_auth[128];
 };
 
+/* An event as the host saw it: the strings copied (they live for the call). */
+struct seen_event {
+	struct ike_event ev;
+	char rule[64], algs[64], reason[512];
+};
+#define EVENTS_MAX 32
+
 struct side {
 	int id;
 	struct ike_engine *e;
@@ -45,6 +52,8 @@ struct side {
 	uint32_t removed[16];         /* inbound SPIs of the removed Child SAs */
 	bool saw_pfs;
 	char lastlog[256];
+	struct seen_event events[EVENTS_MAX];
+	size_t nevents;
 };
 
 static struct dgram queue[QMAX];
@@ -129,6 +138,39 @@ static void on_log(void *ctx, int level, const char *line)
 		fprintf(stderr, "[%c] %s\n", 'A' + s->id, line);
 }
 
+static void on_event(void *ctx, const struct ike_event *ev)
+{
+	struct side *s = ctx;
+	if (s->nevents < EVENTS_MAX) {
+		struct seen_event *e = &s->events[s->nevents];
+		e->ev = *ev;
+		snprintf(e->rule, sizeof(e->rule), "%s", ev->rule);
+		snprintf(e->algs, sizeof(e->algs), "%s", ev->algs);
+		snprintf(e->reason, sizeof(e->reason), "%s", ev->reason);
+		e->ev.rule = e->rule;
+		e->ev.algs = e->algs;
+		e->ev.reason = e->reason;
+	}
+	s->nevents++;
+}
+
+/* The n-th (from 0) event of kind on s, or NULL. */
+static const struct ike_event *event_of(const struct side *s, enum ike_event_kind kind, int n)
+{
+	for (size_t i = 0; i < s->nevents && i < EVENTS_MAX; i++)
+		if (s->events[i].ev.kind == kind && n-- == 0)
+			return &s->events[i].ev;
+	return NULL;
+}
+
+static size_t events_of(const struct side *s, enum ike_event_kind kind)
+{
+	size_t n = 0;
+	while (event_of(s, kind, (int)n))
+		n++;
+	return n;
+}
+
 /* Counter "randomness": deterministic and never repeating within a run. */
 static uint64_t rnd_state = 0x5ec901;
 static bool on_random(void *ctx, uint8_t *out, size_t len)
@@ -196,7 +238,8 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 		s->addr.port = 500;
 		inet_pton(AF_INET, i ? "192.0.2.2" : "192.0.2.1", s->addr.bytes);
 		struct ike_host h = { .ctx = s, .send = on_send, .install = on_install,
-		                      .remove = on_remove, .log = on_log, .random = on_random };
+		                      .remove = on_remove, .log = on_log, .random = on_random,
+		                      .event = on_event };
 		s->e = ike_engine_new(&cfg, &h);
 		assert_non_null(s->e);
 		mk_rule(&s->rule, i ? psk_b : psk_a, i ? qm_b : qm_a, tunnel);
@@ -433,6 +476,22 @@ static void test_wrong_psk(void **state)
 	            "ESP[AESGCM128]", false);
 	expect_failure("IKE_AUTH", "does not verify with the pre-shared key of rule",
 	               "AUTHENTICATION_FAILED");
+	/* The event log says the same, and no SA was up, so none went down. */
+	const struct ike_event *fb = event_of(&sides[1], IKE_EVENT_FAILURE, 0),
+	                       *fa = event_of(&sides[0], IKE_EVENT_FAILURE, 0);
+	assert_non_null(fb);
+	assert_non_null(fa);
+	assert_non_null(strstr(fb->reason, "IKE_AUTH: "));
+	assert_non_null(strstr(fb->reason, "does not verify with the pre-shared key of rule"));
+	assert_memory_equal(fb->remote.bytes, sides[0].addr.bytes, 4);
+	assert_non_null(strstr(fa->reason, "AUTHENTICATION_FAILED"));
+	assert_memory_equal(fa->remote.bytes, sides[1].addr.bytes, 4);
+	assert_string_equal(fa->rule, "test rule");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(events_of(&sides[i], IKE_EVENT_IKE_SA_UP), 0);
+		assert_int_equal(events_of(&sides[i], IKE_EVENT_IKE_SA_DOWN), 0);
+		assert_int_equal(events_of(&sides[i], IKE_EVENT_CHILD_SA_UP), 0);
+	}
 	struct ike_stats st;
 	ike_engine_stats(sides[1].e, &st);
 	assert_int_equal(st.authentication_failures, 1);
@@ -491,6 +550,11 @@ static void test_timeout(void **state)
 	char buf[2048];
 	failures(&sides[0], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "no answer to IKE_SA_INIT after 3 tries"));
+	const struct ike_event *f = event_of(&sides[0], IKE_EVENT_FAILURE, 0);
+	assert_non_null(f);
+	assert_string_equal(f->reason, "timeout: no answer to IKE_SA_INIT after 3 tries");
+	assert_memory_equal(f->remote.bytes, sides[1].addr.bytes, 4);
+	assert_int_equal(events_of(&sides[0], IKE_EVENT_IKE_SA_DOWN), 0);   /* it never was up */
 	struct ike_stats st;
 	ike_engine_stats(sides[0].e, &st);
 	assert_int_equal(st.active_ike_sas, 0);
@@ -625,6 +689,85 @@ static void test_child_rekey(void **state)
 	teardown_sides();
 }
 
+/* The event log's view of one SA's life: up on both sides, a Child SA
+ * rekey, then A deletes everything and B hears of it. */
+static void test_events(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]:20480k/300s",
+	            "ESP[AESGCM128]:20480k/300s", false);
+	acquire(0);
+	pump(0);
+	const struct ike_event *ups[2];
+	for (int i = 0; i < 2; i++) {
+		const struct side *s = &sides[i];
+		assert_int_equal(s->nevents, 2);
+		const struct ike_event *up = event_of(s, IKE_EVENT_IKE_SA_UP, 0),
+		                       *child = event_of(s, IKE_EVENT_CHILD_SA_UP, 0);
+		assert_non_null(up);
+		assert_non_null(child);
+		assert_true(up == &s->events[0].ev);   /* the IKE SA first */
+		assert_int_equal(up->initiator, i == 0);
+		assert_string_equal(up->rule, "test rule");
+		assert_int_equal(up->rule_id, 7);
+		assert_memory_equal(up->local.bytes, s->addr.bytes, 4);
+		assert_memory_equal(up->remote.bytes, sides[1 - i].addr.bytes, 4);
+		assert_true(up->ike_spi_i && up->ike_spi_r);
+		assert_non_null(strstr(up->algs, "aes-128-cbc/"));   /* "aes-128-cbc/hmac-sha256/.../DH31" */
+		assert_string_equal(up->reason, "");
+		assert_int_equal(child->spi_in, s->inst[0].in.sa.spi);
+		assert_int_equal(child->spi_out, s->inst[0].out.sa.spi);
+		assert_int_equal(child->proto, SA_PROTO_ESP);
+		assert_false(child->tunnel);
+		assert_int_equal(child->ike_spi_i, up->ike_spi_i);
+		assert_string_equal(child->rule, "test rule");
+		assert_true(child->algs[0] != '\0');
+		ups[i] = up;
+	}
+	assert_int_equal(ups[0]->ike_spi_i, ups[1]->ike_spi_i);
+	assert_int_equal(ups[0]->ike_spi_r, ups[1]->ike_spi_r);
+
+	run_at(256000);
+	run_at(258000);
+	for (int i = 0; i < 2; i++) {
+		const struct side *s = &sides[i];
+		assert_int_equal(s->ninst, 2);
+		const struct ike_event *rk = event_of(s, IKE_EVENT_CHILD_REKEY, 0),
+		                       *up = event_of(s, IKE_EVENT_CHILD_SA_UP, 1),
+		                       *down = event_of(s, IKE_EVENT_CHILD_SA_DOWN, 0);
+		assert_non_null(rk);
+		assert_non_null(up);
+		assert_non_null(down);
+		assert_int_equal(rk->old_spi_in, s->inst[0].in.sa.spi);
+		assert_int_equal(rk->old_spi_out, s->inst[0].out.sa.spi);
+		assert_int_equal(rk->spi_in, s->inst[1].in.sa.spi);
+		assert_int_equal(up->spi_in, s->inst[1].in.sa.spi);
+		assert_int_equal(down->spi_in, s->inst[0].in.sa.spi);
+		assert_string_equal(down->reason, "replaced by a rekey");
+		assert_int_equal(events_of(s, IKE_EVENT_CHILD_REKEY), 1);
+	}
+
+	ike_engine_flush(sides[0].e, 260000);
+	pump(260000);
+	static const char *const why[2] = { "flushed (every SA deleted)", "deleted by the peer" };
+	for (int i = 0; i < 2; i++) {
+		const struct side *s = &sides[i];
+		const struct ike_event *down = event_of(s, IKE_EVENT_IKE_SA_DOWN, 0),
+		                       *cdown = event_of(s, IKE_EVENT_CHILD_SA_DOWN, 1);
+		assert_non_null(down);
+		assert_non_null(cdown);
+		assert_string_equal(down->reason, why[i]);
+		assert_int_equal(down->ike_spi_i, ups[0]->ike_spi_i);
+		assert_int_equal(cdown->spi_in, s->inst[1].in.sa.spi);
+		char want[128];
+		snprintf(want, sizeof(want), "its IKE SA went: %s", why[i]);
+		assert_string_equal(cdown->reason, want);
+		assert_int_equal(events_of(s, IKE_EVENT_FAILURE), 0);
+		assert_int_equal(s->nevents, 7);   /* up, up, rekey, up, down, down, down */
+	}
+	teardown_sides();
+}
+
 static void test_child_rekey_pfs(void **state)
 {
 	(void)state;
@@ -687,6 +830,22 @@ static void test_ike_rekey(void **state)
 	}
 	show(&sides[0], after, sizeof(after));
 	assert_string_not_equal(before, after);
+	/* Both sides log the rekey, naming the SA it replaced, and the old one
+	 * going because of it. */
+	for (int i = 0; i < 2; i++) {
+		const struct ike_event *up = event_of(&sides[i], IKE_EVENT_IKE_SA_UP, 0),
+		                       *rk = event_of(&sides[i], IKE_EVENT_IKE_REKEY, 0),
+		                       *down = event_of(&sides[i], IKE_EVENT_IKE_SA_DOWN, 0);
+		assert_non_null(up);
+		assert_non_null(rk);
+		assert_non_null(down);
+		assert_int_equal(rk->old_ike_spi_i, up->ike_spi_i);
+		assert_int_equal(rk->old_ike_spi_r, up->ike_spi_r);
+		assert_true(rk->ike_spi_i != up->ike_spi_i && rk->ike_spi_r != up->ike_spi_r);
+		assert_int_equal(down->ike_spi_i, up->ike_spi_i);
+		assert_string_equal(down->reason, "replaced by a rekey");
+		assert_int_equal(events_of(&sides[i], IKE_EVENT_CHILD_SA_DOWN), 0);
+	}
 	assert_non_null(strstr(after, "Child SA ESP"));
 	/* the new IKE SA works: the Child SA rekey runs over it */
 	run_at(146881000);
@@ -1207,6 +1366,7 @@ int main(void)
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
 		cmocka_unit_test(test_child_rekey),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_child_rekey_pfs),
 		cmocka_unit_test(test_simultaneous_child_rekey),
 		cmocka_unit_test(test_ike_rekey),
