@@ -131,10 +131,52 @@ expect_eq "B: Pkts with Replay Detection" "$(stat "$B" "Pkts with Replay Detecti
 expect_eq "B: the inbound SA counts them" "$(sa_field "$B" inbound replay)" "$REPLAYS"
 expect_eq "A: its inbound SA saw no replay" "$(sa_field "$A" inbound replay)" ""
 
-# ---- format=table and format=json of `show sa` / `show stats` ----
-# (added with the formats: they must show the same numbers as above --
-# $PKTS, $BYTES, $REPLAYS on B, 0 on A -- read from the table columns and
-# the JSON members.)
+# ---- format=table and format=json: the same numbers ----
+# `show stats` as a table (label, value) and as JSON, `show sa` and `show
+# qmsas` as JSON: $PKTS, $BYTES, $REPLAYS on B, 0 on A, as above.
+table_val() {  # table_val FILE LABEL: the value column of a stats table row
+	awk -v l="$2" '{ v = $NF; k = $0; sub(/ +[^ ]+$/, "", k) } k == l { print v; exit }' "$1"
+}
+for h in A B; do
+	ns=${!h}
+	[ $h = B ] && replays=$REPLAYS || replays=0
+	sp "$ns" dynamic show stats format=table >"$E2E_T/$h.stats.table"
+	for l in "Confidential Bytes Sent" "Confidential Bytes Received" \
+	         "Authenticated Bytes Sent" "Authenticated Bytes Received" \
+	         "Transport Bytes Sent" "Transport Bytes Received"; do
+		expect_eq "$h: table: $l" "$(table_val "$E2E_T/$h.stats.table" "$l")" "$BYTES"
+	done
+	expect_eq "$h: table: Pkts with Replay Detection" \
+		"$(table_val "$E2E_T/$h.stats.table" "Pkts with Replay Detection")" "$replays"
+	sp "$ns" dynamic show stats format=json >"$E2E_T/$h.stats.json"
+	sp "$ns" dynamic show sa format=json >"$E2E_T/$h.sa.json"
+	sp "$ns" dynamic show qmsas format=json >"$E2E_T/$h.qmsas.json"
+	check "$h: json: the counters, each SA and the quick-mode SA" python3 -c '
+import json, sys
+st, sa, qm = (json.load(open(f)) for f in sys.argv[1:4])
+pkts, nbytes, replays = (int(x) for x in sys.argv[4:7])
+q = st["quick_mode"]
+for k in ("confidential_bytes_sent", "confidential_bytes_received",
+          "authenticated_bytes_sent", "authenticated_bytes_received",
+          "transport_bytes_sent", "transport_bytes_received"):
+    assert q[k] == nbytes, (k, q[k], nbytes)
+assert q["bytes_sent_in_tunnels"] == 0 and q["bytes_received_in_tunnels"] == 0, q
+assert q["packets_with_replay_detection"] == replays, q
+assert q["bad_spi_packets"] == 0 and q["active_associations"] == 2, q
+assert st["data_path"]["drops"]["replay"] == replays, st["data_path"]["drops"]
+assert len(sa["sas"]) == 2, sa
+for s in sa["sas"]:
+    assert s["packets"] == pkts and s["bytes"] == nbytes, s
+    want = replays if s["direction"] == "inbound" else 0
+    assert s["drops"]["replay"] == want, s
+live = [s for s in qm["sas"] if s["negotiated"]]
+assert len(live) == 1, qm
+s = live[0]
+assert (s["packets_in"], s["packets_out"], s["bytes_in"], s["bytes_out"]) == \
+    (pkts, pkts, nbytes, nbytes), s
+assert s["drops_in"] == replays and s["drops_out"] == 0, s
+' "$E2E_T/$h.stats.json" "$E2E_T/$h.sa.json" "$E2E_T/$h.qmsas.json" "$PKTS" "$BYTES" "$replays"
+done
 
 # ---- the event log ----
 for h in A B; do
