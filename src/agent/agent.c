@@ -407,14 +407,19 @@ static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 		return;
 	}
 	bool sas = strcmp(q->object, "stats") != 0;
-	struct mon_snapshot s;
-	if (!mon_snapshot_init(&s, sas ? 4096 : 0, sas ? 8192 : 0, sas ? 8192 : 0)) {
-		fprintf(out, "Out of memory.\n");
-		return;
-	}
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	size_t nike = 0, nsa = 0;
+	if (sas)
+		monitor_counts(a->driver, &a->keying, ms, &nike, &nsa);
+	/* A quick-mode SA is a Child SA (two driver SAs, or none yet) or one
+	 * lone driver SA: a few more than the driver has. */
+	struct mon_snapshot s;
+	if (!mon_snapshot_init(&s, sas ? nike + 1 : 0, sas ? nsa + 16 : 0, sas ? nsa + 1 : 0)) {
+		fprintf(out, "Out of memory.\n");
+		return;
+	}
 	monitor_fill(&s, a->driver, &a->keying, &a->policy, ms);
 	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
 	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;

@@ -91,6 +91,10 @@ bool rulefor_explain(const struct compiled_policy *cp, const struct spd *spd,
 struct mon_snapshot;
 struct keying;
 struct driver;
+/* How many IKE SAs and driver SAs there are now (at most what a snapshot
+ * holds): the capacities to give mon_snapshot_init(). */
+void monitor_counts(struct driver *d, const struct keying *k, uint64_t now_ms, size_t *ike,
+                    size_t *sa);
 void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
                   const struct compiled_policy *cp, uint64_t now_ms);
 

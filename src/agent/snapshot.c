@@ -252,6 +252,18 @@ static void qm_names(struct mon_qm_sa *q, const struct compiled_policy *cp, cons
 #define FILL_IKE_MAX 4096
 #define FILL_SA_MAX 8192
 
+void monitor_counts(struct driver *d, const struct keying *k, uint64_t now_ms, size_t *ike,
+                    size_t *sa)
+{
+	size_t nch;
+	*sa = driver_sa_snapshot(d, NULL, 0);
+	*ike = k->engine ? ike_engine_snapshot(k->engine, now_ms, NULL, 0, NULL, 0, &nch) : 0;
+	if (*sa > FILL_SA_MAX)
+		*sa = FILL_SA_MAX;
+	if (*ike > FILL_IKE_MAX)
+		*ike = FILL_IKE_MAX;
+}
+
 void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
                   const struct compiled_policy *cp, uint64_t now_ms)
 {
@@ -260,8 +272,15 @@ void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying 
 	s->nike = s->nqm = s->nsa = 0;
 	s->ike_total = s->qm_total = s->sa_total = 0;
 
-	/* The driver's SAs: every view that shows SAs needs them. */
-	size_t sa_max = FILL_SA_MAX;
+	/* Counters only (`show stats`, polled often): no SA is copied. */
+	if (!s->sa_cap && !s->qm_cap && !s->ike_cap)
+		return;
+	/* The driver's SAs: every view that shows SAs needs them. The arrays
+	 * are as large as what there is (bounded), not as the bound: a poller
+	 * must not make secpold's heap grow to the bound. */
+	size_t ike_now, sa_now;
+	monitor_counts(d, k, now_ms, &ike_now, &sa_now);
+	size_t sa_max = sa_now + 1;
 	struct driver_sa_info *das = calloc(sa_max, sizeof(*das));
 	bool *claimed = calloc(sa_max, sizeof(*claimed));
 	size_t nda = 0, da_total = 0;
@@ -273,7 +292,7 @@ void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying 
 	for (size_t i = 0; i < nda && s->nsa < s->sa_cap; i++)
 		fill_sa(&s->sas[s->nsa++], &das[i]);
 
-	size_t ike_max = FILL_IKE_MAX, nch = 0, nike = 0;
+	size_t ike_max = ike_now + 1, nch = 0, nike = 0;
 	struct ike_sa_info *ikes = calloc(ike_max, sizeof(*ikes));
 	struct ike_child_info *chs = calloc(sa_max, sizeof(*chs));
 	if (ikes && chs && k->engine)
