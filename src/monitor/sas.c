@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/table.h"
 #include "monitor/view.h"
 #include "policy/policy.h"
 
@@ -182,8 +183,8 @@ void mon_render_mmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 	if (fmt == MON_TABLE) {
 		static const char *const head[] = { "Me", "Peer", "Auth", "Encryption", "Integrity",
 		                                    "DH", "State", "Age(s)" };
-		struct mon_table t;
-		if (!mon_table_init(&t, 8, shown, head)) {
+		struct table *t = table_new(8, head);
+		if (!t) {
 			fprintf(f, "Out of memory.\n");
 			return;
 		}
@@ -198,10 +199,10 @@ void mon_render_mmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 			                      mon_addr_text(&a->peer, peer, sizeof(peer)),
 			                      auth_text(a->auth), none_if_empty(a->encryption),
 			                      none_if_empty(a->integrity), dh, a->state, age };
-			mon_table_row(&t, row);
+			table_row(t, row);
 		}
-		mon_table_print(f, &t, wide);
-		mon_table_free(&t);
+		table_print(f, t, wide);
+		table_free(t);
 	} else {
 		list_title(f, "Main Mode SAs", s->taken_at);
 		for (size_t i = 0; i < s->nike; i++)
@@ -344,8 +345,8 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		/* What fits 79 columns; ports, SPIs and the rest are in list and JSON. */
 		static const char *const head[] = { "Me", "Peer", "Proto", "Mode", "Offer", "Pkts In",
 		                                    "Pkts Out" };
-		struct mon_table t;
-		if (!mon_table_init(&t, 7, shown, head)) {
+		struct table *t = table_new(7, head);
+		if (!t) {
 			fprintf(f, "Out of memory.\n");
 			return;
 		}
@@ -365,10 +366,10 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 			const char *row[] = { me, peer, policy_protocol_name(q->protocol, proto,
 			                                                     sizeof(proto)),
 			                      q->tunnel ? "Tunnel" : "Transport", offer, pi, po };
-			mon_table_row(&t, row);
+			table_row(t, row);
 		}
-		mon_table_print(f, &t, wide);
-		mon_table_free(&t);
+		table_print(f, t, wide);
+		table_free(t);
 	} else {
 		list_title(f, "Quick Mode SAs", s->taken_at);
 		for (size_t i = 0; i < s->nqm; i++)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/table.h"
 #include "monitor/view.h"
 
 struct counter {
@@ -134,9 +135,9 @@ static void list_block(FILE *f, const char *title, const char *dashes, const str
 static void table_block(FILE *f, const char *title, const struct counter *c, size_t n,
                         bool wide)
 {
-	struct mon_table t;
 	const char *head[2] = { title, "Value" };
-	if (!mon_table_init(&t, 2, n, head)) {
+	struct table *t = table_new(2, head);
+	if (!t) {
 		fprintf(f, "Out of memory.\n");
 		return;
 	}
@@ -144,10 +145,10 @@ static void table_block(FILE *f, const char *title, const struct counter *c, siz
 		char v[24];
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)c[i].value);
 		const char *row[2] = { c[i].label, v };
-		mon_table_row(&t, row);
+		table_row(t, row);
 	}
-	mon_table_print(f, &t, wide);
-	mon_table_free(&t);
+	table_print(f, t, wide);
+	table_free(t);
 }
 
 static void json_block(struct json *j, const char *key, const struct counter *c, size_t n)

@@ -17,16 +17,5 @@ bool mon_filter_match(const struct mon_filter *f, const struct mon_addr *me,
 void mon_json_key(const char *name, char *out, size_t len);
 void mon_time_text(int64_t t, char *buf, size_t len);
 
-#define MON_TABLE_COLS 12
-#define MON_TABLE_CELL 80
-struct mon_table {
-	size_t ncols, nrows, cap;
-	char (*cells)[MON_TABLE_CELL];   /* row-major, the header row first */
-};
-/* rows: objects to come (the header is extra). False: out of memory. */
-bool mon_table_init(struct mon_table *t, size_t ncols, size_t rows, const char *const *headers);
-void mon_table_row(struct mon_table *t, const char *const *cells);
-void mon_table_print(FILE *f, struct mon_table *t, bool wide);
-void mon_table_free(struct mon_table *t);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef SECPOL_NETSH_INTERNAL_H
 #define SECPOL_NETSH_INTERNAL_H
 
+#include "monitor/table.h"
 #include "netsh/netsh.h"
 #include "store/store.h"
 
@@ -100,16 +101,11 @@ bool netsh_run_import_line(struct netsh_session *ns, const char *line, struct di
 bool session_store(struct netsh_session *ns, struct diag *d);
 void format_time(int64_t t, char *buf, size_t len);
 
-/* ---- list and table output (netsh-ipsec.md §5.1) ---- */
+/* ---- list output (netsh-ipsec.md §5.1; tables: monitor/table.h) ---- */
 #define LIST_LABEL_WIDTH 23
 void list_field(FILE *f, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void list_header(FILE *f, const char *title);
-struct table;
-struct table *table_new(size_t ncols, const char *const *headers);
-void table_row(struct table *t, const char *const *cells);
-void table_print(FILE *f, struct table *t, bool wide);
-void table_free(struct table *t);
 const char *yesno(bool b);
 const char *none_if_empty(const char *s);
 
