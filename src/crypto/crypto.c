@@ -213,16 +213,32 @@ static bool aead_body(struct cipher *c, uint8_t *data, size_t len)
 	return EVP_CipherUpdate(c->ctx, data, &outl, data, (int)len) == 1 && (size_t)outl == len;
 }
 
+/*
+ * The tag moves through the provider's parameters directly. EVP_CIPHER_CTX_ctrl
+ * would do the same in OpenSSL 3 but first translates the control into a
+ * parameter array and back, which costs about as much per packet as a tenth
+ * of the AES-GCM encryption of a 1400-octet packet (secpol-aead-ceiling,
+ * modes packet and packet-ctrl).
+ */
+static bool aead_tag(struct cipher *c, uint8_t *tag, bool get)
+{
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, 16),
+		OSSL_PARAM_construct_end(),
+	};
+	return (get ? EVP_CIPHER_CTX_get_params(c->ctx, p) : EVP_CIPHER_CTX_set_params(c->ctx, p)) == 1;
+}
+
 bool aead_seal(struct cipher *c, const uint8_t iv[8], const uint8_t *aad, size_t aad_len,
                uint8_t *data, size_t len, uint8_t *tag)
 {
 	uint8_t end[16];
 	int outl;
 	/* Only AEAD contexts: a CBC context would read a 16-octet IV from the
-	 * 12-octet nonce, and OpenSSL ignores the tag controls on it. */
+	 * 12-octet nonce, and OpenSSL ignores the tag parameter on it. */
 	return c->ctx && enc_info[c->alg].aead && c->encrypt && aead_start(c, iv, aad, aad_len) &&
 	       aead_body(c, data, len) && EVP_CipherFinal_ex(c->ctx, end, &outl) == 1 &&
-	       EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+	       aead_tag(c, tag, true);
 }
 
 bool aead_open(struct cipher *c, const uint8_t iv[8], const uint8_t *aad, size_t aad_len,
@@ -234,7 +250,7 @@ bool aead_open(struct cipher *c, const uint8_t iv[8], const uint8_t *aad, size_t
 	return c->ctx && enc_info[c->alg].aead && !c->encrypt &&
 	       aead_start(c, iv, aad, aad_len) &&
 	       aead_body(c, data, len) &&
-	       EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) == 1 &&
+	       aead_tag(c, (uint8_t *)tag, false) &&
 	       EVP_CipherFinal_ex(c->ctx, end, &outl) == 1;
 }
 
