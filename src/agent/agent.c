@@ -12,6 +12,7 @@
 #include <linux/rtnetlink.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,6 +206,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	}
 	compiled_policy_free(&a->policy);
 	a->policy = cp;
+	malloc_trim(0);   /* the old policy's compiled tables: see loop() */
 	if (cp.name[0] || cp.dynamic_rules)
 		alog(LOG_LEVEL_INFO, "%s: policy '%s' in force: %zu rules (%zu dynamic), %zu one-way "
 		     "filters%s%s", why, cp.name[0] ? cp.name : "(none assigned)", cp.rules,
@@ -763,7 +765,7 @@ static void loop(struct agent *a, int sfd)
 		epoll_ctl(ep, EPOLL_CTL_ADD, a->addr_fd, &ev);
 	}
 	uint64_t ike_wait = UINT64_MAX;
-	uint64_t last_store_check = 0;
+	uint64_t last_store_check = 0, last_trim = 0;
 	for (;;) {
 		struct epoll_event e[8];
 		int timeout = (int)a->o->poll_ms;
@@ -813,6 +815,15 @@ static void loop(struct agent *a, int sfd)
 		if (a->addr_due_ms && ms >= a->addr_due_ms) {
 			a->addr_due_ms = 0;
 			apply_policy(a, "addresses changed");
+		}
+		/* SAs come and go in bursts (policy changes, rekeys, a peer's
+		 * restart): glibc keeps the freed memory in its arenas, and the
+		 * daemon's footprint would stay at the largest burst it saw.
+		 * Give it back once a minute -- and after a policy change, the
+		 * largest burst there is (apply_policy). */
+		if (ms - last_trim >= 60000) {
+			last_trim = ms;
+			malloc_trim(0);
 		}
 		if (ms - last_store_check < a->o->poll_ms)
 			continue;

@@ -25,8 +25,15 @@ bool event_log_init(struct event_log *l, size_t cap)
 {
 	l->total = 0;
 	l->cap = cap ? cap : 1;
-	/* The one allocation of the log's life. */
+	/* The one allocation of the log's life -- and touched now: calloc's
+	 * pages are only mapped, and they would otherwise become resident
+	 * one by one as events arrive, so that secpold's footprint crept
+	 * up for as long as the ring took to fill (the policy soak saw that
+	 * as growth). Reserved memory should show from the start.
+	 * explicit_bzero, because a compiler may drop a memset after calloc. */
 	l->ring = calloc(l->cap, sizeof(*l->ring));
+	if (l->ring)
+		explicit_bzero(l->ring, l->cap * sizeof(*l->ring));
 	return l->ring != NULL;
 }
 
