@@ -22,6 +22,8 @@ struct agent_options {
 	unsigned mtu;                /* of the TUN device */
 	unsigned poll_ms;            /* how often the store is checked for changes */
 	int ready_fd;                /* >= 0: written to (then closed) once ready */
+	const char *metrics;         /* the metrics endpoint "ADDR:PORT" while the store
+	                              * has no `metrics` setting (NULL: none) */
 };
 
 /* Runs secpold until SIGTERM/SIGINT; returns the process exit status. */
