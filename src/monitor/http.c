@@ -120,7 +120,7 @@ enum mon_http_parse mon_http_parse(const char *buf, size_t len, size_t max,
 	r->head_len = end;
 	size_t pos = 0, n;
 	const char *l;
-	bool get = false, metrics = false;
+	bool get = false, metrics = false, om = false;
 	/* RFC 9112 §2.2: empty lines before the request line are ignored. */
 	do {
 		if (!next_line(buf, end, &pos, &l, &n)) {
@@ -147,8 +147,10 @@ enum mon_http_parse mon_http_parse(const char *buf, size_t len, size_t max,
 		size_t name = (size_t)(colon - l);
 		if (name == 6 && !strncasecmp(l, "accept", 6) &&
 		    contains(colon + 1, n - name - 1, "application/openmetrics-text"))
-			r->openmetrics = true;
+			om = true;
 	}
+	/* Only a well-formed request is answered, and only then in a format. */
+	r->openmetrics = om;
 	r->status = !get ? 405 : !metrics ? 404 : 200;
 	return MON_HTTP_DONE;
 }
