@@ -83,15 +83,17 @@ policy() {
 		{ bad "policy script for $1"; cat "$d/policy.out" >&2; }
 }
 
-# start_secpold NS: starts secpold in the namespace and waits until it is
-# ready (its control socket answers `show stats`, so steering is in force).
+# start_secpold NS [secpold options...]: starts secpold in the namespace and
+# waits until it is ready (its control socket answers `show stats`, so
+# steering is in force).
 start_secpold() {
 	local ns=$1 d
+	shift
 	d=$(host_dir "$ns")
 	mkdir -p "$d"
 	# Not through in_ns: $! must be secpold itself, not a subshell.
 	ip netns exec "$ns" "$SECPOLD" --foreground --store "$d/policy.db" --control "$d/ctl" \
-		--state-dir "$d" --log-level debug 2>>"$d/secpold.log" &
+		--state-dir "$d" --log-level debug "$@" 2>>"$d/secpold.log" &
 	local pid=$!
 	E2E_PIDS+=("$pid")
 	echo "$pid" >"$d/pid"
