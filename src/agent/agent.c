@@ -60,6 +60,7 @@ struct agent {
 	struct dyn_spd *dyn;            /* `secpol dynamic` objects: memory only */
 	struct metrics_server *metrics; /* the endpoint, listening or not */
 	char metrics_at[64];            /* where it listens ("none": off), as configured */
+	char metrics_error[320];        /* why it does not listen there ("" if it does) */
 };
 
 static const struct agent_options *log_opts;
@@ -139,13 +140,16 @@ static void metrics_apply_config(struct agent *a)
 	/* Remembered even when it failed: the same setting is not retried at
 	 * every store check, only when it changes (or with SIGHUP). */
 	snprintf(a->metrics_at, sizeof(a->metrics_at), "%s", want);
-	if (!ok)
-		alog(LOG_LEVEL_ERROR, "metrics: cannot listen on %s: %s; the endpoint is off", want,
-		     err);
-	else if (port)
+	a->metrics_error[0] = '\0';
+	if (!ok) {
+		snprintf(a->metrics_error, sizeof(a->metrics_error), "the metrics endpoint is off: "
+		         "cannot listen on %.63s: %.200s", want, err);
+		alog(LOG_LEVEL_ERROR, "%s", a->metrics_error);
+	} else if (port) {
 		alog(LOG_LEVEL_INFO, "metrics: serving http://%s/metrics", want);
-	else
+	} else {
 		alog(LOG_LEVEL_INFO, "metrics: the endpoint is off");
+	}
 }
 
 /* One scrape: a snapshot of the quick-mode SAs and counters (the IKE and
@@ -531,7 +535,11 @@ static void serve_one(struct agent *a, int fd)
 		 * with the change in force (or says why it is not). */
 		bool ok = apply_policy(a, "store changed (nudged)");
 		char msg[600];
-		int n = ok ? 0 : snprintf(msg, sizeof(msg), "%s\n", a->apply_error);
+		/* In force, but a metrics endpoint that cannot listen is worth
+		 * a warning where the administrator set it. */
+		int n = !ok ? snprintf(msg, sizeof(msg), "%s\n", a->apply_error)
+		        : a->metrics_error[0] ? snprintf(msg, sizeof(msg), "%s\n", a->metrics_error)
+		                              : 0;
 		control_write_response(fd, ok, "", 0, msg, (size_t)n);
 		return;
 	}

@@ -67,6 +67,15 @@ expect_eq "show config shows it" \
 check "scrape after set config" scrape "$A" -f "$URL"
 refute "a wildcard address is refused" sp "$A" dynamic set config property=metrics value=0.0.0.0:9567
 refute "a port is needed" sp "$A" dynamic set config property=metrics value=127.0.0.1
+# An address this host does not have: stored, but secpol says it cannot listen.
+sp "$A" dynamic set config property=metrics value=198.51.100.7:9567 >"$E2E_T/nolisten" 2>&1
+expect_eq "a non-local address: secpol warns" \
+	"$(grep -c 'WARNING: the metrics endpoint is off: cannot listen on 198.51.100.7:9567' \
+	   "$E2E_T/nolisten")" 1
+refute "and nothing listens" scrape "$A" -f "$URL"
+check "back to loopback" sp "$A" dynamic set config property=metrics value=127.0.0.1:9567
+expect_eq "no warning then" "$(sp "$A" dynamic set config property=metrics \
+	value=127.0.0.1:9567 2>&1 | grep -c WARNING)" 0
 refute "secpold --metrics checks its value" in_ns "$A" timeout 5 "$SECPOLD" --foreground \
 	--metrics 127.0.0.1:0 --store "$E2E_T/x.db" --control "$E2E_T/x.ctl" --state-dir "$E2E_T/x"
 expect_eq "and says why" "$(grep -c "not a valid value for '--metrics'" "$E2E_T/out")" 1
