@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libnftables-dev libmnl-dev nftables iproute2 iputils-ping iperf3
       libsqlite3-dev libssl-dev libedit-dev libcmocka-dev sqlite3 tmux
-      tshark python3 openssl
+      tshark python3 openssl curl jq
       # the interoperability lab (tests/ike/swan.sh): strongSwan's charon, swanctl,
       # kernel-libipsec (userspace ESP) and the openssl/curve25519/... plugins
       strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins)

@@ -65,6 +65,8 @@ static void nudge(struct netsh_session *ns)
 	fclose(err);
 	if (reached && !ok)
 		fprintf(ns->err, "WARNING: secpold keeps the running policy: %s", msg);
+	else if (reached && len)
+		fprintf(ns->err, "WARNING: %s", msg);   /* in force, but not all of it */
 	free(msg);
 }
 

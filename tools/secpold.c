@@ -1,7 +1,7 @@
 /*
  * secpold — the IPsec Policy Agent and driver for Linux.
  *
- *   secpold --foreground [--store PATH] [--control PATH] [--tun NAME]
+ *   secpold --foreground [--store PATH] [--control PATH] [--tun NAME] [--metrics ADDR:PORT]
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "agent/agent.h"
 #include "agent/control.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
@@ -30,12 +31,15 @@ static void usage(FILE *f)
 	        "  --store-poll SECONDS how often the store is checked for changes made by\n"
 	        "                       other writers (default 1; `secpol` tells secpold at once)\n"
 	        "  --syslog-socket PATH where the event log's lines go (default /dev/log)\n"
+	        "  --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	        "                       while the store has no `set config property=metrics`\n"
+	        "                       (e.g. 127.0.0.1:9567, [::1]:9567; default none)\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET, O_METRICS };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "store-poll", required_argument, NULL, O_POLL },
 		{ "syslog-socket", required_argument, NULL, O_SYSLOG_SOCKET },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,6 +105,18 @@ int main(int argc, char **argv)
 			}
 			o.syslog_socket = optarg;
 			break;
+		case O_METRICS: {
+			struct ip_address ip;
+			uint16_t port;
+			struct diag d;
+			diag_init(&d);
+			if (!policy_parse_endpoint("--metrics", optarg, &ip, &port, &d)) {
+				fprintf(stderr, "secpold: %s\n", d.msg);
+				return 2;
+			}
+			o.metrics = optarg;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

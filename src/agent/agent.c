@@ -63,6 +63,9 @@ struct agent {
 	struct dyn_spd *dyn;            /* `secpol dynamic` objects: memory only */
 	struct event_log events;        /* `show events` */
 	struct syslog_sink syslog;      /* ... and each of them to syslog */
+	struct metrics_server *metrics; /* the endpoint, listening or not */
+	char metrics_at[64];            /* where it listens ("none": off), as configured */
+	char metrics_error[320];        /* why it does not listen there ("" if it does) */
 };
 
 static const struct agent_options *log_opts;
@@ -152,6 +155,13 @@ static void agent_event(void *ctx, const struct ike_event *ie)
 
 /* ---- the store and the policy ---- */
 
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
 /* The store's file and its WAL: a change to either means a writer committed. */
 static void store_mtimes(const char *path, int64_t out[2])
 {
@@ -160,6 +170,81 @@ static void store_mtimes(const char *path, int64_t out[2])
 	out[0] = stat(path, &st) == 0 ? st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	out[1] = stat(wal, &st) == 0 ? st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+}
+
+/* The metrics endpoint where `set config property=metrics` says; while the
+ * store has never held the property, where --metrics says (default none).
+ * Read whenever the store may have changed, so `set config` (which nudges
+ * secpold) takes effect before the command returns. */
+static void metrics_apply_config(struct agent *a)
+{
+	char want[64];
+	if (!a->metrics || !store_config_get(a->store, "metrics", want, sizeof(want)))
+		snprintf(want, sizeof(want), "%s", a->o->metrics ? a->o->metrics : "none");
+	if (!a->metrics || !strcmp(want, a->metrics_at))
+		return;
+	struct ip_address ip;
+	uint16_t port;
+	struct diag d;
+	diag_init(&d);
+	char err[256];
+	if (!policy_parse_endpoint("metrics", want, &ip, &port, &d)) {
+		alog(LOG_LEVEL_ERROR, "metrics: %s", d.msg);
+		port = 0;
+	}
+	bool ok = metrics_server_listen(a->metrics, &ip, port, err, sizeof(err));
+	/* Remembered even when it failed: the same setting is not retried at
+	 * every store check, only when it changes (or with SIGHUP). */
+	snprintf(a->metrics_at, sizeof(a->metrics_at), "%s", want);
+	a->metrics_error[0] = '\0';
+	if (!ok) {
+		snprintf(a->metrics_error, sizeof(a->metrics_error), "the metrics endpoint is off: "
+		         "cannot listen on %.63s: %.200s", want, err);
+		alog(LOG_LEVEL_ERROR, "%s", a->metrics_error);
+	} else if (port) {
+		alog(LOG_LEVEL_INFO, "metrics: serving http://%s/metrics", want);
+	} else {
+		alog(LOG_LEVEL_INFO, "metrics: the endpoint is off");
+	}
+}
+
+/* One scrape: a snapshot of the quick-mode SAs and counters (the IKE and
+ * driver SA lists are not shown), and the policy's negotiating rules. */
+static char *render_metrics(void *ctx, bool openmetrics, size_t *len)
+{
+	struct agent *a = ctx;
+	const struct compiled_policy *cp = &a->policy;
+	size_t nike, nsa;
+	uint64_t ms = now_ms();
+	monitor_counts(a->driver, &a->keying, ms, &nike, &nsa);
+	struct mon_snapshot s;
+	if (!mon_snapshot_init(&s, 0, nsa + 16, 0))   /* as op_show_monitor() */
+		return NULL;
+	struct mon_rule *rules = calloc(cp->nike ? cp->nike : 1, sizeof(*rules));
+	char *out = NULL;
+	FILE *f = rules ? open_memstream(&out, len) : NULL;
+	if (f) {
+		for (size_t i = 0; i < cp->nike; i++) {
+			const struct ike_rule *r = &cp->ike_rules[i];
+			const char *name = r->name;
+			for (size_t k = 0; k < cp->nrule_origin; k++)
+				if (cp->rule_origin[k].id == r->id)
+					name = cp->rule_origin[k].name;   /* "Default Response Rule" */
+			rules[i].id = r->id;
+			snprintf(rules[i].name, sizeof(rules[i].name), "%s", name);
+			snprintf(rules[i].policy, sizeof(rules[i].policy), "%s",
+			         r->id > DYN_RULE_ID_BASE ? "" : cp->name);
+		}
+		monitor_fill(&s, a->driver, &a->keying, cp, ms);
+		mon_render_metrics(f, &s, rules, cp->nike, openmetrics);
+		if (fclose(f) != 0) {
+			free(out);
+			out = NULL;
+		}
+	}
+	free(rules);
+	mon_snapshot_free(&s);
+	return out;
 }
 
 /* Compiles the assigned policy and puts it in force: SPD first (the
@@ -171,6 +256,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	struct compiled_policy cp;
 	char err[512];
 	store_mtimes(a->store_path, a->store_mtime);
+	metrics_apply_config(a);
 	host_addrs_read(&h);
 	bool ok = compile_policy(a->store, &h, a->dyn, &cp, err, sizeof(err));
 	host_addrs_free(&h);
@@ -220,13 +306,6 @@ static bool apply_policy(struct agent *a, const char *why)
 }
 
 /* ---- the dynamic context's operations ---- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
 
 /* A dynamic object changed: the static policy and the dynamic rules are
  * compiled again and put in force together (SPD, steering, IKE). */
@@ -527,7 +606,11 @@ static void serve_one(struct agent *a, int fd)
 		 * with the change in force (or says why it is not). */
 		bool ok = apply_policy(a, "store changed (nudged)");
 		char msg[600];
-		int n = ok ? 0 : snprintf(msg, sizeof(msg), "%s\n", a->apply_error);
+		/* In force, but a metrics endpoint that cannot listen is worth
+		 * a warning where the administrator set it. */
+		int n = !ok ? snprintf(msg, sizeof(msg), "%s\n", a->apply_error)
+		        : a->metrics_error[0] ? snprintf(msg, sizeof(msg), "%s\n", a->metrics_error)
+		                              : 0;
 		control_write_response(fd, ok, "", 0, msg, (size_t)n);
 		return;
 	}
@@ -671,6 +754,15 @@ static void shutdown_agent(struct agent *a)
 	char err[256];
 	if (a->addr_fd >= 0)
 		close(a->addr_fd);
+	if (a->metrics) {
+		struct metrics_server_stats ms;
+		metrics_server_get_stats(a->metrics, &ms);
+		alog(LOG_LEVEL_DEBUG, "metrics: %llu scrapes, %llu errors, %llu refused, %llu timed out",
+		     (unsigned long long)ms.scrapes, (unsigned long long)ms.errors,
+		     (unsigned long long)ms.refused, (unsigned long long)ms.timeouts);
+		metrics_server_free(a->metrics);
+		a->metrics = NULL;
+	}
 	if (a->listen_fd >= 0) {
 		close(a->listen_fd);
 		unlink(a->control_path);
@@ -730,6 +822,11 @@ static bool start(struct agent *a)
 	if ((a->addr_fd = watch_addresses()) < 0)
 		alog(LOG_LEVEL_WARNING, "cannot watch the host's addresses: %s; address changes "
 		     "apply with the next policy change", strerror(errno));
+	if (!(a->metrics = metrics_server_new(render_metrics, a))) {
+		alog(LOG_LEVEL_ERROR, "cannot start the metrics endpoint: %s", strerror(errno));
+		return false;
+	}
+	snprintf(a->metrics_at, sizeof(a->metrics_at), "none");
 	if (!apply_policy(a, "start"))
 		return false;
 	if ((a->listen_fd = control_listen(a->control_path, err, sizeof(err))) < 0) {
@@ -764,6 +861,9 @@ static void loop(struct agent *a, int sfd)
 		ev.data.fd = a->addr_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, a->addr_fd, &ev);
 	}
+	int mfd = metrics_server_fd(a->metrics);
+	ev.data.fd = mfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, mfd, &ev);
 	uint64_t ike_wait = UINT64_MAX;
 	uint64_t last_store_check = 0, last_trim = 0;
 	for (;;) {
@@ -773,6 +873,9 @@ static void loop(struct agent *a, int sfd)
 			timeout = (int)ike_wait;
 		if (a->addr_due_ms && timeout > 300)
 			timeout = 300;   /* a compile is due within that */
+		int mt = metrics_server_timeout_ms(a->metrics, now_ms());
+		if (mt >= 0 && mt < timeout)
+			timeout = mt;    /* a metrics client's deadline */
 		int n = epoll_wait(ep, e, 8, timeout);
 		ike_wait = keying_serve(&a->keying, -1, &a->policy);
 		for (int i = 0; i < n; i++) {
@@ -781,6 +884,10 @@ static void loop(struct agent *a, int sfd)
 				ours = ours || e[i].data.fd == kfds[k];
 			if (ours) {
 				ike_wait = keying_serve(&a->keying, e[i].data.fd, &a->policy);
+				continue;
+			}
+			if (e[i].data.fd == mfd) {
+				metrics_server_serve(a->metrics, now_ms());
 				continue;
 			}
 			if (e[i].data.fd == a->addr_fd) {
@@ -794,6 +901,7 @@ static void loop(struct agent *a, int sfd)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
+					a->metrics_at[0] = '\0';   /* a failed listen is tried again */
 					apply_policy(a, "SIGHUP");
 					continue;
 				}
@@ -812,6 +920,7 @@ static void loop(struct agent *a, int sfd)
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		metrics_server_expire(a->metrics, ms);
 		if (a->addr_due_ms && ms >= a->addr_due_ms) {
 			a->addr_due_ms = 0;
 			apply_policy(a, "addresses changed");

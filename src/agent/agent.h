@@ -23,6 +23,8 @@ struct agent_options {
 	unsigned poll_ms;            /* how often the store is checked for changes */
 	int ready_fd;                /* >= 0: written to (then closed) once ready */
 	const char *syslog_socket;   /* where the event log's syslog lines go (NULL: /dev/log) */
+	const char *metrics;         /* the metrics endpoint "ADDR:PORT" while the store
+	                              * has no `metrics` setting (NULL: none) */
 };
 
 /* Runs secpold until SIGTERM/SIGINT; returns the process exit status. */

@@ -7,6 +7,7 @@
 #include "netsh/netsh.h"
 #include "spd/spd.h"
 #include "store/store.h"
+#include "monitor/monitor.h"
 
 /* The host's own addresses ("me"), and the servers the keywords name. */
 struct host_addrs {
@@ -97,6 +98,33 @@ void monitor_counts(struct driver *d, const struct keying *k, uint64_t now_ms, s
                     size_t *sa);
 void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
                   const struct compiled_policy *cp, uint64_t now_ms);
+
+/* The metrics endpoint (docs/metrics.md): HTTP/1.1 GET /metrics served from
+ * secpold's loop, never blocking it. render returns the body (malloc'd; NULL:
+ * out of memory) of one scrape. */
+#define METRICS_MAX_CLIENTS 8          /* served at once; more are closed at accept */
+#define METRICS_CLIENT_MS 5000         /* from accept to the last byte */
+#define METRICS_RESPONSE_MAX (64u << 20)
+typedef char *(*metrics_render_fn)(void *ctx, bool openmetrics, size_t *len);
+struct metrics_server;
+struct metrics_server_stats {
+	uint64_t scrapes, errors, refused, timeouts;
+	size_t clients;                /* being served now */
+};
+struct metrics_server *metrics_server_new(metrics_render_fn render, void *ctx);
+void metrics_server_free(struct metrics_server *m);
+/* The descriptor the loop watches: readable when serve has work. */
+int metrics_server_fd(const struct metrics_server *m);
+/* Listens on ip:port (port 0: stops listening); the same address again
+ * keeps the socket and its clients. False with err: not listening. */
+bool metrics_server_listen(struct metrics_server *m, const struct ip_address *ip, uint16_t port,
+                           char *err, size_t errlen);
+void metrics_server_serve(struct metrics_server *m, uint64_t now_ms);
+/* Drops the clients past their deadline; the loop calls it every round. */
+void metrics_server_expire(struct metrics_server *m, uint64_t now_ms);
+/* Until the next deadline; -1: no client. */
+int metrics_server_timeout_ms(const struct metrics_server *m, uint64_t now_ms);
+void metrics_server_get_stats(const struct metrics_server *m, struct metrics_server_stats *s);
 
 /* Splits [lo, hi] (network order, family-sized) into prefixes; returns how
  * many were written (at most max). */

@@ -217,6 +217,43 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 /* `show sa format=json` (list and table stay the driver's own). */
 void mon_render_sas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt, bool wide);
 
+/* ---- metrics (docs/metrics.md) ---- */
+
+/* A configured rule that negotiates SAs: `secpol_rule_sa_up` is 1 while a
+ * quick-mode SA of the snapshot carries its id, else 0. */
+struct mon_rule {
+	uint32_t id;
+	char name[MON_NAME_MAX];
+	char policy[MON_NAME_MAX];        /* the assigned static policy; "" for a dynamic rule */
+};
+
+/* The snapshot in the Prometheus text exposition format 0.0.4, or
+ * (openmetrics) OpenMetrics 1.0.0 text, which differs only in the counters'
+ * TYPE lines and the final "# EOF". */
+void mon_render_metrics(FILE *f, const struct mon_snapshot *s, const struct mon_rule *rules,
+                        size_t nrules, bool openmetrics);
+#define MON_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define MON_OPENMETRICS_CONTENT_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* The metrics endpoint's HTTP/1.1 requests (hostile input: the parser only
+ * reads buf[0..len) and never trusts a length it did not count). */
+#define MON_HTTP_REQUEST_MAX 8192
+enum mon_http_parse {
+	MON_HTTP_INCOMPLETE,              /* no end of the header yet: read more */
+	MON_HTTP_DONE,                    /* a whole request head: see status */
+};
+struct mon_http_request {
+	int status;                       /* what to answer: 200, 400, 404, 405, 431, 505 */
+	bool openmetrics;                 /* Accept: names application/openmetrics-text */
+	size_t head_len;                  /* bytes of the request head, CRLFCRLF included */
+};
+/* Parses the request head in buf[0..len). At most max bytes are ever
+ * looked at; a head that does not end within them is answered 431. */
+enum mon_http_parse mon_http_parse(const char *buf, size_t len, size_t max,
+                                   struct mon_http_request *r);
+/* "Not Found" for 404 and so on; "Error" for a status it does not know. */
+const char *mon_http_reason(int status);
+
 /* The JSON schema version (docs/monitor-json.md). */
 #define MON_SCHEMA_VERSION 1
 

@@ -737,7 +737,8 @@ static bool show_config_run(struct netsh_session *ns, const struct args *a, stru
 
 static const struct param_spec p_set_config[] = {
 	{ "property", PF_REQUIRED, "ipsecdiagnostics|ikelogging|strongcrlcheck|ipsecloginterval|"
-	                           "ipsecexempt|bootmode|bootexemptions|cryptoprofile|allowlegacy" },
+	                           "ipsecexempt|bootmode|bootexemptions|cryptoprofile|allowlegacy|"
+	                           "metrics" },
 	{ "value", PF_REQUIRED, "<value>" },
 };
 

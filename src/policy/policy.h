@@ -92,7 +92,7 @@ void policy_new_guid(char out[POLICY_GUID_LEN]);
 
 /* ---- the service's settings (`dynamic set config`) ------------------------- */
 
-enum service_kind { SETTING_UINT, SETTING_WORD, SETTING_EXEMPTIONS };
+enum service_kind { SETTING_UINT, SETTING_WORD, SETTING_EXEMPTIONS, SETTING_ENDPOINT };
 struct service_setting {
 	const char *name;            /* "bootmode" */
 	const char *label;           /* "Boot Mode", as `show config` prints it */
@@ -106,6 +106,14 @@ const struct service_setting *policy_service_setting(const char *name);
 /* Checks value for s; norm receives its canonical text. */
 bool policy_check_service_setting(const struct service_setting *s, const char *value,
                                   char *norm, size_t len, struct diag *d);
+
+/* A local TCP endpoint (`metrics`): "none" (*port = 0), "192.0.2.1:9567" or
+ * "[2001:db8::1]:9567". The unspecified address (0.0.0.0, ::) is refused:
+ * the endpoint is on one address the administrator chose. */
+bool policy_parse_endpoint(const char *tag, const char *text, struct ip_address *ip,
+                           uint16_t *port, struct diag *d);
+/* Its canonical text (as above); "none" when port is 0. */
+void policy_format_endpoint(const struct ip_address *ip, uint16_t port, char *out, size_t len);
 
 #define POLICY_MAX_BOOT_EXEMPTIONS 64
 /* One `bootexemptions` entry: Protocol:SrcPort:DstPort:Direction. */

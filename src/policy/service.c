@@ -3,6 +3,7 @@
  * names, defaults and value syntax (netsh-ipsec.md §4.6), and the boot
  * exemption list that the boot mode tables are made of.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ static const struct service_setting settings[] = {
 	{ "bootexemptions", "IpsecBootExemptions", "none", SETTING_EXEMPTIONS, 0, 0, NULL },
 	{ "cryptoprofile", "CryptoProfile", "modern", SETTING_WORD, 0, 0, "modern legacy" },
 	{ "allowlegacy", "AllowLegacy", "0", SETTING_UINT, 0, 1, NULL },
+	/* secpol's own: the Prometheus endpoint (docs/metrics.md), off by default. */
+	{ "metrics", "Metrics", "none", SETTING_ENDPOINT, 0, 0, NULL },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -95,6 +98,72 @@ bool policy_parse_boot_exemptions(const char *text, struct boot_exemption *out, 
 	return ok;
 }
 
+bool policy_parse_endpoint(const char *tag, const char *text, struct ip_address *ip,
+                           uint16_t *port, struct diag *d)
+{
+	static const char allowed[] = "none, or a local address and port: 127.0.0.1:9567, "
+	                              "[::1]:9567";
+	memset(ip, 0, sizeof(*ip));
+	*port = 0;
+	if (!strcasecmp(text, "none"))
+		return true;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	size_t hlen;
+	if (text[0] == '[') {
+		/* IPv6 in brackets, so that its colons are not the port's. */
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':')
+			return diag_bad_value(d, tag, text, allowed);
+		hlen = (size_t)(close - text - 1);
+		if (hlen == 0 || hlen >= sizeof(host) || !strchr(text + 1, ':') ||
+		    strchr(text + 1, ':') > close)
+			return diag_bad_value(d, tag, text, allowed);
+		memcpy(host, text + 1, hlen);
+		colon = close + 1;
+	} else {
+		colon = strchr(text, ':');
+		if (!colon || strchr(colon + 1, ':'))
+			return diag_bad_value(d, tag, text, allowed);   /* IPv6 needs brackets */
+		hlen = (size_t)(colon - text);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return diag_bad_value(d, tag, text, allowed);
+		memcpy(host, text, hlen);
+	}
+	host[hlen] = '\0';
+	uint8_t b[16] = { 0 };
+	int family = text[0] == '[' ? AF_INET6 : AF_INET;
+	if (inet_pton(family, host, b) != 1)
+		return diag_bad_value(d, tag, text, allowed);
+	const char *p = colon + 1;
+	uint32_t v = 0;
+	size_t digits = 0;
+	for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+		v = v * 10 + (uint32_t)(*p - '0');
+	if (*p || digits == 0 || v == 0 || v > 65535)
+		return diag_bad_value(d, tag, text, allowed);
+	static const uint8_t zero[16];
+	if (!memcmp(b, zero, family == AF_INET ? 4 : 16))
+		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of '%s' is not valid: the "
+		                  "endpoint must be one local address, not the unspecified one.",
+		                  text, tag);
+	ip->family = (uint8_t)family;
+	memcpy(ip->bytes, b, 16);
+	*port = (uint16_t)v;
+	return true;
+}
+
+void policy_format_endpoint(const struct ip_address *ip, uint16_t port, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	if (!port) {
+		snprintf(out, len, "none");
+		return;
+	}
+	inet_ntop(ip->family, ip->bytes, a, sizeof(a));
+	snprintf(out, len, ip->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
 bool policy_check_service_setting(const struct service_setting *s, const char *value,
                                   char *norm, size_t len, struct diag *d)
 {
@@ -142,6 +211,14 @@ bool policy_check_service_setting(const struct service_setting *s, const char *v
 				return diag_error(d, ERR_BAD_VALUE, "The boot exemption list is too long.");
 			o += (size_t)w;
 		}
+		return true;
+	}
+	case SETTING_ENDPOINT: {
+		struct ip_address ip;
+		uint16_t port;
+		if (!policy_parse_endpoint(s->name, value, &ip, &port, d))
+			return false;
+		policy_format_endpoint(&ip, port, norm, len);
 		return true;
 	}
 	}

@@ -179,6 +179,24 @@ static void r_sas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
 	mon_render_sas(f, s, fmt, false);
 }
 
+/* Three negotiating rules: two with an SA in the snapshot, one without
+ * (its name needs every escape of a label value). */
+static const struct mon_rule metric_rules[] = {
+	{ .id = 3, .name = "Require ESP", .policy = "lab" },
+	{ .id = 4, .name = "Site tunnel", .policy = "lab" },
+	{ .id = 100001, .name = "Idle \"quoted\" C:\\rule\nline 2", .policy = "" },
+};
+static void r_metrics(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	(void)fmt;
+	mon_render_metrics(f, s, metric_rules, 3, false);
+}
+static void r_openmetrics(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	(void)fmt;
+	mon_render_metrics(f, s, metric_rules, 3, true);
+}
+
 static void golden(const char *name, const char *got)
 {
 	char path[512];
@@ -222,6 +240,8 @@ static void test_golden_layouts(void **state)
 	check_golden("qmsas_table.txt", r_qmsas, MON_TABLE);
 	check_golden("mmsas_table_wide.txt", r_mmsas_wide, MON_TABLE);
 	check_golden("qmsas_peer_list.txt", r_qmsas_peer, MON_LIST);
+	check_golden("metrics.prom", r_metrics, MON_LIST);
+	check_golden("metrics.openmetrics", r_openmetrics, MON_LIST);
 }
 
 /* Tables fit 79 columns unless wide. */
@@ -360,6 +380,202 @@ static void test_json_schema(void **state)
 	             "reassembled_messages:n ");
 }
 
+/* The sample "name{labels}" of text's line that starts with it: its value. */
+static bool sample(const char *text, const char *series, unsigned long long *v)
+{
+	size_t n = strlen(series);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, series, n) && l[n] == ' ')
+			return sscanf(l + n + 1, "%llu", v) == 1;
+	return false;
+}
+
+/* One JSON block of `show stats` ("main_mode": { "k": n, ... }) against the
+ * metrics: every key is one sample, prefix + key (a leading "total_"
+ * dropped) + "_total" for a counter or alone for a gauge, of the same value. */
+static void block_matches(const char *json, const char *block, const char *prefix,
+                          const char *metrics, size_t *checked)
+{
+	char want[64];
+	snprintf(want, sizeof(want), "\"%s\"", block);
+	const char *p = strstr(json, want);
+	assert_non_null(p);
+	p = strchr(p, '{');
+	assert_non_null(p);
+	const char *end = strchr(p, '}');
+	assert_non_null(end);
+	while ((p = strchr(p, '"')) && p < end) {
+		char key[64];
+		unsigned long long jv, mv;
+		int used = 0, got = sscanf(p, "\"%63[a-z0-9_]\": %llu%n", key, &jv, &used);
+		if (got == 1 && !strcmp(key, "drops"))
+			break;   /* data_path's nested object: a block of its own */
+		assert_int_equal(got, 2);
+		p += used;
+		const char *base = strncmp(key, "total_", 6) ? key : key + 6;
+		char counter[128], gauge[128];
+		snprintf(counter, sizeof(counter), "%s%s_total", prefix, base);
+		snprintf(gauge, sizeof(gauge), "%s%s", prefix, base);
+		if (!strcmp(block, "drops"))
+			snprintf(counter, sizeof(counter), "secpol_datapath_drops_total{reason=\"%s\"}",
+			         key);   /* the synthetic names are their own JSON keys */
+		bool c = sample(metrics, counter, &mv);
+		if (!c && !sample(metrics, gauge, &mv))
+			fail_msg("%s.%s has no metric (%s or %s)", block, key, counter, gauge);
+		if (mv != jv)
+			fail_msg("%s.%s: JSON %llu, metric %llu", block, key, jv, mv);
+		(*checked)++;
+	}
+}
+
+static void test_metrics_match_stats(void **state)
+{
+	(void)state;
+	char *json = render(r_stats, MON_JSON), *metrics = render(r_metrics, MON_LIST);
+	size_t n = 0;
+	block_matches(json, "main_mode", "secpol_ike_", metrics, &n);
+	block_matches(json, "quick_mode", "secpol_ipsec_", metrics, &n);
+	block_matches(json, "data_path", "secpol_datapath_", metrics, &n);
+	block_matches(json, "drops", "", metrics, &n);
+	assert_int_equal(n, 26 + 21 + 13 + 5);   /* every counter of every block */
+	free(json);
+	free(metrics);
+}
+
+static bool metric_name_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* The exposition format's rules, line by line: every sample belongs to the
+ * family of the last TYPE line (counters: "<family>_total" in OpenMetrics,
+ * the TYPE's own name in 0.0.4), families appear once, no series twice,
+ * label values are quoted with only \\ \" \n escapes, and OpenMetrics ends
+ * with "# EOF". */
+static void check_exposition(const char *text, bool om)
+{
+	char family[128] = "", kind[16] = "";
+	char *seen = calloc(1, strlen(text) + 1);   /* "\n"-joined series and families */
+	assert_non_null(seen);
+	size_t samples = 0;
+	const char *l = text;
+	bool eof = false;
+	while (*l) {
+		const char *nl = strchr(l, '\n');
+		assert_non_null(nl);   /* every line ends with a newline */
+		size_t n = (size_t)(nl - l);
+		char line[1024];
+		assert_true(n < sizeof(line));
+		memcpy(line, l, n);
+		line[n] = '\0';
+		l = nl + 1;
+		assert_false(eof);     /* nothing after # EOF */
+		if (!strcmp(line, "# EOF")) {
+			eof = true;
+			continue;
+		}
+		if (!strncmp(line, "# HELP ", 7))
+			continue;
+		if (!strncmp(line, "# TYPE ", 7)) {
+			assert_int_equal(sscanf(line + 7, "%127s %15s", family, kind), 2);
+			assert_true(!strcmp(kind, "counter") || !strcmp(kind, "gauge"));
+			char key[140];
+			snprintf(key, sizeof(key), "\nT %s\n", family);
+			assert_null(strstr(seen, key));
+			strcat(seen, key + 1);
+			continue;
+		}
+		assert_true(line[0] != '#');
+		size_t k = 0;
+		for (; metric_name_char(line[k], k == 0); k++)
+			;
+		char name[128];
+		assert_true(k > 0 && k < sizeof(name));
+		memcpy(name, line, k);
+		name[k] = '\0';
+		char expect[140];
+		snprintf(expect, sizeof(expect), "%s%s", family,
+		         om && !strcmp(kind, "counter") ? "_total" : "");
+		if (strcmp(name, expect))
+			fail_msg("sample %s is not of the family %s (%s)", name, family, kind);
+		if (!om && !strcmp(kind, "counter"))
+			assert_true(k > 6 && !strcmp(name + k - 6, "_total"));
+		if (line[k] == '{') {
+			k++;
+			while (line[k] != '}') {
+				while (metric_name_char(line[k], false))
+					k++;
+				assert_int_equal(line[k], '=');
+				assert_int_equal(line[k + 1], '"');
+				for (k += 2; line[k] != '"'; k++) {
+					assert_true(line[k] != '\0');
+					if (line[k] == '\\') {
+						k++;
+						assert_non_null(strchr("\\\"n", line[k]));
+					}
+				}
+				k++;
+				if (line[k] == ',')
+					k++;
+				else
+					assert_int_equal(line[k], '}');
+			}
+			k++;
+		}
+		assert_int_equal(line[k], ' ');
+		unsigned long long v;
+		int used = 0;
+		assert_int_equal(sscanf(line + k + 1, "%llu%n", &v, &used), 1);
+		assert_int_equal(line[k + 1 + (size_t)used], '\0');
+		char series[1100];
+		line[k] = '\0';
+		snprintf(series, sizeof(series), "\nS %s\n", line);
+		assert_null(strstr(seen, series));
+		strcat(seen, series + 1);
+		samples++;
+	}
+	assert_true(eof == om);
+	/* 26 + 21 + 13 counters, 5 drop reasons, the SA count, 5 SA directions
+	 * times bytes, packets and drops, 3 rules. */
+	assert_int_equal(samples, 26 + 21 + 13 + 5 + 1 + 15 + 3);
+	free(seen);
+}
+
+static void test_metrics_format(void **state)
+{
+	(void)state;
+	char *prom = render(r_metrics, MON_LIST), *om = render(r_openmetrics, MON_LIST);
+	check_exposition(prom, false);
+	check_exposition(om, true);
+	unsigned long long v;
+	/* The rules: up while an SA carries their id. */
+	assert_true(sample(prom, "secpol_rule_sa_up{rule=\"Require ESP\",policy=\"lab\"}", &v));
+	assert_int_equal(v, 1);
+	assert_true(sample(prom, "secpol_rule_sa_up{rule=\"Site tunnel\",policy=\"lab\"}", &v));
+	assert_int_equal(v, 1);
+	assert_true(sample(prom, "secpol_rule_sa_up{rule=\"Idle \\\"quoted\\\" C:\\\\rule\\nline 2\","
+	                         "policy=\"\"}", &v));
+	assert_int_equal(v, 0);
+	/* One SA direction: its labels and the snapshot's numbers. */
+	assert_true(sample(prom, "secpol_sa_bytes_total{spi=\"0xc0ffee01\",direction=\"inbound\","
+	                         "peer=\"192.0.2.2\",rule=\"Require ESP\",protocol=\"esp\","
+	                         "mode=\"transport\"}", &v));
+	assert_int_equal(v, 1000);
+	assert_true(sample(prom, "secpol_sa_packets_total{spi=\"0x0000bb00\",direction=\"outbound\","
+	                         "peer=\"2001:db8:1::77\",rule=\"Site tunnel\",protocol=\"esp\","
+	                         "mode=\"tunnel\"}", &v));
+	assert_int_equal(v, 6);
+	/* The manual SA has only its outbound direction. */
+	assert_true(sample(prom, "secpol_sa_bytes_total{spi=\"0x00001000\",direction=\"outbound\","
+	                         "peer=\"192.0.2.9\",rule=\"\",protocol=\"ah\",mode=\"transport\"}",
+	                   &v));
+	assert_int_equal(v, 252);
+	assert_null(strstr(prom, "spi=\"0x00000000\""));
+	free(prom);
+	free(om);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -368,6 +584,8 @@ int main(void)
 		cmocka_unit_test(test_golden_layouts),
 		cmocka_unit_test(test_table_width),
 		cmocka_unit_test(test_json_schema),
+		cmocka_unit_test(test_metrics_match_stats),
+		cmocka_unit_test(test_metrics_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1293,6 +1293,42 @@ static void test_predefined_references_resolve(void **state)
 		}
 }
 
+/* `set config property=metrics`: a local endpoint or none, canonical text. */
+static void test_metrics_endpoint(void **state)
+{
+	(void)state;
+	const struct service_setting *s = policy_service_setting("metrics");
+	assert_non_null(s);
+	assert_string_equal(s->def, "none");
+	static const struct { const char *in, *norm; } good[] = {
+		{ "none", "none" }, { "NONE", "none" }, { "127.0.0.1:9567", "127.0.0.1:9567" },
+		{ "192.0.2.1:1", "192.0.2.1:1" }, { "[::1]:9567", "[::1]:9567" },
+		{ "[2001:DB8::0001]:65535", "[2001:db8::1]:65535" },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct diag d;
+		diag_init(&d);
+		char norm[64];
+		if (!policy_check_service_setting(s, good[i].in, norm, sizeof(norm), &d))
+			fail_msg("%s refused: %s", good[i].in, d.msg);
+		assert_string_equal(norm, good[i].norm);
+	}
+	static const char *const bad[] = {
+		"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:9567x",
+		"127.0.0.1:+1", "127.0.0.1:0009567", ":9567", "::1:9567", "[::1]", "[::1]9567",
+		"[127.0.0.1]:9567", "[]:1", "0.0.0.0:9567", "[::]:9567", "localhost:9567",
+		"256.0.0.1:80", "[::1]:80:80", "127.0.0.1:80:80",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct diag d;
+		diag_init(&d);
+		char norm[64];
+		if (policy_check_service_setting(s, bad[i], norm, sizeof(norm), &d))
+			fail_msg("'%s' accepted as %s", bad[i], norm);
+		assert_non_null(strstr(d.msg, "metrics"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1333,6 +1369,7 @@ int main(void)
 		cmocka_unit_test(test_predefined_filter_actions),
 		cmocka_unit_test(test_predefined_policies),
 		cmocka_unit_test(test_predefined_references_resolve),
+		cmocka_unit_test(test_metrics_endpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
