@@ -106,7 +106,7 @@ static bool parse_string(struct parser *p)
 		if (p->pos + 1 >= len)
 			break;
 		char e = s[p->pos + 1];
-		if (strchr("\"\\/bfnrt", e) && e) {
+		if (e && strchr("\"\\/bfnrt", e)) {
 			p->pos += 2;
 			continue;
 		}

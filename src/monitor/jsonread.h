@@ -9,7 +9,9 @@
  * The result is a flat array of tokens in document order (jsmn style): an
  * object's members follow it as key, value, key, value ...; `next` is the
  * index just past a token's subtree, so a reader skips a value in O(1).
- * Token 0 is the root; 0 as a result of jr_member() means "not there".
+ * Token 0 is the root, always a container in the documents read here: 0
+ * as a result of jr_member() means "not there", and the typed getters
+ * below take 0 as missing.
  */
 #ifndef SECPOL_MONITOR_JSONREAD_H
 #define SECPOL_MONITOR_JSONREAD_H
