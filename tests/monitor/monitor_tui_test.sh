@@ -106,6 +106,15 @@ expect_eq "no line wider than 79 with an SA on screen" \
 expect_ge "the frame fills at most 24 rows" 24 "$(screen | wc -l)"
 screen >"$E2E_T/screen.txt"
 
+# The terminal grows (SIGWINCH): the table takes the room; and shrinks back.
+tmux -L "$TMUX_SOCK" resize-window -t mon -x 120 -y 30
+check "at 120 columns the SA row widens" \
+	wait_screen "^192\.0\.2\.2 {20,}to-peer .{60,}"
+expect_eq "no line wider than 119" "$(screen | awk 'length($0) > 119' | wc -l)" 0
+tmux -L "$TMUX_SOCK" resize-window -t mon -x 80 -y 24
+check "back at 80 columns" wait_screen "^192\.0\.2\.2 {7}to-peer "
+expect_eq "no line wider than 79 again" "$(screen | awk 'length($0) > 79' | wc -l)" 0
+
 # --once (not a terminal): the same data, one frame.
 check "--once prints a frame with the SA" \
 	bash -c "ip netns exec $A $SECPOL --control $DA/ctl monitor --once | grep -Eq '^192\.0\.2\.2 +to-peer'"
@@ -117,6 +126,18 @@ expect_eq "q: secpol monitor exits 0" "$(cat "$E2E_T/mon.rc" 2>/dev/null)" "rc=0
 check "the terminal echoes again" grep -Eq '(^| )echo( |$)' "$E2E_T/mon.stty"
 check "and is canonical again" grep -Eq '(^| )icanon( |$)' "$E2E_T/mon.stty"
 check "and takes signals again" grep -Eq '(^| )isig( |$)' "$E2E_T/mon.stty"
+
+# Ctrl-C quits the same way (a second view, in its own pane).
+tmux -L "$TMUX_SOCK" new-session -d -s mon2 -x 80 -y 24 \
+	"ip netns exec $A $SECPOL --control $DA/ctl monitor; echo \"rc=\$?\" >$E2E_T/mon2.rc; stty -a >$E2E_T/mon2.stty; sleep 30"
+for _ in $(seq 100); do
+	tmux -L "$TMUX_SOCK" capture-pane -p -t mon2 | grep -q "^Policy: monlab" && break
+	sleep 0.1
+done
+tmux -L "$TMUX_SOCK" send-keys -t mon2 C-c
+for _ in $(seq 50); do [ -s "$E2E_T/mon2.stty" ] && break; sleep 0.1; done
+expect_eq "Ctrl-C: secpol monitor exits 0" "$(cat "$E2E_T/mon2.rc" 2>/dev/null)" "rc=0"
+check "and the terminal echoes again" grep -Eq '(^| )echo( |$)' "$E2E_T/mon2.stty"
 
 kill "$PING_PID" 2>/dev/null
 wait "$PING_PID" 2>/dev/null
