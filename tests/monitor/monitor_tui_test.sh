@@ -119,6 +119,9 @@ expect_eq "no line wider than 79 again" "$(screen | awk 'length($0) > 79' | wc -
 check "--once prints a frame with the SA" \
 	bash -c "ip netns exec $A $SECPOL --control $DA/ctl monitor --once | grep -Eq '^192\.0\.2\.2 +to-peer'"
 
+check "so does secpol dynamic monitor --once" \
+	bash -c "ip netns exec $A $SECPOL --control $DA/ctl dynamic monitor --once | grep -q '^Policy: monlab'"
+
 # q quits, and the terminal is as it was.
 tmux -L "$TMUX_SOCK" send-keys -t mon q
 for _ in $(seq 50); do [ -s "$E2E_T/mon.stty" ] && break; sleep 0.1; done
