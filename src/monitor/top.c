@@ -307,11 +307,16 @@ static void counters(struct out *o, const struct mon_snapshot *s, const struct m
 	for (size_t i = 1; i < s->dp.ndrops && i < 16; i++) {
 		if (!s->dp.drops[i])
 			continue;
-		char t[24];
+		char t[24], rt[24];
 		total_text(s->dp.drops[i], false, t, sizeof(t));
 		put(o, any ? ", " : " ", -1, false);
 		put(o, s->dp.drop_names[i] ? s->dp.drop_names[i] : "?", -1, false);
 		putf(o, -1, false, " %s", t);
+		/* A reason that is still happening shows its rate. */
+		if (r && pd->ndrops == s->dp.ndrops && s->dp.drops[i] > pd->drops[i]) {
+			rate_text(s->dp.drops[i], &pd->drops[i], dt, false, rt, sizeof(rt));
+			putf(o, -1, false, " (%s/s)", rt);
+		}
 		any = true;
 	}
 	if (!any)

@@ -467,6 +467,7 @@ static void test_frame_content(void **state)
 	prev.dp.packets_encrypted -= 200;
 	prev.qm.transport_bytes_sent -= 4000;
 	prev.mm.negotiation_failures += 1;   /* went back: secpold restarted */
+	prev.dp.drops[3] -= 10;              /* replay drops still happening: 5/s */
 	struct mon_top_frame v = { .cols = 80, .rows = 24, .host = "gw1", .now = 1704103200,
 	                           .interval_s = 1, .at = 12.0 };
 	char *text = frame(&s, &info, &prev, &v);
@@ -494,7 +495,7 @@ static void test_frame_content(void **state)
 	assert_string_equal(label, "-");
 	l = line_starting(text, "Drops:");
 	assert_non_null(l);
-	static const char drops[] = "Drops: truncated 10, bad-spi 20, replay 30";
+	static const char drops[] = "Drops: truncated 10, bad-spi 20, replay 30 (5.0/s)";
 	assert_true(!strncmp(l, drops, strlen(drops)));
 	/* Sorted by peer: .198, .199, .200; the rekey-due SA says so. */
 	const char *a = strstr(text, "198.51.100.198"), *b = strstr(text, "198.51.100.199"),
