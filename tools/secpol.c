@@ -9,15 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/control.h"
 #include "netsh/netsh.h"
+#include "secpol_monitor.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: secpol [--store PATH] [-c CONTEXT] [-f SCRIPT [-e]] [COMMAND ...]\n"
+	        "       secpol [--control PATH] monitor [--interval S] [--once]\n"
 	        "\n"
 	        "  --store PATH   policy store (default $SECPOL_STORE or " STORE_DEFAULT_PATH ")\n"
 	        "  --control PATH secpold's control socket, for `dynamic' commands\n"
@@ -30,7 +33,8 @@ static void usage(FILE *f)
 	        "Examples:\n"
 	        "  secpol static add policy name=Web description=\"web servers\"\n"
 	        "  secpol static show policy all format=table\n"
-	        "  secpol dump > policy.txt\n");
+	        "  secpol dump > policy.txt\n"
+	        "  secpol monitor              the IP Security Monitor, live (q quits)\n");
 }
 
 /* `secpol dynamic ...`: the running service executes the command. */
@@ -106,6 +110,14 @@ int main(int argc, char **argv)
 	}
 	if (!store || !store[0])
 		store = STORE_DEFAULT_PATH;
+	/* `secpol monitor` (or `secpol dynamic monitor`, where netsh's
+	 * dynamic views live): the live view is a program of its own, not a
+	 * command line for netsh. */
+	int mon = optind < argc && !strcasecmp(argv[optind], "monitor") ? optind
+	          : optind + 1 < argc && !strcasecmp(argv[optind], "dynamic") &&
+	                    !strcasecmp(argv[optind + 1], "monitor") ? optind + 1 : -1;
+	if (mon >= 0 && !script && !context)
+		return secpol_monitor(control_path(control), argc - mon, argv + mon);
 
 	struct netsh_session ns;
 	netsh_session_init(&ns, store, stdout, stderr);

@@ -66,6 +66,7 @@ struct agent {
 	struct metrics_server *metrics; /* the endpoint, listening or not */
 	char metrics_at[64];            /* where it listens ("none": off), as configured */
 	char metrics_error[320];        /* why it does not listen there ("" if it does) */
+	uint64_t started_ms;            /* CLOCK_MONOTONIC: the live view's uptime */
 };
 
 static const struct agent_options *log_opts;
@@ -523,6 +524,29 @@ static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 	mon_snapshot_free(&s);
 }
 
+/* CONTROL_MONITOR: the live view's one document per refresh. Its SAs are
+ * capped lower than `show qmsas` (a screen shows a few dozen; the total
+ * still counts every one), which keeps the answer small at any rate. */
+#define LIVE_QM_MAX 2048
+
+static void monitor_view(struct agent *a, FILE *out)
+{
+	struct mon_snapshot s;
+	struct mon_live_info info;
+	if (!mon_snapshot_init(&s, 0, LIVE_QM_MAX, 0)) {
+		fprintf(out, "Out of memory.\n");
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	uint64_t ms = now_ms();
+	monitor_fill(&s, a->driver, &a->keying, &a->policy, ms);
+	info.has_policy = a->policy.name[0] != '\0';
+	snprintf(info.policy, sizeof(info.policy), "%s", a->policy.name);
+	info.uptime_s = (ms - a->started_ms) / 1000;
+	mon_render_live(out, &s, &info);
+	mon_snapshot_free(&s);
+}
+
 /* ---- the control socket ---- */
 
 static int control_listen(const char *path, char *err, size_t errlen)
@@ -618,7 +642,10 @@ static void serve_one(struct agent *a, int fd)
 	size_t outlen = 0, errlen = 0;
 	FILE *fo = open_memstream(&out, &outlen), *fe = open_memstream(&err, &errlen);
 	bool ok = false;
-	if (fo && fe) {
+	if (fo && fe && !strcmp(line, CONTROL_MONITOR)) {
+		monitor_view(a, fo);
+		ok = true;
+	} else if (fo && fe) {
 		struct netsh_session ns;
 		netsh_session_init(&ns, a->store_path, fo, fe);
 		ns.dynamic = &a->ops;
@@ -951,6 +978,7 @@ int agent_run(const struct agent_options *o)
 	a.o = o;
 	log_opts = o;
 	a.listen_fd = a.lock_fd = a.addr_fd = -1;
+	a.started_ms = now_ms();
 	const char *env = getenv("SECPOL_STORE");
 	a.store_path = o->store ? o->store : env && env[0] ? env : STORE_DEFAULT_PATH;
 	a.control_path = control_path(o->control);

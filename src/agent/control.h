@@ -22,6 +22,12 @@
  * why the running policy stays). */
 #define CONTROL_NUDGE "apply-store"
 
+/* The other: `secpol monitor` asks for everything its live view shows in
+ * one request per refresh -- counters, the assigned policy, secpold's
+ * uptime and the quick-mode SAs -- as one JSON document ("view":
+ * "monitor", docs/monitor-json.md). */
+#define CONTROL_MONITOR "monitor-view"
+
 #define CONTROL_DEFAULT_PATH "/run/secpol/secpold.sock"
 #define CONTROL_MAX_REQUEST 16384          /* bytes of command line */
 #define CONTROL_MAX_RESPONSE (8u << 20)    /* bytes of out + err */

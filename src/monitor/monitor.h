@@ -254,6 +254,58 @@ enum mon_http_parse mon_http_parse(const char *buf, size_t len, size_t max,
 /* "Not Found" for 404 and so on; "Error" for a status it does not know. */
 const char *mon_http_reason(int status);
 
+/* ---- the live view (`secpol monitor`) ---- */
+
+/* What the live view shows beside a snapshot. */
+struct mon_live_info {
+	bool has_policy;
+	char policy[MON_NAME_MAX];        /* the assigned policy ("" with has_policy false) */
+	uint64_t uptime_s;                /* secpold's */
+	char drop_names[16][32];          /* the reader's: s->dp.drop_names point here */
+};
+
+/* secpold's answer to CONTROL_MONITOR: one JSON document, "view":
+ * "monitor" -- the stats view's members, policy, uptime_s, and the qmsas
+ * view's total, truncated and sas (docs/monitor-json.md). */
+void mon_render_live(FILE *f, const struct mon_snapshot *s, const struct mon_live_info *info);
+
+/* The reader of that document (another process's output: bounded, every
+ * key checked). Fills the counters, s->qm_sas up to s->qm_cap (qm_total:
+ * as many as secpold has) and info. False: *err says why; s and info are
+ * then partly filled. */
+bool mon_live_parse(const char *text, size_t len, struct mon_snapshot *s,
+                    struct mon_live_info *info, char *err, size_t errlen);
+
+/* The counters a rate is computed from: the previous refresh's. */
+struct mon_sample {
+	bool valid;
+	double at;                        /* seconds, CLOCK_MONOTONIC */
+	struct mon_mm_stats mm;
+	struct mon_qm_stats qm;
+	struct mon_datapath_stats dp;
+};
+void mon_sample_take(struct mon_sample *out, const struct mon_snapshot *s, double at);
+
+enum mon_top_sort { MON_SORT_PEER, MON_SORT_TRAFFIC };
+
+/* One frame of the live view: the terminal's size, and what is on it. */
+struct mon_top_frame {
+	int cols, rows;                   /* the terminal's; the frame fits in them */
+	const char *host;                 /* this host's name */
+	int64_t now;                      /* Unix time, for the header */
+	double interval_s;                /* the refresh interval */
+	enum mon_top_sort sort;
+	const char *error;                /* non-NULL: secpold could not be asked (why) */
+	double at;                        /* when s was taken (CLOCK_MONOTONIC s) */
+};
+/* Writes at most rows lines of at most cols - 1 columns each ('\n' after
+ * every line but the last; no escape sequences -- the caller positions
+ * them). Names from secpold are shown with control characters replaced,
+ * so nothing it sends can move the cursor. s and info may be NULL with
+ * v->error set; prev: the previous sample (rates), or NULL. Sorts s->qm_sas. */
+void mon_render_top(FILE *f, struct mon_snapshot *s, const struct mon_live_info *info,
+                    const struct mon_sample *prev, const struct mon_top_frame *v);
+
 /* The JSON schema version (docs/monitor-json.md). */
 #define MON_SCHEMA_VERSION 1
 

@@ -272,7 +272,7 @@ static void qm_list(FILE *f, const struct mon_qm_sa *q)
 	field(f, "Rekey Due", "%s", q->rekey_due ? "YES" : "NO");
 }
 
-static void qm_json(struct json *j, const struct mon_qm_sa *q)
+void mon_json_qm_sa(struct json *j, const struct mon_qm_sa *q)
 {
 	char proto[16];
 	json_object_begin(j, NULL);
@@ -330,7 +330,7 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		json_array_begin(&j, "sas");
 		for (size_t i = 0; i < s->nqm; i++)
 			if (mon_filter_match(flt, &s->qm_sas[i].me, &s->qm_sas[i].peer))
-				qm_json(&j, &s->qm_sas[i]);
+				mon_json_qm_sa(&j, &s->qm_sas[i]);
 		json_array_end(&j);
 		json_object_end(&j);
 		json_finish(&j);
