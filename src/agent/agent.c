@@ -209,17 +209,34 @@ static void metrics_apply_config(struct agent *a)
 	}
 }
 
+/* A snapshot of the counters and of the SA views asked for, its arrays as
+ * large as the SAs present (bounded): polled views must not hold the
+ * bound's worth of memory each time. A quick-mode SA is a Child SA (two
+ * driver SAs, or none yet) or one lone driver SA: a few more than the
+ * driver has. qm_max caps the quick-mode SAs (0: no cap). */
+static bool snapshot(struct agent *a, struct mon_snapshot *s, bool ike, bool qm, bool sa,
+                     size_t qm_max, uint64_t ms)
+{
+	size_t nike = 0, nsa = 0;
+	if (ike || qm || sa)
+		monitor_counts(a->driver, &a->keying, ms, &nike, &nsa);
+	size_t nqm = nsa + 16;
+	if (qm_max && nqm > qm_max)
+		nqm = qm_max;
+	if (!mon_snapshot_init(s, ike ? nike + 1 : 0, qm ? nqm : 0, sa ? nsa + 1 : 0))
+		return false;
+	monitor_fill(s, a->driver, &a->keying, &a->policy, ms);
+	return true;
+}
+
 /* One scrape: a snapshot of the quick-mode SAs and counters (the IKE and
  * driver SA lists are not shown), and the policy's negotiating rules. */
 static char *render_metrics(void *ctx, bool openmetrics, size_t *len)
 {
 	struct agent *a = ctx;
 	const struct compiled_policy *cp = &a->policy;
-	size_t nike, nsa;
-	uint64_t ms = now_ms();
-	monitor_counts(a->driver, &a->keying, ms, &nike, &nsa);
 	struct mon_snapshot s;
-	if (!mon_snapshot_init(&s, 0, nsa + 16, 0))   /* as op_show_monitor() */
+	if (!snapshot(a, &s, false, true, false, 0, now_ms()))
 		return NULL;
 	struct mon_rule *rules = calloc(cp->nike ? cp->nike : 1, sizeof(*rules));
 	char *out = NULL;
@@ -236,7 +253,6 @@ static char *render_metrics(void *ctx, bool openmetrics, size_t *len)
 			snprintf(rules[i].policy, sizeof(rules[i].policy), "%s",
 			         r->id > DYN_RULE_ID_BASE ? "" : cp->name);
 		}
-		monitor_fill(&s, a->driver, &a->keying, cp, ms);
 		mon_render_metrics(f, &s, rules, cp->nike, openmetrics);
 		if (fclose(f) != 0) {
 			free(out);
@@ -492,17 +508,11 @@ static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-	size_t nike = 0, nsa = 0;
-	if (sas)
-		monitor_counts(a->driver, &a->keying, ms, &nike, &nsa);
-	/* A quick-mode SA is a Child SA (two driver SAs, or none yet) or one
-	 * lone driver SA: a few more than the driver has. */
 	struct mon_snapshot s;
-	if (!mon_snapshot_init(&s, sas ? nike + 1 : 0, sas ? nsa + 16 : 0, sas ? nsa + 1 : 0)) {
+	if (!snapshot(a, &s, sas, sas, sas, 0, ms)) {
 		fprintf(out, "Out of memory.\n");
 		return;
 	}
-	monitor_fill(&s, a->driver, &a->keying, &a->policy, ms);
 	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
 	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;
 	struct mon_filter flt = { .has_src = q->has_src, .has_dst = q->has_dst };
@@ -533,13 +543,12 @@ static void monitor_view(struct agent *a, FILE *out)
 {
 	struct mon_snapshot s;
 	struct mon_live_info info;
-	if (!mon_snapshot_init(&s, 0, LIVE_QM_MAX, 0)) {
+	uint64_t ms = now_ms();
+	if (!snapshot(a, &s, false, true, false, LIVE_QM_MAX, ms)) {
 		fprintf(out, "Out of memory.\n");
 		return;
 	}
 	memset(&info, 0, sizeof(info));
-	uint64_t ms = now_ms();
-	monitor_fill(&s, a->driver, &a->keying, &a->policy, ms);
 	info.has_policy = a->policy.name[0] != '\0';
 	snprintf(info.policy, sizeof(info.policy), "%s", a->policy.name);
 	info.uptime_s = (ms - a->started_ms) / 1000;
