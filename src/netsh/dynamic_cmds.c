@@ -316,16 +316,14 @@ static bool delete_sa_run(struct netsh_session *ns, const struct args *a, struct
 /* The arguments the monitor's views share: format=, wide=, and for the SA
  * views `all` or srcaddr=/dstaddr= (single addresses: this host's side and
  * the peer's). */
-static bool show_args(const struct args *a, struct netsh_show *q, bool json_only_extra,
-                      struct diag *d)
+static bool show_args(const struct args *a, struct netsh_show *q, struct diag *d)
 {
 	const char *v;
 	if ((v = arg(a, "format"))) {
 		static const char *const formats[] = { "list", "table", "json" };
 		int i = match_word(v, formats, 3);
-		if (i < 0 || (json_only_extra && i == 1))
-			return diag_bad_value(d, "format", v, json_only_extra ? "list, json"
-			                                                      : "list, table, json");
+		if (i < 0)
+			return diag_bad_value(d, "format", v, "list, table, json");
 		q->format = (enum netsh_format)i;
 	}
 	if ((v = arg(a, "wide"))) {
@@ -368,7 +366,7 @@ static bool show_monitor_run(struct netsh_session *ns, struct netsh_show *q, str
 static bool show_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "sa", .type = "all" };
-	return show_args(a, &q, true, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_stats_run(struct netsh_session *ns, const struct args *a, struct diag *d)
@@ -380,19 +378,19 @@ static bool show_stats_run(struct netsh_session *ns, const struct args *a, struc
 		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'type' is not valid. "
 		                  "Allowed: all, ike, ipsec.", type);
 	struct netsh_show q = { .object = "stats", .type = type };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_mmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "mmsas", .type = "all" };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_qmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "qmsas", .type = "all" };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
@@ -406,11 +404,8 @@ static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, stru
 
 static bool show_failures_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
-	(void)a;
-	if (!need_service(ns, d))
-		return false;
-	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "failures");
-	return true;
+	struct netsh_show q = { .object = "failures", .type = "all" };
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 /* ---- show rulefor: one packet, as the policy in force decides it ---- */
@@ -781,7 +776,12 @@ static const struct param_spec p_show_sas[] = {
 	{ "wide", PF_NAMED, "yes|no" },
 };
 static const struct param_spec p_show_sa[] = {
-	{ "format", 0, "list|json" },
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
+};
+static const struct param_spec p_show_failures[] = {
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
 };
 static const struct param_spec p_show_events[] = {
 	{ "count", 0, "<1-1024>" },
@@ -814,7 +814,7 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the quick-mode SAs: Child SAs and manual SAs, with their traffic." },
 	{ "show", "ikesas", NULL, 0, show_ikesas_run, CMD_NONE,
 	  "Shows the IKE engine's SAs with their Child SAs and states (diagnostics)." },
-	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
+	{ "show", "failures", p_show_failures, N(p_show_failures), show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
 	{ "show", "events", p_show_events, N(p_show_events), show_events_run, CMD_NONE,
 	  "Shows the event log of negotiations: SAs up and down, rekeys, failures and why." },
