@@ -9,8 +9,9 @@
  *
  * Golden files (tests/netsh/golden_dynamic/) pin the list and table layouts
  * of show mmpolicy, qmpolicy, rule, mmfilter and qmfilter (generic and
- * specific) and config; a schema check pins every format=json document's
- * keys and JSON types in order (docs/monitor-json.md).
+ * specific), config and rulefor (secpold's answer stubbed: one of each
+ * kind); a schema check pins every format=json document's keys and JSON
+ * types in order (docs/monitor-json.md).
  * SECPOL_UPDATE_GOLDEN=1 rewrites the golden files.
  */
 #include <setjmp.h>
@@ -108,8 +109,66 @@ static size_t op_specific_filters(void *ctx, struct netsh_specific_filter **out)
 	return NCOMPILED;
 }
 
+/* `show rulefor`: secpold's answers for three packets, one of each kind,
+ * as rulefor_explain() gives them for the policy above. */
+static bool op_show_rulefor(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,
+                            struct diag *d)
+{
+	(void)ctx;
+	char dst[64];
+	policy_format_ip(&p->dst, dst, sizeof(dst));
+	r->inbound = p->direction_given && p->inbound;
+	r->dir_reason = p->direction_given ? RULEFOR_DIR_GIVEN : RULEFOR_FROM_HOST;
+	snprintf(r->policy, sizeof(r->policy), "RDP lockdown");
+	r->count = NCOMPILED;
+	if (!strcmp(dst, "192.0.2.1")) {
+		/* An admin workstation's RDP: the static rule's inbound half,
+		 * 4th in evaluation order (the dynamic pair and its outbound
+		 * half are heavier). */
+		const struct one_way *c = &compiled[0];
+		r->kind = RULEFOR_POLICY;
+		r->inbound = true;
+		r->dir_reason = RULEFOR_TO_HOST;
+		r->rule_id = 1;
+		snprintf(r->rule, sizeof(r->rule), "RDP needs ESP");
+		snprintf(r->filterlist, sizeof(r->filterlist), "RDP from admin net");
+		snprintf(r->filteraction, sizeof(r->filteraction), "Require ESP");
+		r->action = ACTION_NEGOTIATE;
+		r->src = v4(c->src);
+		r->dst = v4(c->dst);
+		r->src_len = c->src_len;
+		r->dst_len = c->dst_len;
+		r->protocol = c->protocol;
+		r->dst_port = c->dst_port;
+		r->filter_no = 1;
+		r->mirror = RULEFOR_MIRROR_AS_WRITTEN;
+		struct spd_filter sf = { .family = AF_INET, .src_len = c->src_len,
+		                         .dst_len = c->dst_len, .protocol = c->protocol,
+		                         .dst_port = c->dst_port, .action = c->action };
+		r->weight = spd_weight(&sf);
+		r->position = 4;
+	} else if (!strcmp(dst, "203.0.113.50")) {
+		/* The tunnel rule's peer never answered IKE: a soft association. */
+		r->kind = RULEFOR_RUNTIME;
+		r->rule_id = 100002;
+		snprintf(r->rule, sizeof(r->rule), "Dynamic Rule 100002");   /* as compile.c names it */
+		snprintf(r->filteraction, sizeof(r->filteraction), "site qm");
+		r->action = ACTION_PERMIT;
+		r->has_tunnel = true;
+		r->tunnel = v4("203.0.113.1");
+		r->src = v4("192.0.2.1");
+		r->dst = v4("203.0.113.50");
+		r->src_len = r->dst_len = 32;
+		r->expires_s = 17;
+	} else if (strcmp(dst, "2001:db8::2")) {
+		return diag_error(d, ERR_SERVICE, "the stub knows no packet to %s", dst);
+	}
+	return true;
+}
+
 static const struct netsh_dynamic ops = { .dyn = &dyn, .dyn_changed = op_dyn_changed,
-	                                  .specific_filters = op_specific_filters };
+	                                  .specific_filters = op_specific_filters,
+	                                  .show_rulefor = op_show_rulefor };
 
 /* ---- running commands ---- */
 
@@ -248,6 +307,15 @@ static const struct {
 	{ "qmfilter_table.txt", "show qmfilter format=table" },
 	{ "qmfilter_specific_list.txt", "show qmfilter type=specific" },
 	{ "qmfilter_specific_table.txt", "show qmfilter type=specific format=table" },
+	{ "rulefor_policy_list.txt", "show rulefor srcaddr=10.1.2.5 dstaddr=192.0.2.1 protocol=tcp "
+	                             "srcport=50000 dstport=3389" },
+	{ "rulefor_policy_table.txt", "show rulefor srcaddr=10.1.2.5 dstaddr=192.0.2.1 protocol=tcp "
+	                              "srcport=50000 dstport=3389 format=table" },
+	{ "rulefor_runtime_list.txt", "show rulefor srcaddr=192.0.2.1 dstaddr=203.0.113.50" },
+	{ "rulefor_runtime_table.txt", "show rule-for srcaddr=192.0.2.1 dstaddr=203.0.113.50 "
+	                               "format=table" },
+	{ "rulefor_nomatch_list.txt", "show rulefor srcaddr=2001:db8::1 dstaddr=2001:db8::2 "
+	                              "direction=inbound" },
 	{ "config_list.txt", "show config" },
 	{ "config_table.txt", "show config format=table" },
 };
@@ -358,6 +426,12 @@ static void check_schema(const char *line, const char *want)
 #define CONFIG "ipsecdiagnostics:n ikelogging:n strongcrlcheck:n ipsecloginterval:n " \
 	"ipsecexempt:n bootmode:s bootexemptions:s cryptoprofile:s allowlegacy:n "
 
+#define RULEFOR_HEAD "schema_version:n view:s srcaddr:s dstaddr:s protocol:n srcport:n " \
+	"dstport:n direction:s direction_reason:s policy:s filters_in_force:n "
+#define RULEFOR_RULE "rule_id:n rule_name:s filterlist:s filteraction:s default_response:b " \
+	"action:s inpass:b soft:b tunnel:z filter_srcaddr:s filter_dstaddr:s filter_protocol:n " \
+	"filter_srcport:n filter_dstport:n "
+
 static void test_json_schema(void **state)
 {
 	(void)state;
@@ -375,6 +449,20 @@ static void test_json_schema(void **state)
 	             "dstaddr:s protocol:n srcport:n dstport:n action:s qmpolicy:s tunnel:b "
 	             "weight:n ");
 	check_schema("show config format=json", CONFIG);
+	/* show rulefor: every key in every answer, null where it does not apply. */
+	check_schema("show rulefor srcaddr=10.1.2.5 dstaddr=192.0.2.1 protocol=tcp srcport=50000 "
+	             "dstport=3389 format=json", RULEFOR_HEAD "result:s " RULEFOR_RULE
+	             "filter_no:n mirrored:s weight:n position:n expires_s:z ");
+	check_schema("show rulefor srcaddr=192.0.2.1 dstaddr=203.0.113.50 format=json",
+	             RULEFOR_HEAD "result:s rule_id:n rule_name:s filterlist:z filteraction:s "
+	             "default_response:b action:s inpass:b soft:b tunnel:s filter_srcaddr:s "
+	             "filter_dstaddr:s filter_protocol:n filter_srcport:n filter_dstport:n "
+	             "filter_no:z mirrored:z weight:z position:z expires_s:n ");
+	check_schema("show rulefor srcaddr=2001:db8::1 dstaddr=2001:db8::2 direction=inbound "
+	             "format=json", RULEFOR_HEAD "result:s rule_id:z rule_name:z filterlist:z "
+	             "filteraction:z default_response:z action:z inpass:z soft:z tunnel:z "
+	             "filter_srcaddr:z filter_dstaddr:z filter_protocol:z filter_srcport:z "
+	             "filter_dstport:z filter_no:z mirrored:z weight:z position:z expires_s:z ");
 	check_schema("show all format=json", "config:o " CONFIG "mmpolicies:a " MMPOLICY
 	             "qmpolicies:a " QMPOLICY "mmfilters:a " MMFILTER "qmfilters:a " QMFILTER
 	             "rules:a " RULE);
@@ -405,6 +493,33 @@ static void test_json_dynamic_values(void **state)
 	free(doc);
 }
 
+/* The values of the rulefor JSON that the schema does not show. */
+static void test_rulefor_json_values(void **state)
+{
+	(void)state;
+	char *doc = run("show rulefor srcaddr=10.1.2.5 dstaddr=192.0.2.1 protocol=tcp "
+	                "srcport=50000 dstport=3389 format=json", false);
+	static const char *const want[] = {
+		"\"srcaddr\":\"10.1.2.5\"", "\"protocol\":6", "\"srcport\":50000",
+		"\"dstport\":3389", "\"direction\":\"inbound\"",
+		"\"direction_reason\":\"to_host\"", "\"filters_in_force\":7",
+		"\"result\":\"policy\"", "\"rule_name\":\"RDP needs ESP\"",
+		"\"action\":\"negotiate\"", "\"filter_srcaddr\":\"10.1.2.0/24\"",
+		"\"filter_dstaddr\":\"192.0.2.1/32\"", "\"mirrored\":\"as_written\"",
+		"\"weight\":59400192", "\"position\":4" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(doc, want[i]))
+			fail_msg("no %s in\n%s", want[i], doc);
+	free(doc);
+	doc = run("show rulefor srcaddr=192.0.2.1 dstaddr=203.0.113.50 format=json", false);
+	assert_non_null(strstr(doc, "\"result\":\"runtime\""));
+	assert_non_null(strstr(doc, "\"action\":\"permit\""));
+	assert_non_null(strstr(doc, "\"tunnel\":\"203.0.113.1\""));
+	assert_non_null(strstr(doc, "\"expires_s\":17"));
+	assert_non_null(strstr(doc, "\"direction_reason\":\"from_host\""));
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_key_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_dynamic_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rulefor_json_values, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
