@@ -6,25 +6,12 @@
  * many were not kept.
  */
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "monitor/view.h"
 
 #define RULE_LINE "-----------------------------------------------------------------------"
-
-static void field(FILE *f, const char *label, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void field(FILE *f, const char *label, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(f, "%-*s: ", MON_LIST_WIDTH, label);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-}
 
 /* The engine's failures never exceed the array; a bad count is clamped
  * rather than read past the end. */
@@ -116,21 +103,18 @@ void mon_render_failures(FILE *f, const struct mon_failures *s, enum mon_format 
 		mon_table_print(f, &t, wide);
 		mon_table_free(&t);
 	} else {
+		/* One line a failure, as the log says it: scripts and the soak
+		 * grep "peer <addr> rule <name> step <step>: <why>". */
 		char at[32];
 		mon_time_text(s->taken_at, at, sizeof(at));
 		fprintf(f, "Failed Negotiations at %s\n%s\n", at, RULE_LINE);
 		for (size_t i = 0; i < n; i++) {
 			const struct mon_failure *x = &s->f[i];
 			char peer[INET6_ADDRSTRLEN], rule[MON_NAME_MAX], why[MON_REASON_MAX];
-			field(f, "Age", "%llu s", (unsigned long long)x->age_s);
-			field(f, "Peer", "%-20s, port %u", mon_addr_text(&x->peer, peer, sizeof(peer)),
-			      x->peer_port);
-			field(f, "Rule ID", "%u", x->rule_id);
-			field(f, "Rule Name", "%s", x->rule[0] ? printable(x->rule, rule, sizeof(rule))
-			                                       : "NONE");
-			field(f, "Step", "%s", x->step);
-			field(f, "Reason", "%s", printable(x->reason, why, sizeof(why)));
-			fputc('\n', f);
+			fprintf(f, "%6llu s ago: peer %s rule %s step %s: %s\n",
+			        (unsigned long long)x->age_s, mon_addr_text(&x->peer, peer, sizeof(peer)),
+			        x->rule[0] ? printable(x->rule, rule, sizeof(rule)) : "-", x->step,
+			        printable(x->reason, why, sizeof(why)));
 		}
 	}
 	fprintf(f, "%zu Failed Negotiation(s)\n", n);

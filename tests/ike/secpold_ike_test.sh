@@ -168,8 +168,7 @@ refute "A: ping C with a wrong PSK" in_ns "$A" ping -c 2 -W 2 -i 0.5 192.0.2.3
 sleep 1
 sp "$C" dynamic show failures >"$E2E_T/c.fail"
 sp "$A" dynamic show failures >"$E2E_T/a.fail"
-check "C: failure names IKE_AUTH" grep -q "^Step *: IKE_AUTH$" "$E2E_T/c.fail"
-check "C: failure names the key" grep -q "^Reason *: authentication failed: the peer's AUTH does not verify with the pre-shared key of rule" "$E2E_T/c.fail"
+check "C: failure names IKE_AUTH and the key" grep -q "step IKE_AUTH: authentication failed: the peer's AUTH does not verify with the pre-shared key of rule" "$E2E_T/c.fail"
 sp "$C" dynamic show failures format=json >"$E2E_T/c.fail.json"
 check "C: failure in JSON" grep -q '"step":"ike_auth","reason":"authentication failed: ' "$E2E_T/c.fail.json"
 check "A: failure says the responder refused" grep -q "AUTHENTICATION_FAILED" "$E2E_T/a.fail"
