@@ -457,10 +457,8 @@ static void op_show_ike(void *ctx, FILE *out, const char *what)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-	if (!strcasecmp(what, "failures"))
-		ike_engine_show_failures(a->keying.engine, out);
-	else
-		ike_engine_show_sas(a->keying.engine, out, ms);
+	(void)what;   /* "ikesas": failures are a monitor view (op_show_monitor) */
+	ike_engine_show_sas(a->keying.engine, out, ms);
 }
 
 static bool op_show_rulefor(void *ctx, const struct netsh_packet *q, struct netsh_rulefor *r,
@@ -500,21 +498,33 @@ static bool op_show_rulefor(void *ctx, const struct netsh_packet *q, struct nets
 static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 {
 	struct agent *a = ctx;
-	if (!strcmp(q->object, "sa") && q->format != NETSH_FORMAT_JSON) {
+	if (!strcmp(q->object, "sa") && q->format == NETSH_FORMAT_LIST) {
 		driver_sa_show(a->driver, out);   /* the list keeps its own layout */
 		return;
 	}
-	bool sas = strcmp(q->object, "stats") != 0;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
+	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;
+	if (!strcmp(q->object, "failures")) {
+		/* ~25 KiB: not on the stack of the control thread. */
+		struct mon_failures *fl = malloc(sizeof(*fl));
+		if (!fl) {
+			fprintf(out, "Out of memory.\n");
+			return;
+		}
+		monitor_failures(fl, &a->keying, ms);
+		mon_render_failures(out, fl, fmt, q->wide);
+		free(fl);
+		return;
+	}
+	bool sas = strcmp(q->object, "stats") != 0;
 	struct mon_snapshot s;
 	if (!snapshot(a, &s, sas, sas, sas, 0, ms)) {
 		fprintf(out, "Out of memory.\n");
 		return;
 	}
-	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
-	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;
 	struct mon_filter flt = { .has_src = q->has_src, .has_dst = q->has_dst };
 	flt.src.family = q->src.family;
 	memcpy(flt.src.bytes, q->src.bytes, 16);

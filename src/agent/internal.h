@@ -98,6 +98,10 @@ void monitor_counts(struct driver *d, const struct keying *k, uint64_t now_ms, s
                     size_t *sa);
 void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
                   const struct compiled_policy *cp, uint64_t now_ms);
+/* `show failures`: the IKE engine's last failed negotiations (none when
+ * keying is not running). */
+struct mon_failures;
+void monitor_failures(struct mon_failures *out, const struct keying *k, uint64_t now_ms);
 
 /* The metrics endpoint (docs/metrics.md): HTTP/1.1 GET /metrics served from
  * secpold's loop, never blocking it. render returns the body (malloc'd; NULL:

@@ -394,3 +394,24 @@ void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying 
 	free(ikes);
 	free(chs);
 }
+
+void monitor_failures(struct mon_failures *out, const struct keying *k, uint64_t now_ms)
+{
+	memset(out, 0, sizeof(*out));
+	out->taken_at = (int64_t)time(NULL);
+	if (!k->engine)
+		return;
+	struct ike_failure_info fi[MON_FAILURES_MAX];
+	out->n = ike_engine_failures(k->engine, now_ms, fi, MON_FAILURES_MAX, &out->total);
+	for (size_t i = 0; i < out->n; i++) {
+		struct mon_failure *o = &out->f[i];
+		o->age_s = fi[i].age_s;
+		o->peer.family = fi[i].peer.family;
+		memcpy(o->peer.bytes, fi[i].peer.bytes, sizeof(o->peer.bytes));
+		o->peer_port = fi[i].peer.port;
+		o->rule_id = fi[i].rule_id;
+		snprintf(o->rule, sizeof(o->rule), "%s", fi[i].rule);
+		snprintf(o->step, sizeof(o->step), "%s", fi[i].step);
+		snprintf(o->reason, sizeof(o->reason), "%s", fi[i].why);
+	}
+}

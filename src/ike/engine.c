@@ -1505,6 +1505,28 @@ void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms)
 		fprintf(out, "No IKE SAs.\n");
 }
 
+size_t ike_engine_failures(const struct ike_engine *e, uint64_t now_ms,
+                           struct ike_failure_info *out, size_t max, uint64_t *total)
+{
+	size_t n = e->nfailures < IKE_FAILURES ? e->nfailures : IKE_FAILURES;
+	if (n > max)
+		n = max;   /* the newest n of them */
+	*total = e->nfailures;
+	for (size_t k = 0; k < n; k++) {
+		const struct ike_failure *f = &e->failures[(e->nfailures - n + k) % IKE_FAILURES];
+		struct ike_failure_info *o = &out[k];
+		memset(o, 0, sizeof(*o));
+		o->age_s = now_ms > f->at_ms ? (now_ms - f->at_ms) / 1000 : 0;
+		o->peer = f->peer;
+		o->rule_id = f->rule_id;
+		const struct ike_rule *r = ike_rule_by_id(e, f->rule_id);
+		snprintf(o->rule, sizeof(o->rule), "%s", r ? r->name : "");
+		o->step = step_name(f->step);
+		snprintf(o->why, sizeof(o->why), "%s", f->why);
+	}
+	return n;
+}
+
 void ike_engine_show_failures(const struct ike_engine *e, FILE *out)
 {
 	size_t n = e->nfailures < IKE_FAILURES ? e->nfailures : IKE_FAILURES;

@@ -259,4 +259,20 @@ void ike_engine_show_sas(const struct ike_engine *e, FILE *out, uint64_t now_ms)
 /* The last failed negotiations: when, with whom, which step, why. */
 void ike_engine_show_failures(const struct ike_engine *e, FILE *out);
 
+/* One failed negotiation, for the monitor's `show failures` (never a key). */
+struct ike_failure_info {
+	uint64_t age_s;              /* how long before now_ms it failed */
+	struct ike_addr peer;
+	uint32_t rule_id;            /* 0: no rule chosen yet */
+	char rule[POLICY_NAME_MAX];  /* "" when unknown or gone */
+	const char *step;            /* static: "IKE_SA_INIT", "IKE_AUTH", "Child SA",
+	                              * "INFORMATIONAL", "timeout" */
+	char why[384];
+};
+/* Copies the last failures (at most max), oldest first; returns how many
+ * were written. *total: every failure since the engine started (the
+ * engine keeps the last 32). */
+size_t ike_engine_failures(const struct ike_engine *e, uint64_t now_ms,
+                           struct ike_failure_info *out, size_t max, uint64_t *total);
+
 #endif

@@ -214,7 +214,7 @@ void mon_render_mmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
                       enum mon_format fmt, bool wide);
 void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_filter *flt,
                       enum mon_format fmt, bool wide);
-/* `show sa format=json` (list and table stay the driver's own). */
+/* `show sa format=table|json` (the list stays the driver's own). */
 void mon_render_sas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt, bool wide);
 
 /* ---- metrics (docs/metrics.md) ---- */
@@ -305,6 +305,31 @@ struct mon_top_frame {
  * v->error set; prev: the previous sample (rates), or NULL. Sorts s->qm_sas. */
 void mon_render_top(FILE *f, struct mon_snapshot *s, const struct mon_live_info *info,
                     const struct mon_sample *prev, const struct mon_top_frame *v);
+
+/* ---- `show failures`: the last failed negotiations ---- */
+
+#define MON_FAILURES_MAX 32     /* what the IKE engine keeps (IKE_FAILURES) */
+#define MON_REASON_MAX 384
+
+struct mon_failure {
+	uint64_t age_s;                   /* how long ago it failed */
+	struct mon_addr peer;
+	uint16_t peer_port;
+	uint32_t rule_id;                 /* 0: no rule was chosen yet */
+	char rule[MON_NAME_MAX];          /* "" when unknown or gone */
+	char step[16];                    /* "IKE_SA_INIT", "IKE_AUTH", "Child SA",
+	                                   * "INFORMATIONAL", "timeout" */
+	char reason[MON_REASON_MAX];
+};
+
+struct mon_failures {
+	int64_t taken_at;                 /* Unix time */
+	uint64_t total;                   /* failed negotiations since secpold started */
+	size_t n;                         /* the last ones, oldest first */
+	struct mon_failure f[MON_FAILURES_MAX];
+};
+
+void mon_render_failures(FILE *f, const struct mon_failures *s, enum mon_format fmt, bool wide);
 
 /* The JSON schema version (docs/monitor-json.md). */
 #define MON_SCHEMA_VERSION 1

@@ -382,12 +382,50 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 	truncated_note(f, shown, total);
 }
 
-/* ---- the driver's SAs (`show sa format=json`) ---- */
+/* ---- the driver's SAs (`show sa format=table|json`) ---- */
+
+/* One SA a line, what fits 79 columns for IPv4: what tells SAs apart and
+ * whether they carry traffic. The offer, counters and the rest are in the
+ * list (the driver's) and JSON. */
+static void sas_table(FILE *f, const struct mon_snapshot *s, bool wide)
+{
+	if (!s->nsa) {
+		fprintf(f, "No SAs.\n");
+		truncated_note(f, 0, s->sa_total);
+		return;
+	}
+	static const char *const head[] = { "SPI", "Dir", "Type", "Source", "Destination",
+	                                    "Packets", "State" };
+	struct table *t = table_new(7, head);
+	if (!t) {
+		fprintf(f, "Out of memory.\n");
+		return;
+	}
+	for (size_t i = 0; i < s->nsa; i++) {
+		const struct mon_sa *a = &s->sas[i];
+		char spi[16], src[INET6_ADDRSTRLEN + 4], dst[INET6_ADDRSTRLEN + 4], pk[24];
+		char ip[INET6_ADDRSTRLEN];
+		snprintf(spi, sizeof(spi), "0x%08x", a->spi);
+		snprintf(src, sizeof(src), "%s/%u", mon_addr_text(&a->src, ip, sizeof(ip)), a->src_len);
+		snprintf(dst, sizeof(dst), "%s/%u", mon_addr_text(&a->dst, ip, sizeof(ip)), a->dst_len);
+		snprintf(pk, sizeof(pk), "%llu", (unsigned long long)a->packets);
+		const char *type = a->esp ? (a->tunnel ? "ESP tunnel" : "ESP transport")
+		                          : (a->tunnel ? "AH tunnel" : "AH transport");
+		const char *row[] = { spi, a->inbound ? "In" : "Out", type, src, dst, pk, a->state };
+		table_row(t, row);
+	}
+	table_print(f, t, wide);
+	table_free(t);
+	fprintf(f, "%zu SA(s)\n", s->nsa);
+	truncated_note(f, s->nsa, s->sa_total);
+}
 
 void mon_render_sas(FILE *f, const struct mon_snapshot *s, enum mon_format fmt, bool wide)
 {
-	(void)fmt;
-	(void)wide;
+	if (fmt != MON_JSON) {
+		sas_table(f, s, wide);
+		return;
+	}
 	struct json j;
 	json_init(&j, f);
 	json_head(&j, "sa", s, s->sa_total > s->nsa ? s->sa_total : s->nsa, s->nsa);

@@ -316,16 +316,14 @@ static bool delete_sa_run(struct netsh_session *ns, const struct args *a, struct
 /* The arguments the monitor's views share: format=, wide=, and for the SA
  * views `all` or srcaddr=/dstaddr= (single addresses: this host's side and
  * the peer's). */
-static bool show_args(const struct args *a, struct netsh_show *q, bool json_only_extra,
-                      struct diag *d)
+static bool show_args(const struct args *a, struct netsh_show *q, struct diag *d)
 {
 	const char *v;
 	if ((v = arg(a, "format"))) {
 		static const char *const formats[] = { "list", "table", "json" };
 		int i = match_word(v, formats, 3);
-		if (i < 0 || (json_only_extra && i == 1))
-			return diag_bad_value(d, "format", v, json_only_extra ? "list, json"
-			                                                      : "list, table, json");
+		if (i < 0)
+			return diag_bad_value(d, "format", v, "list, table, json");
 		q->format = (enum netsh_format)i;
 	}
 	if ((v = arg(a, "wide"))) {
@@ -368,7 +366,7 @@ static bool show_monitor_run(struct netsh_session *ns, struct netsh_show *q, str
 static bool show_sa_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "sa", .type = "all" };
-	return show_args(a, &q, true, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_stats_run(struct netsh_session *ns, const struct args *a, struct diag *d)
@@ -380,19 +378,19 @@ static bool show_stats_run(struct netsh_session *ns, const struct args *a, struc
 		return diag_error(d, ERR_BAD_VALUE, "The value '%.100s' of 'type' is not valid. "
 		                  "Allowed: all, ike, ipsec.", type);
 	struct netsh_show q = { .object = "stats", .type = type };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_mmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "mmsas", .type = "all" };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_qmsas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_show q = { .object = "qmsas", .type = "all" };
-	return show_args(a, &q, false, d) && show_monitor_run(ns, &q, d);
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, struct diag *d)
@@ -406,11 +404,8 @@ static bool show_ikesas_run(struct netsh_session *ns, const struct args *a, stru
 
 static bool show_failures_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
-	(void)a;
-	if (!need_service(ns, d))
-		return false;
-	ns->dynamic->show_ike(ns->dynamic->ctx, ns->out, "failures");
-	return true;
+	struct netsh_show q = { .object = "failures", .type = "all" };
+	return show_args(a, &q, d) && show_monitor_run(ns, &q, d);
 }
 
 /* ---- show rulefor: one packet, as the policy in force decides it ---- */
@@ -579,12 +574,99 @@ static void rulefor_table(FILE *f, const struct netsh_rulefor *r)
 	table_free(t);
 }
 
+static const char *dir_reason_key(enum netsh_dir_reason r)
+{
+	return r == RULEFOR_FROM_HOST ? "from_host" : r == RULEFOR_TO_HOST ? "to_host"
+	       : r == RULEFOR_FORWARDED ? "forwarded" : "given";
+}
+
+static void json_string_or_null(struct json *j, const char *key, const char *v)
+{
+	if (v && v[0])
+		json_string(j, key, v);
+	else
+		json_null(j, key);
+}
+
+/* One flat object, every key always present (null where it does not apply:
+ * the rule's and filter's keys without a match, filter_no/mirrored/weight/
+ * position for a run-time filter, expires_s for the policy's). */
+static void rulefor_json(FILE *f, const struct netsh_packet *p, const struct netsh_rulefor *r)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	struct json j;
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	json_u64(&j, "schema_version", 1);
+	json_string(&j, "view", "rulefor");
+	policy_format_ip(&p->src, a, sizeof(a));
+	json_string(&j, "srcaddr", a);
+	policy_format_ip(&p->dst, a, sizeof(a));
+	json_string(&j, "dstaddr", a);
+	json_u64(&j, "protocol", p->protocol);
+	json_u64(&j, "srcport", p->src_port);
+	json_u64(&j, "dstport", p->dst_port);
+	json_string(&j, "direction", r->inbound ? "inbound" : "outbound");
+	json_string(&j, "direction_reason", dir_reason_key(r->dir_reason));
+	json_string_or_null(&j, "policy", r->policy);
+	json_u64(&j, "filters_in_force", r->count);
+	bool match = r->kind != RULEFOR_NO_MATCH, spd = r->kind == RULEFOR_POLICY;
+	json_string(&j, "result", !match ? "no_match" : spd ? "policy" : "runtime");
+	static const char *const rule_keys[] = { "rule_id", "rule_name", "filterlist",
+		                                 "filteraction", "default_response", "action",
+		                                 "inpass", "soft", "tunnel", "filter_srcaddr",
+		                                 "filter_dstaddr", "filter_protocol",
+		                                 "filter_srcport", "filter_dstport" };
+	if (!match) {
+		for (size_t i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]); i++)
+			json_null(&j, rule_keys[i]);
+	} else {
+		json_u64(&j, "rule_id", r->rule_id);
+		json_string_or_null(&j, "rule_name", r->rule);
+		json_string_or_null(&j, "filterlist", r->filterlist);
+		json_string_or_null(&j, "filteraction", r->filteraction);
+		json_bool(&j, "default_response", r->is_default);
+		json_string(&j, "action", r->action == ACTION_PERMIT ? "permit"
+		                          : r->action == ACTION_BLOCK ? "block" : "negotiate");
+		json_bool(&j, "inpass", r->inpass);
+		json_bool(&j, "soft", r->soft);
+		if (r->has_tunnel)
+			policy_format_ip(&r->tunnel, a, sizeof(a));
+		json_string_or_null(&j, "tunnel", r->has_tunnel ? a : NULL);
+		prefix_text(&r->src, r->src_len, a, sizeof(a));
+		json_string(&j, "filter_srcaddr", a);
+		prefix_text(&r->dst, r->dst_len, a, sizeof(a));
+		json_string(&j, "filter_dstaddr", a);
+		json_u64(&j, "filter_protocol", r->protocol);
+		json_u64(&j, "filter_srcport", r->src_port);
+		json_u64(&j, "filter_dstport", r->dst_port);
+	}
+	if (spd) {
+		json_u64(&j, "filter_no", r->filter_no);
+		json_string(&j, "mirrored", r->mirror == RULEFOR_MIRROR_AS_WRITTEN ? "as_written"
+		                            : r->mirror == RULEFOR_MIRROR_SWAPPED ? "swapped" : "no");
+		json_u64(&j, "weight", r->weight);
+		json_u64(&j, "position", r->position);
+	} else {
+		json_null(&j, "filter_no");
+		json_null(&j, "mirrored");
+		json_null(&j, "weight");
+		json_null(&j, "position");
+	}
+	if (match && !spd && r->expires_s)
+		json_u64(&j, "expires_s", r->expires_s);
+	else
+		json_null(&j, "expires_s");
+	json_object_end(&j);
+	json_finish(&j);
+}
+
 static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct netsh_packet p;
 	memset(&p, 0, sizeof(p));
 	const char *v;
-	bool table = false;
+	int format = 0;   /* list, table, json */
 	if (!parse_packet_addr("srcaddr", arg(a, "srcaddr"), &p.src, d) ||
 	    !parse_packet_addr("dstaddr", arg(a, "dstaddr"), &p.dst, d))
 		return false;
@@ -608,11 +690,9 @@ static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, str
 			return diag_bad_value(d, "direction", v, "inbound, outbound");
 	}
 	if ((v = arg(a, "format"))) {
-		static const char *const formats[] = { "list", "table" };
-		int i = match_word(v, formats, 2);
-		if (i < 0)
-			return diag_bad_value(d, "format", v, "list, table");
-		table = i == 1;
+		static const char *const formats[] = { "list", "table", "json" };
+		if ((format = match_word(v, formats, 3)) < 0)
+			return diag_bad_value(d, "format", v, "list, table, json");
 	}
 	if (!need_service(ns, d))
 		return false;
@@ -620,8 +700,10 @@ static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, str
 	memset(&r, 0, sizeof(r));
 	if (!ns->dynamic->show_rulefor(ns->dynamic->ctx, &p, &r, d))
 		return false;
-	if (table)
+	if (format == 1)
 		rulefor_table(ns->out, &r);
+	else if (format == 2)
+		rulefor_json(ns->out, &p, &r);
 	else
 		rulefor_list(ns->out, &p, &r);
 	return true;
@@ -782,7 +864,12 @@ static const struct param_spec p_show_sas[] = {
 	{ "wide", PF_NAMED, "yes|no" },
 };
 static const struct param_spec p_show_sa[] = {
-	{ "format", 0, "list|json" },
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
+};
+static const struct param_spec p_show_failures[] = {
+	{ "format", 0, "list|table|json" },
+	{ "wide", 0, "yes|no" },
 };
 static const struct param_spec p_show_events[] = {
 	{ "count", 0, "<1-1024>" },
@@ -796,7 +883,7 @@ static const struct param_spec p_show_rulefor[] = {
 	{ "srcport", 0, "<port>" },
 	{ "dstport", 0, "<port>" },
 	{ "direction", 0, "outbound|inbound" },
-	{ "format", 0, "list|table" },
+	{ "format", 0, "list|table|json" },
 };
 
 #define N(p) (sizeof(p) / sizeof((p)[0]))
@@ -815,7 +902,7 @@ static const struct command_spec dynamic_commands[] = {
 	  "Shows the quick-mode SAs: Child SAs and manual SAs, with their traffic." },
 	{ "show", "ikesas", NULL, 0, show_ikesas_run, CMD_NONE,
 	  "Shows the IKE engine's SAs with their Child SAs and states (diagnostics)." },
-	{ "show", "failures", NULL, 0, show_failures_run, CMD_NONE,
+	{ "show", "failures", p_show_failures, N(p_show_failures), show_failures_run, CMD_NONE,
 	  "Shows the last failed negotiations: which step failed and why." },
 	{ "show", "events", p_show_events, N(p_show_events), show_events_run, CMD_NONE,
 	  "Shows the event log of negotiations: SAs up and down, rekeys, failures and why." },

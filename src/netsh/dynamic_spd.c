@@ -38,7 +38,10 @@ static bool need_service(struct netsh_session *ns, struct diag *d)
 	return diag_error(d, ERR_SERVICE, "The IPsec service is not running.");
 }
 
-static bool view_opts(const struct args *a, struct view_opts *o, struct diag *d)
+/* filter_types: type= is generic|specific (mmfilter, qmfilter); show rule
+ * has type=transport|tunnel, a selector parse_selector() reads. */
+static bool view_opts(const struct args *a, bool filter_types, struct view_opts *o,
+                      struct diag *d)
 {
 	memset(o, 0, sizeof(*o));
 	o->wide = true;
@@ -52,7 +55,7 @@ static bool view_opts(const struct args *a, struct view_opts *o, struct diag *d)
 	}
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &o->wide, d))
 		return false;
-	if ((v = arg(a, "type"))) {
+	if (filter_types && (v = arg(a, "type"))) {
 		static const char *const types[] = { "generic", "specific" };
 		int i = match_word(v, types, 2);
 		if (i < 0)
@@ -788,7 +791,7 @@ static bool show_policies_run(struct netsh_session *ns, const struct args *a, st
 	struct view_opts o;
 	struct views v;
 	const char *want = arg(a, "name");
-	if (!view_opts(a, &o, d) || !views_load(ns, &v, d))
+	if (!view_opts(a, false, &o, d) || !views_load(ns, &v, d))
 		return false;
 	bool found = want == NULL || is_all(want);
 	for (size_t i = 0; !found && i < (mm ? v.nmm : v.nqm); i++)
@@ -1022,8 +1025,10 @@ static void table_rules(FILE *f, const struct view_rule *const *sel, size_t n,
 	static const char *const h[] = { "ID", "Name", "Type", "Src Addr", "Dst Addr", "Proto",
 	                                 "SrcPort", "DstPort", "Mir", "Tunnel", "MM Policy",
 	                                 "QM Policy", "Inbound", "Outbound" };
-	size_t cols = what == VIEW_MMFILTER ? 11 : 14;
-	struct table *t = table_new(cols, h);
+	/* Main mode filters have no protocol, ports, QM policy or actions. */
+	static const char *const mh[] = { "ID", "Name", "Type", "Src Addr", "Dst Addr", "Mir",
+	                                  "Tunnel", "MM Policy" };
+	struct table *t = what == VIEW_MMFILTER ? table_new(8, mh) : table_new(14, h);
 	for (size_t i = 0; i < n; i++) {
 		const struct view_rule *r = sel[i];
 		char id[16], name[POLICY_NAME_MAX], s[128], dd[128], proto[16], sp[8], dp[8], tun[64];
@@ -1039,14 +1044,9 @@ static void table_rules(FILE *f, const struct view_rule *const *sel, size_t n,
 		                      yesno(r->f.mirrored), tun, r->mmpolicy,
 		                      none_if_empty(r->qmpolicy), policy_action_name(r->in),
 		                      policy_action_name(r->out) };
-		if (what == VIEW_MMFILTER) {
-			/* Main mode filters have no protocol or ports. */
-			const char *mrow[] = { id, name, row[2], s, dd, yesno(r->f.mirrored), tun,
-			                       r->mmpolicy, "", "", "" };
-			table_row(t, mrow);
-		} else {
-			table_row(t, row);
-		}
+		const char *mrow[] = { id, name, row[2], s, dd, yesno(r->f.mirrored), tun,
+		                       r->mmpolicy };
+		table_row(t, what == VIEW_MMFILTER ? mrow : row);
 	}
 	table_print(f, t, wide);
 	table_free(t);
@@ -1113,7 +1113,12 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 		return diag_error(d, ERR_SERVICE, "Out of memory.");
 	static const char *const h[] = { "Name", "Type", "Dir", "Source", "Destination", "Proto",
 	                                 "SrcPort", "DstPort", "Action", "Weight", "Policy" };
-	struct table *t = o->format == FMT_TABLE && !j ? table_new(11, h) : NULL;
+	/* A main mode filter is an address pair: no protocol, ports or action. */
+	static const char *const mh[] = { "Name", "Type", "Dir", "Source", "Destination", "Weight",
+	                                  "Policy" };
+	struct table *t = NULL;
+	if (o->format == FMT_TABLE && !j)
+		t = what == VIEW_MMFILTER ? table_new(7, mh) : table_new(11, h);
 	if (j)
 		json_array_begin(j, view_keys[what]);
 	size_t shown = 0;
@@ -1135,11 +1140,12 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 				continue;
 		}
 		shown++;
-		char name[POLICY_NAME_MAX], src[80], dst[80], proto[16], sp[8], dp[8], w[16];
+		char name[POLICY_NAME_MAX], src[80], dst[80], pbuf[16], sp[8], dp[8], w[16];
 		filter_name(r, name, sizeof(name));
 		prefix_text(&x->src, x->src_len, src, sizeof(src));
 		prefix_text(&x->dst, x->dst_len, dst, sizeof(dst));
-		policy_protocol_name(x->protocol, proto, sizeof(proto));
+		/* Known protocols come back as a static name, not in pbuf. */
+		const char *proto = policy_protocol_name(x->protocol, pbuf, sizeof(pbuf));
 		snprintf(sp, sizeof(sp), "%u", x->src_port);
 		snprintf(dp, sizeof(dp), "%u", x->dst_port);
 		snprintf(w, sizeof(w), "%u", x->weight);
@@ -1166,14 +1172,12 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 			json_u64(j, "weight", x->weight);
 			json_object_end(j);
 		} else if (t) {
-			const char *row[] = { name, r->dynamic ? "Dynamic" : "Static",
-			                      x->inbound ? "In" : "Out", src, dst,
-			                      what == VIEW_MMFILTER ? "" : proto,
-			                      what == VIEW_MMFILTER ? "" : sp,
-			                      what == VIEW_MMFILTER ? "" : dp,
-			                      what == VIEW_MMFILTER ? "" : policy_action_name(x->action),
-			                      w, policy };
-			table_row(t, row);
+			const char *type = r->dynamic ? "Dynamic" : "Static", *dir = x->inbound ? "In"
+			                                                                         : "Out";
+			const char *row[] = { name, type, dir, src, dst, proto, sp, dp,
+			                      policy_action_name(x->action), w, policy };
+			const char *mrow[] = { name, type, dir, src, dst, w, policy };
+			table_row(t, what == VIEW_MMFILTER ? mrow : row);
 		} else {
 			char auth[1024];
 			list_header(f, what == VIEW_MMFILTER ? "Specific Main Mode Filter"
@@ -1219,11 +1223,9 @@ static bool show_view_run(struct netsh_session *ns, const struct args *a, struct
 	struct view_opts o;
 	struct selector s;
 	struct views v;
-	if (!view_opts(a, &o, d) || !parse_selector(ns, a, what == VIEW_RULE, &s, d) ||
-	    !views_load(ns, &v, d))
+	if (!view_opts(a, what != VIEW_RULE, &o, d) ||
+	    !parse_selector(ns, a, what == VIEW_RULE, &s, d) || !views_load(ns, &v, d))
 		return false;
-	if (what == VIEW_RULE)
-		o.specific = false;   /* type= is transport|tunnel there */
 	struct json j;
 	if (o.format == FMT_JSON) {
 		json_init(&j, ns->out);
@@ -1268,7 +1270,7 @@ static bool show_all_run(struct netsh_session *ns, const struct args *a, struct 
 	struct selector s;
 	memset(&s, 0, sizeof(s));
 	s.tunnel = -1;
-	if (!view_opts(a, &o, d) || !views_load(ns, &v, d))
+	if (!view_opts(a, false, &o, d) || !views_load(ns, &v, d))
 		return false;
 	FILE *f = ns->out;
 	size_t n = 0;

@@ -85,9 +85,9 @@ struct netsh_specific_filter {
 /* A monitor view as `show` asked for it. */
 enum netsh_format { NETSH_FORMAT_LIST, NETSH_FORMAT_TABLE, NETSH_FORMAT_JSON };
 struct netsh_show {
-	const char *object;          /* "sa", "stats", "mmsas" or "qmsas" */
-	const char *type;            /* stats: "all", "ike" or "ipsec" */
-	enum netsh_format format;    /* sa: list or json */
+	const char *object;          /* "sa", "stats", "mmsas", "qmsas" or "failures" */
+	const char *type;            /* stats: "all", "ike" or "ipsec"; else "all" */
+	enum netsh_format format;
 	bool wide;                   /* table: rows not cut at 79 columns */
 	bool has_src, has_dst;       /* mmsas, qmsas: only SAs with this me / peer */
 	struct ip_address src, dst;
@@ -106,11 +106,11 @@ struct netsh_dynamic {
 	/* all: every SA; else the one (spi, dst, proto). */
 	bool (*delete_sa)(void *ctx, bool all, uint32_t spi, const struct ip_address *dst,
 	                  uint8_t proto, struct diag *d);
-	/* `show sa|stats|mmsas|qmsas` (the IP Security Monitor's views), the
-	 * command's arguments checked. */
+	/* `show sa|stats|mmsas|qmsas|failures` (the IP Security Monitor's
+	 * views, monitor/monitor.h), the command's arguments checked. */
 	void (*show_monitor)(void *ctx, FILE *out, const struct netsh_show *q);
-	/* what: "ikesas" (the engine's IKE SAs with their Child SAs) or
-	 * "failures" (the last failed negotiations). */
+	/* what: "ikesas" (the engine's IKE SAs with their Child SAs, a
+	 * diagnostic text view; show mmsas/qmsas are the structured forms). */
 	void (*show_ike)(void *ctx, FILE *out, const char *what);
 	/* `show rulefor`: fills r for the packet p from the policy in force. */
 	bool (*show_rulefor)(void *ctx, const struct netsh_packet *p, struct netsh_rulefor *r,

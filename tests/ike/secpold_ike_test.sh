@@ -169,6 +169,8 @@ sleep 1
 sp "$C" dynamic show failures >"$E2E_T/c.fail"
 sp "$A" dynamic show failures >"$E2E_T/a.fail"
 check "C: failure names IKE_AUTH and the key" grep -q "step IKE_AUTH: authentication failed: the peer's AUTH does not verify with the pre-shared key of rule" "$E2E_T/c.fail"
+sp "$C" dynamic show failures format=json >"$E2E_T/c.fail.json"
+check "C: failure in JSON" grep -q '"step":"ike_auth","reason":"authentication failed: ' "$E2E_T/c.fail.json"
 check "A: failure says the responder refused" grep -q "AUTHENTICATION_FAILED" "$E2E_T/a.fail"
 expect_ge "C: Authentication Failures" "$(stat "$C" "Authentication Failures")" 1
 check "C: one log line for the failure" grep -q "IKE IKE_AUTH with 192.0.2.1 failed" "$(host_dir "$C")/secpold.log"

@@ -442,6 +442,18 @@ static void expect_failure(const char *b_step, const char *b_why, const char *a_
 	assert_non_null(strstr(buf, b_why));
 	failures(&sides[0], buf, sizeof(buf));
 	assert_non_null(strstr(buf, a_why));
+	/* The monitor's copy of B's record: the step by itself, the reason
+	 * without it, the peer (A), no time passed on the test clock. */
+	struct ike_failure_info fi[40];
+	uint64_t total = 0;
+	size_t n = ike_engine_failures(sides[1].e, 0, fi, 40, &total);
+	assert_int_equal(n, 1);
+	assert_int_equal(total, 1);
+	assert_string_equal(fi[0].step, b_step);
+	assert_non_null(strstr(fi[0].why, b_why));
+	assert_int_equal(fi[0].age_s, 0);
+	assert_int_equal(fi[0].peer.family, sides[0].addr.family);
+	assert_memory_equal(fi[0].peer.bytes, sides[0].addr.bytes, 4);
 }
 
 static void test_no_proposal(void **state)
@@ -550,6 +562,19 @@ static void test_timeout(void **state)
 	char buf[2048];
 	failures(&sides[0], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "no answer to IKE_SA_INIT after 3 tries"));
+	/* It gave up at 3500 ms: 10 s later its age is 10 s. A max of 0
+	 * copies nothing but still counts. */
+	struct ike_failure_info fi[2];
+	uint64_t total = 0;
+	assert_int_equal(ike_engine_failures(sides[0].e, 13500, fi, 2, &total), 1);
+	assert_int_equal(total, 1);
+	assert_int_equal(fi[0].age_s, 10);
+	assert_string_equal(fi[0].step, "timeout");
+	assert_string_equal(fi[0].why, "no answer to IKE_SA_INIT after 3 tries");
+	assert_memory_equal(fi[0].peer.bytes, sides[1].addr.bytes, 4);
+	total = 0;
+	assert_int_equal(ike_engine_failures(sides[0].e, 13500, fi, 0, &total), 0);
+	assert_int_equal(total, 1);
 	const struct ike_event *f = event_of(&sides[0], IKE_EVENT_FAILURE, 0);
 	assert_non_null(f);
 	assert_string_equal(f->reason, "timeout: no answer to IKE_SA_INIT after 3 tries");

@@ -228,9 +228,55 @@ static void check_golden(const char *name, render_fn fn, enum mon_format fmt)
 	free(got);
 }
 
+/* `show failures`: three of 35 failures kept (the rest were pushed out),
+ * one at each kind of step, one whose rule is gone and one whose reason
+ * needs quoting in JSON. */
+static void failures(struct mon_failures *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->taken_at = 1704103200;
+	s->total = 35;
+	s->n = 3;
+	s->f[0] = (struct mon_failure){ .age_s = 600, .peer = ip("192.0.2.3"), .peer_port = 500,
+	                                .rule_id = 100001 };
+	strcpy(s->f[0].rule, "Dynamic Rule 100001");
+	strcpy(s->f[0].step, "IKE_AUTH");
+	strcpy(s->f[0].reason, "authentication failed: the peer's AUTH does not verify with the "
+	                       "pre-shared key of rule 'Dynamic Rule 100001'");
+	s->f[1] = (struct mon_failure){ .age_s = 42, .peer = ip("2001:db8::2"), .peer_port = 4500,
+	                                .rule_id = 7 };
+	strcpy(s->f[1].step, "Child SA");
+	strcpy(s->f[1].reason, "NO_PROPOSAL_CHOSEN \"ESP[AES256,SHA256]\"\tnot accepted");
+	s->f[2] = (struct mon_failure){ .age_s = 3, .peer = ip("198.51.100.7"), .peer_port = 500,
+	                                .rule_id = 2 };
+	strcpy(s->f[2].rule, "Site tunnel");
+	strcpy(s->f[2].step, "timeout");
+	strcpy(s->f[2].reason, "no answer to IKE_SA_INIT after 3 tries");
+}
+
+static void r_failures(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	(void)s;
+	static struct mon_failures fl;
+	failures(&fl);
+	mon_render_failures(f, &fl, fmt, false);
+}
+
+static void r_failures_wide(FILE *f, const struct mon_snapshot *s, enum mon_format fmt)
+{
+	(void)s;
+	static struct mon_failures fl;
+	failures(&fl);
+	mon_render_failures(f, &fl, fmt, true);
+}
+
 static void test_golden_layouts(void **state)
 {
 	(void)state;
+	check_golden("sa_table.txt", r_sas, MON_TABLE);
+	check_golden("failures_list.txt", r_failures, MON_LIST);
+	check_golden("failures_table.txt", r_failures, MON_TABLE);
+	check_golden("failures_table_wide.txt", r_failures_wide, MON_TABLE);
 	check_golden("stats_list.txt", r_stats, MON_LIST);
 	check_golden("stats_ike_list.txt", r_stats_ike, MON_LIST);
 	check_golden("stats_table.txt", r_stats, MON_TABLE);
@@ -248,8 +294,8 @@ static void test_golden_layouts(void **state)
 static void test_table_width(void **state)
 {
 	(void)state;
-	render_fn fns[] = { r_stats, r_mmsas, r_qmsas };
-	for (size_t i = 0; i < 3; i++) {
+	render_fn fns[] = { r_stats, r_mmsas, r_qmsas, r_sas, r_failures };
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		char *got = render(fns[i], MON_TABLE);
 		for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n"))
 			if (strlen(line) > 79)
@@ -368,6 +414,9 @@ static void test_json_schema(void **state)
 	             "dst_prefix_len:n tunnel_src:z tunnel_dst:z encryption:s integrity:s "
 	             "udp_encap:b esn:b sequence:n age_s:n packets:n bytes:n drops:o truncated:n "
 	             "bad_length:n bad_spi:n replay:n out_of_window:n state:s ");
+	check_schema("failures", r_failures,
+	             "schema_version:n view:s taken_at:n total:n truncated:b failures:a age_s:n "
+	             "peer:s peer_port:n rule_id:n rule:s step:s reason:s ");
 	check_schema("stats type=ike", r_stats_ike,
 	             "schema_version:n view:s taken_at:n main_mode:o active_acquire:n "
 	             "active_receive:n acquire_failures:n receive_failures:n send_failures:n "
@@ -576,6 +625,39 @@ static void test_metrics_format(void **state)
 	free(om);
 }
 
+/* None kept, none ever: the empty view; none kept of some: says so. */
+static void test_failures_empty(void **state)
+{
+	(void)state;
+	static struct mon_failures fl;
+	memset(&fl, 0, sizeof(fl));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	mon_render_failures(f, &fl, MON_LIST, false);
+	fflush(f);
+	assert_string_equal(buf, "No failed negotiations.\n");
+	rewind(f);
+	len = 0;
+	mon_render_failures(f, &fl, MON_JSON, false);
+	fflush(f);
+	assert_non_null(strstr(buf, "\"total\":0"));
+	assert_non_null(strstr(buf, "\"truncated\":false"));
+	assert_non_null(strstr(buf, "\"failures\":[]"));
+	/* The step is a token, and a reason's quote and tab are escaped. */
+	failures(&fl);
+	rewind(f);
+	len = 0;
+	mon_render_failures(f, &fl, MON_JSON, false);
+	fflush(f);
+	assert_non_null(strstr(buf, "\"step\":\"child_sa\""));
+	assert_non_null(strstr(buf, "\"step\":\"ike_auth\""));
+	assert_non_null(strstr(buf, "\"truncated\":true"));
+	assert_non_null(strstr(buf, "NO_PROPOSAL_CHOSEN \\\"ESP[AES256,SHA256]\\\"\\tnot"));
+	fclose(f);
+	free(buf);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -586,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_json_schema),
 		cmocka_unit_test(test_metrics_match_stats),
 		cmocka_unit_test(test_metrics_format),
+		cmocka_unit_test(test_failures_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
