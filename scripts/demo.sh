@@ -109,3 +109,6 @@ say "The IP Security Monitor's view on host a"
 sp a dynamic show qmsas
 sp a dynamic show stats format=table
 sp a dynamic show stats type=ipsec format=json | head -12
+sp a dynamic show events format=table
+echo "[a]\$ secpol monitor --once   (the live view, like top; without --once it refreshes every second, q quits)"
+ip netns exec $A build/secpol --control "$D/a/ctl" monitor --once | head -24
