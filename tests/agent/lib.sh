@@ -160,26 +160,28 @@ shark() {
 
 # tcp_4k FROM_NS TO_NS TO_IP PORT: a connection and 4 KiB from one host to a
 # listener on the other; 0 if all of it arrived (bounded: 15 s).
-tcp_4k() {
-	local from=$1 to=$2 ip=$3 port=$4
-	in_ns "$to" timeout 20 python3 -c '
+tcp_4k() { tcp_bytes "$@" 4096; }
+
+# tcp_bytes FROM_NS TO_NS TO_IP PORT BYTES: the same with BYTES (bounded: 30 s).
+tcp_bytes() {
+	local from=$1 to=$2 ip=$3 port=$4 n=$5
+	in_ns "$to" timeout 35 python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(15)
 c, _ = s.accept(); c.settimeout(10); n = 0
-while n < 4096:
+while n < int(sys.argv[3]):
     b = c.recv(65536)
     if not b: break
     n += len(b)
-print(n)' "$ip" "$port" >"$E2E_T/tcp.$port" 2>/dev/null &
+print(n)' "$ip" "$port" "$n" >"$E2E_T/tcp.$port" 2>/dev/null &
 	local srv=$!
 	sleep 0.3
-	in_ns "$from" timeout 15 python3 -c '
+	in_ns "$from" timeout 30 python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=8)
-s.sendall(bytes(4096)); s.close()' "$ip" "$port" >/dev/null 2>&1
+s.sendall(bytes(int(sys.argv[3]))); s.close()' "$ip" "$port" "$n" >/dev/null 2>&1
 	local rc=$?
-	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
-	[ $rc -eq 0 ] && [ "$(cat "$E2E_T/tcp.$port" 2>/dev/null)" = 4096 ]
+	[ $rc -eq 0 ] && [ "$(cat "$E2E_T/tcp.$port" 2>/dev/null)" = "$n" ]
 }

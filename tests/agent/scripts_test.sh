@@ -49,7 +49,7 @@ server_of() { [ "$1" = W ] && echo 192.0.2.10 || echo 198.51.100.10; }
 for h in W Y; do
 	policy "${!h}" <<EOF2
 static add policy name="RDP client" activatedefaultrule=no mmsecmethods="3DES-SHA1-3 3DES-SHA1-2"
-static add filteraction name="Require ESP" action=negotiate inpass=no soft=no qmpfs=yes qmsecmethods="ESP[3DES,SHA1]:100000k/3600s"
+static add filteraction name="Require ESP" action=negotiate inpass=no soft=no qmpfs=yes qmsecmethods="ESP[3DES,SHA1]:20480k/3600s"
 static add filter filterlist="RDP to the server" srcaddr=me dstaddr=$(server_of $h) protocol=TCP dstport=3389 mirrored=yes
 static add rule name="RDP" policy="RDP client" filterlist="RDP to the server" filteraction="Require ESP" psk="correct horse battery staple"
 static set policy name="RDP client" assign=yes
@@ -81,6 +81,13 @@ check "S's IKE SA with W uses the script's offers (3DES, SHA1, group 2048)" bash
 	"ip netns exec $S timeout 10 '$SECPOL' --control '$(host_dir "$S")/ctl' dynamic show ikesas |
 	grep -q 'Algorithms *: 3des/sha1/sha1/DH14'"
 
+# Session key PFS (qmpfs=yes on both): the first Child SA's keys come from
+# IKE_AUTH; W's keys last 20480 KB, so 20 MB of RDP makes W rekey, and a rekey
+# with PFS carries its own Diffie-Hellman exchange.
+check "W: 20 MB of RDP to S, through a rekey" tcp_bytes "$W" "$S" 192.0.2.10 3389 20000000
+sp "$S" dynamic show qmsas dstaddr=192.0.2.20 >"$E2E_T/qmsas.S"
+check "S's quick-mode SA with W after the rekey: the script's offer, with PFS (group 2048)" \
+	grep -Fq 'ESP(3DES,SHA1) PFS: DH2048(14)' "$E2E_T/qmsas.S"
 for h in S W Y; do check "$h stops cleanly" stop_secpold "${!h}"; done
 echo "scripts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
