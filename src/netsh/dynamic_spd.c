@@ -611,41 +611,6 @@ static void tunnel_text(const struct view_rule *r, char *buf, size_t len)
 
 /* ---- show mmpolicy / qmpolicy ---- */
 
-static void mm_offers(FILE *f, const struct mm_methods *mm, bool wide)
-{
-	static const char *const h[] = { "Encryption", "Integrity", "DH Group" };
-	struct table *t = table_new(3, h);
-	for (size_t i = 0; i < mm->n; i++) {
-		const char *row[] = { policy_conf_name(mm->m[i].conf), policy_integ_name(mm->m[i].hash),
-		                      policy_group_label(mm->m[i].group) };
-		table_row(t, row);
-	}
-	table_print(f, t, wide);
-	table_free(t);
-}
-
-static void qm_offers(FILE *f, const struct qm_methods *q, bool wide)
-{
-	static const char *const h[] = { "Protocol", "AH Integrity", "ESP Confidentiality",
-	                                  "ESP Integrity", "Life (KB)", "Life (Sec)" };
-	struct table *t = table_new(6, h);
-	for (size_t i = 0; i < q->n; i++) {
-		const struct security_method *m = &q->m[i];
-		char kb[16], s[16];
-		snprintf(kb, sizeof(kb), "%u", m->life_kb);
-		snprintf(s, sizeof(s), "%u", m->life_s);
-		const char *row[] = {
-			m->ah && m->esp ? "AH+ESP" : m->ah ? "AH" : "ESP",
-			m->ah ? policy_integ_name(m->ah_integ) : "NONE",
-			m->esp && m->esp_conf != CONF_NONE ? policy_conf_name(m->esp_conf) : "NONE",
-			m->esp && m->esp_integ != INTEG_NONE ? policy_integ_name(m->esp_integ) : "NONE",
-			kb, s };
-		table_row(t, row);
-	}
-	table_print(f, t, wide);
-	table_free(t);
-}
-
 static bool named(const char *want, const char *name)
 {
 	return !want || is_all(want) || !strcasecmp(want, name);
@@ -717,7 +682,7 @@ static void show_mm(FILE *f, const struct views *v, const char *want, const stru
 			list_field(f, "QM Limit Per MM", "%s", qml);
 			list_field(f, "MM Lifetime", "%u minutes", m->mmlifetime);
 			list_field(f, "Main Mode Offers", "%zu", m->mm->n);
-			mm_offers(f, m->mm, o->wide);
+			mm_offers_table(f, m->mm, o->wide);
 			fputc('\n', f);
 		}
 	}
@@ -772,7 +737,7 @@ static void show_qm(FILE *f, const struct views *v, const char *want, const stru
 			list_field(f, "Soft", "%s", yesno(q->soft));
 			list_field(f, "PFS Group", "%s", q->pfs);
 			list_field(f, "Security Methods", "%zu", q->methods->n);
-			qm_offers(f, q->methods, o->wide);
+			qm_offers_table(f, q->methods, o->wide);
 			fputc('\n', f);
 		}
 	}

@@ -106,6 +106,9 @@ void format_time(int64_t t, char *buf, size_t len);
 void list_field(FILE *f, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void list_header(FILE *f, const char *title);
+/* The offers of a quick-mode and of a main-mode list as tables (show.c). */
+void qm_offers_table(FILE *f, const struct qm_methods *q, bool wide);
+void mm_offers_table(FILE *f, const struct mm_methods *mm, bool wide);
 const char *yesno(bool b);
 const char *none_if_empty(const char *s);
 

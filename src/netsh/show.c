@@ -175,7 +175,9 @@ static void show_filter_lists(FILE *f, struct filter_list *fl, size_t n,
 
 /* ---- filter actions ------------------------------------------------------------------------ */
 
-static void methods_table(FILE *f, const struct qm_methods *q, const struct show_opts *o)
+/* The offers of a quick-mode list (a filter action's, a dynamic qmpolicy's)
+ * and of a main-mode list, as tables (static and dynamic shows alike). */
+void qm_offers_table(FILE *f, const struct qm_methods *q, bool wide)
 {
 	static const char *const h[] = { "Protocol", "AH Integrity", "ESP Confidentiality",
 	                                  "ESP Integrity", "Life (KB)", "Life (Sec)" };
@@ -193,7 +195,20 @@ static void methods_table(FILE *f, const struct qm_methods *q, const struct show
 			kb, s };
 		table_row(t, row);
 	}
-	table_print(f, t, o->wide);
+	table_print(f, t, wide);
+	table_free(t);
+}
+
+void mm_offers_table(FILE *f, const struct mm_methods *mm, bool wide)
+{
+	static const char *const h[] = { "Encryption", "Integrity", "DH Group" };
+	struct table *t = table_new(3, h);
+	for (size_t i = 0; i < mm->n; i++) {
+		const char *row[] = { policy_conf_name(mm->m[i].conf), policy_integ_name(mm->m[i].hash),
+		                      policy_group_label(mm->m[i].group) };
+		table_row(t, row);
+	}
+	table_print(f, t, wide);
 	table_free(t);
 }
 
@@ -213,7 +228,7 @@ static void filter_action_list(FILE *f, const struct filter_action *fa,
 	list_field(f, "Fallback to Clear", "%s", yesno(fa->soft));
 	if (fa->methods.n) {
 		list_field(f, "Security Methods", "%zu", fa->methods.n);
-		methods_table(f, &fa->methods, o);
+		qm_offers_table(f, &fa->methods, o->wide);
 	}
 }
 
@@ -285,7 +300,7 @@ static bool rule_list(struct netsh_session *ns, FILE *f, const struct policy *p,
 		if (o->verbose) {
 			list_field(f, "QMPFS", "%s", yesno(r->qmpfs));
 			list_field(f, "Security Methods", "%zu", r->methods.n);
-			methods_table(f, &r->methods, o);
+			qm_offers_table(f, &r->methods, o->wide);
 		}
 		return true;
 	}
@@ -409,16 +424,7 @@ static bool policy_list(struct netsh_session *ns, FILE *f, const struct policy *
 	else
 		list_field(f, "Main Mode QM Limit", "Unlimited");
 	list_field(f, "Main Mode Offers", "%zu", p->mm.n);
-	static const char *const h[] = { "Encryption", "Integrity", "DH Group" };
-	struct table *t = table_new(3, h);
-	for (size_t i = 0; i < p->mm.n; i++) {
-		const char *row[] = { policy_conf_name(p->mm.m[i].conf),
-		                      policy_integ_name(p->mm.m[i].hash),
-		                      policy_group_label(p->mm.m[i].group) };
-		table_row(t, row);
-	}
-	table_print(f, t, o->wide);
-	table_free(t);
+	mm_offers_table(f, &p->mm, o->wide);
 	list_field(f, "Default Response Rule", "%s", def->active ? "ACTIVE" : "INACTIVE");
 	list_field(f, "No. of Rules", "%zu", p->nrules);
 	fputc('\n', f);
