@@ -19,7 +19,7 @@
 #
 # After a warm-up (SAs up), every --interval seconds one change is made on A
 # and the matching one on the peers (the commands run in parallel; each
-# secpold sees its store change within its 1 s polling interval), in turn:
+# secpol command has its secpold apply the change before it returns), in turn:
 #   other-qm      the "other" filter action's qmsecmethods, ESP[AESGCM128]
 #                 <-> ESP[AESGCM256] (A, B, C)
 #   other-filter  a UDP port-7000 filter added to / deleted from the "other"
