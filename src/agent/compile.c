@@ -570,7 +570,12 @@ static bool compile_dynamic(struct dyn_spd *dyn, const struct host_addrs *h,
 		/* As `show rulefor` names it: no filter list, the qmpolicy as action. */
 		snprintf(r.filterlist, sizeof(r.filterlist), "<Dynamic>");
 		snprintf(r.filteraction, sizeof(r.filteraction), "%s", qm ? qm->name : "NONE");
+		size_t nike = out->nike;
 		bool done = ok && ike_rule_of(&r, &fa, h, l, from, out) && add_rule_origin(&r, &fa, out);
+		/* The mmpolicy's softsaexpirationtime: how long a soft association
+		 * of this rule lasts (static rules: Windows' 300 s). */
+		if (done && out->nike > nike && mm)
+			out->ike_rules[out->nike - 1].soft_s = mm->softsaexpirationtime;
 		crypto_wipe(&r, sizeof(r));
 		if (!done) {
 			snprintf(err, errlen, ok ? "out of memory"

@@ -1230,12 +1230,13 @@ static void soft_association(struct ike_engine *e, struct ike_ikesa *sa)
 	ike_addr_to_sa(&sa->local, &f.local);
 	ike_addr_to_sa(&sa->remote, &f.remote);
 	f.local_len = f.remote_len = sa->local.family == AF_INET ? 32 : 128;
+	unsigned secs = sa->rule->soft_s ? sa->rule->soft_s : IKE_SOFT_SECONDS;
 	if (e->host.dynamic)
-		e->host.dynamic(e->host.ctx, &f, true, IKE_SOFT_SECONDS);
+		e->host.dynamic(e->host.ctx, &f, true, secs);
 	e->stats.soft_associations++;
 	ike_fail(e, sa, NULL, STEP_TIMEOUT,
-	         "no answer to IKE_SA_INIT: soft association, clear traffic for %d s (rule %s allows it)",
-	         IKE_SOFT_SECONDS, sa->rule->name);
+	         "no answer to IKE_SA_INIT: soft association, clear traffic for %u s (rule %s allows it)",
+	         secs, sa->rule->name);
 }
 
 /* One SA's timers. */

@@ -57,6 +57,7 @@ struct ike_rule {
 	struct sa_address tunnel_peer;
 	bool force_encap;            /* UDP-encapsulated ESP even without NAT */
 	bool soft;                   /* fall back to clear when the peer never answers IKE */
+	uint32_t soft_s;             /* ... for this long (softsaexpirationtime; 0: 300 s) */
 	bool is_default;             /* the default response rule: answers, never initiates */
 	struct ike_selector local[IKE_RULE_SELECTORS], remote[IKE_RULE_SELECTORS];
 	size_t nsel;

@@ -111,6 +111,18 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 	return true;
 }
 
+/* Run-time filters (soft associations, the default response rule). */
+static unsigned soft_adds;
+static uint32_t soft_lifetime;
+static void on_dynamic(void *ctx, const struct driver_dynamic *f, bool add, uint32_t lifetime_s)
+{
+	(void)ctx;
+	if (add && f->action == ACTION_PERMIT) {
+		soft_adds++;
+		soft_lifetime = lifetime_s;
+	}
+}
+
 static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
                       const struct sa_address *local, uint32_t spi_out,
                       const struct sa_address *remote)
@@ -239,7 +251,7 @@ static void setup_sides(const char *mm_a, const char *mm_b, const char *psk_a,
 		inet_pton(AF_INET, i ? "192.0.2.2" : "192.0.2.1", s->addr.bytes);
 		struct ike_host h = { .ctx = s, .send = on_send, .install = on_install,
 		                      .remove = on_remove, .log = on_log, .random = on_random,
-		                      .event = on_event };
+		                      .event = on_event, .dynamic = on_dynamic };
 		s->e = ike_engine_new(&cfg, &h);
 		assert_non_null(s->e);
 		mk_rule(&s->rule, i ? psk_b : psk_a, i ? qm_b : qm_a, tunnel);
@@ -541,6 +553,42 @@ static void test_retransmit_and_duplicates(void **state)
 	assert_int_equal(st.active_ike_sas, 1);
 	assert_int_equal(st.half_open_sas, 0);
 	teardown_sides();
+}
+
+/* soft=yes: a peer that never answers IKE gets a soft association -- clear
+ * traffic for the rule's softsaexpirationtime, Windows' 300 s by default. */
+static void test_soft_association(void **state)
+{
+	(void)state;
+	static const uint32_t want[] = { 0, 20 };
+	for (size_t k = 0; k < 2; k++) {
+		setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+		            "ESP[AESGCM128]", false);
+		sides[0].rule.soft = true;
+		sides[0].rule.soft_s = want[k];
+		set_policy(&sides[0], "AES128-SHA256-31");
+		soft_adds = 0;
+		soft_lifetime = 0;
+		drop_next[1] = 100;   /* B hears nothing */
+		acquire(0);
+		uint64_t now = 0;
+		for (int i = 0; i < 10; i++) {
+			uint64_t next = ike_engine_tick(sides[0].e, now);
+			if (next == UINT64_MAX)
+				break;
+			now = next;
+		}
+		assert_int_equal(soft_adds, 1);
+		assert_int_equal(soft_lifetime, want[k] ? want[k] : 300);
+		struct ike_stats st;
+		ike_engine_stats(sides[0].e, &st);
+		assert_int_equal(st.soft_associations, 1);
+		char buf[2048], text[64];
+		failures(&sides[0], buf, sizeof(buf));
+		snprintf(text, sizeof(text), "clear traffic for %u s", soft_lifetime);
+		assert_non_null(strstr(buf, text));
+		teardown_sides();
+	}
 }
 
 static void test_timeout(void **state)
@@ -1387,6 +1435,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_psk),
 		cmocka_unit_test(test_retransmit_and_duplicates),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_soft_association),
 		cmocka_unit_test(test_tunnel_forced_encap),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
