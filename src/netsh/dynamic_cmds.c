@@ -998,6 +998,17 @@ bool dynamic_run(struct netsh_session *ns, const struct tokens *t, size_t first,
 	if (!c)
 		return false;
 	*cmd = c;
+	if (c->run == set_config_run && i + 1 == t->n && i + 2 <= MAX_TOKENS && t->t[i].tag &&
+	    strcasecmp(t->t[i].tag, "property") && strcasecmp(t->t[i].tag, "value") &&
+	    policy_service_setting(t->t[i].tag)) {
+		/* `set config metrics=127.0.0.1:9567`: the property named as a
+		 * tag, as the issue writes it, is property=... value=... */
+		struct tokens two = *t;
+		two.t[i] = (struct token){ "property", t->t[i].tag };
+		two.t[i + 1] = (struct token){ "value", t->t[i].value };
+		two.n = i + 2;
+		return run_command(ns, c, &two, i, d);
+	}
 	if (c->access != CMD_NONE)
 		return run_command(ns, c, t, i, d);
 	struct args a;

@@ -242,6 +242,8 @@ static int setup(void **state)
 	dyn_changes = 0;
 	/* The legacy offers of the spec's examples (3DES, DES, MD5). */
 	must("dynamic set config property=cryptoprofile value=legacy", true);
+	/* The form the issue writes: the property as the tag. */
+	must("dynamic set config metrics=127.0.0.1:9567", true);
 	for (size_t i = 0; i < sizeof(static_policy) / sizeof(static_policy[0]); i++)
 		must(static_policy[i], true);
 	for (size_t i = 0; i < sizeof(dynamic_objects) / sizeof(dynamic_objects[0]); i++)
