@@ -30,12 +30,16 @@ static void usage(FILE *f)
 	        "  --store-poll SECONDS how often the store is checked for changes made by\n"
 	        "                       other writers (default 1; `secpol` tells secpold at once)\n"
 	        "  --syslog-socket PATH where the event log's lines go (default /dev/log)\n"
+	        "  --log-interval SECONDS  the driver diagnostics' summary interval (1..86400),\n"
+	        "                       overriding `set config ipsecloginterval` (60..86400)\n"
+	        "                       for this run: for tests and troubleshooting\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET,
+	       O_LOG_INTERVAL };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "store-poll", required_argument, NULL, O_POLL },
 		{ "syslog-socket", required_argument, NULL, O_SYSLOG_SOCKET },
+		{ "log-interval", required_argument, NULL, O_LOG_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +95,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.poll_ms = (unsigned)v * 1000;
+			break;
+		}
+		case O_LOG_INTERVAL: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!optarg[0] || *end || v < 1 || v > 86400) {
+				fprintf(stderr, "secpold: --log-interval must be 1..86400 seconds\n");
+				return 2;
+			}
+			o.log_interval_s = (unsigned)v;
 			break;
 		}
 		case O_SYSLOG_SOCKET:

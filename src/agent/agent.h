@@ -23,6 +23,8 @@ struct agent_options {
 	unsigned poll_ms;            /* how often the store is checked for changes */
 	int ready_fd;                /* >= 0: written to (then closed) once ready */
 	const char *syslog_socket;   /* where the event log's syslog lines go (NULL: /dev/log) */
+	unsigned log_interval_s;     /* > 0: the driver diagnostics' interval, instead of
+	                              * `set config ipsecloginterval` (60 s at least) */
 };
 
 /* Runs secpold until SIGTERM/SIGINT; returns the process exit status. */

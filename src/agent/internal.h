@@ -98,6 +98,15 @@ void monitor_counts(struct driver *d, const struct keying *k, uint64_t now_ms, s
 void monitor_fill(struct mon_snapshot *s, struct driver *d, const struct keying *k,
                   const struct compiled_policy *cp, uint64_t now_ms);
 
+/* The driver diagnostics' counts (monitor/diagnostics.h) from the data
+ * path's counters and the nftables table's drop counters (nft: NULL when
+ * the table does not count them). Both only grow, so deltas of two fills
+ * are the drops between them. */
+struct driver_stats;
+struct drvdiag_counts;
+void diagnostics_fill(struct drvdiag_counts *out, const struct driver_stats *ds,
+                      const struct steer_drops *nft);
+
 /* Splits [lo, hi] (network order, family-sized) into prefixes; returns how
  * many were written (at most max). */
 size_t range_to_prefixes(uint8_t family, const uint8_t *lo, const uint8_t *hi,
