@@ -274,11 +274,13 @@ static void apply_config(struct agent *a)
 		a->diag.due_ms = now + (uint64_t)interval * 1000;
 		if (mask && !diag_collect(a, &a->diag.last))
 			memset(&a->diag.last, 0, sizeof(a->diag.last));
-		alog(LOG_LEVEL_INFO, "ipsecdiagnostics=%u: %s%s%s%s, summed up every %u s", mask,
+		alog(LOG_LEVEL_INFO, "ipsecdiagnostics=%u: %s%s%s%s%s%s, summed up every %u s", mask,
 		     mask ? "" : "no driver diagnostics",
-		     mask & DRVDIAG_PROCESSING ? " IPsec processing failures" : "",
-		     mask & DRVDIAG_INBOUND_POLICY ? " inbound policy drops" : "",
-		     mask & DRVDIAG_OUTBOUND_POLICY ? " outbound policy drops" : "", interval);
+		     mask & DRVDIAG_PROCESSING ? "IPsec processing failures" : "",
+		     (mask & DRVDIAG_PROCESSING) && (mask & 6) ? ", " : "",
+		     mask & DRVDIAG_INBOUND_POLICY ? "inbound policy drops" : "",
+		     (mask & DRVDIAG_INBOUND_POLICY) && (mask & 4) ? ", " : "",
+		     mask & DRVDIAG_OUTBOUND_POLICY ? "outbound policy drops" : "", interval);
 	}
 	/* Only the kernel knows what its table dropped: named counters, in
 	 * the table only while someone wants them. */
