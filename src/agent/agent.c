@@ -65,6 +65,7 @@ struct agent {
 	struct event_log events;        /* `show events` */
 	struct syslog_sink syslog;      /* ... and each of them to syslog */
 	unsigned ipsecexempt;           /* the value in force (read at start only) */
+	unsigned exempt_noted;          /* the stored value last logged as waiting */
 	/* The driver diagnostics (`set config ipsecdiagnostics`, diagnostics.h). */
 	struct {
 		unsigned mask;              /* classes summed up; 0: none */
@@ -73,6 +74,7 @@ struct agent {
 		struct drvdiag_counts last; /* the counts at since_ms */
 		struct steer_drops replaced;   /* counted by tables since replaced */
 		bool table_counts;          /* the installed table counts its drops */
+		bool need_base;             /* `last` could not be read: take it first */
 	} diag;
 };
 
@@ -254,11 +256,10 @@ static void apply_config(struct agent *a)
 	ike_detail = detail;
 
 	unsigned exempt = config_uint(a->store, "ipsecexempt", 3, 0, 3);
-	static unsigned warned_exempt = 4;
-	if (exempt != a->ipsecexempt && exempt != warned_exempt)
+	if (exempt != a->ipsecexempt && exempt != a->exempt_noted)
 		alog(LOG_LEVEL_WARNING, "ipsecexempt=%u is in the store; %u (%s) stays in force until "
 		     "secpold restarts", exempt, a->ipsecexempt, exempt_text(a->ipsecexempt));
-	warned_exempt = exempt;
+	a->exempt_noted = exempt;
 
 	unsigned mask = config_uint(a->store, "ipsecdiagnostics", 0, 0, 7);
 	unsigned interval = a->o->log_interval_s
@@ -272,8 +273,7 @@ static void apply_config(struct agent *a)
 		a->diag.interval_s = interval;
 		a->diag.since_ms = now;
 		a->diag.due_ms = now + (uint64_t)interval * 1000;
-		if (mask && !diag_collect(a, &a->diag.last))
-			memset(&a->diag.last, 0, sizeof(a->diag.last));
+		a->diag.need_base = mask && !diag_collect(a, &a->diag.last);
 		alog(LOG_LEVEL_INFO, "ipsecdiagnostics=%u: %s%s%s%s%s%s, summed up every %u s", mask,
 		     mask ? "" : "no driver diagnostics",
 		     mask & DRVDIAG_PROCESSING ? "IPsec processing failures" : "",
@@ -296,6 +296,13 @@ static void diag_summarise(struct agent *a, uint64_t now_ms)
 	a->diag.due_ms = now_ms + (uint64_t)a->diag.interval_s * 1000;
 	if (!diag_collect(a, &now))
 		return;   /* counted again next time, over the longer interval */
+	if (a->diag.need_base) {
+		/* No start to count from: this is it (nothing reported twice). */
+		a->diag.need_base = false;
+		a->diag.last = now;
+		a->diag.since_ms = now_ms;
+		return;
+	}
 	drvdiag_delta(&now, &a->diag.last, &delta);
 	unsigned secs = (unsigned)((now_ms - a->diag.since_ms + 500) / 1000);
 	for (unsigned c = DRVDIAG_PROCESSING; c <= DRVDIAG_OUTBOUND_POLICY; c <<= 1) {
