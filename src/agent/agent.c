@@ -904,7 +904,7 @@ static bool start(struct agent *a)
 	alog(LOG_LEVEL_INFO, "ipsecexempt=%u: exempt from IPsec filtering: %s", a->ipsecexempt,
 	     exempt_text(a->ipsecexempt));
 	struct driver_config dc = { .tun = o->tun, .mtu = o->mtu, .bypass_mark = BYPASS_MARK,
-	                            .queue_len = 16, .queue_ms = 3000 };
+	                            .queue_len = 16, .queue_ms = 3000, .exempt = a->steer.exempt };
 	if (!(a->driver = driver_start(&dc, err, sizeof(err)))) {
 		alog(LOG_LEVEL_ERROR, "cannot start the data path: %s", err);
 		return false;

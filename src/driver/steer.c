@@ -205,9 +205,9 @@ static void put_drop(FILE *f, const struct steer_config *c, const char *counter)
 unsigned steer_exempt_classes(unsigned v)
 {
 	switch (v) {
-	case 0: return STEER_EXEMPT_MULTICAST | STEER_EXEMPT_RSVP | STEER_EXEMPT_KERBEROS;
-	case 1: return STEER_EXEMPT_MULTICAST;
-	case 2: return STEER_EXEMPT_RSVP | STEER_EXEMPT_KERBEROS;
+	case 0: return SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS;
+	case 1: return SPD_EXEMPT_MULTICAST;
+	case 2: return SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS;
 	default: return 0;
 	}
 }
@@ -223,13 +223,13 @@ unsigned steer_exempt_classes(unsigned v)
  */
 static void put_exemptions(FILE *f, unsigned classes)
 {
-	if (classes & STEER_EXEMPT_MULTICAST)
+	if (classes & SPD_EXEMPT_MULTICAST)
 		fputs("\t\tip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
 		      "\t\tmeta nfproto ipv4 fib daddr type broadcast accept\n"
 		      "\t\tip6 daddr ff00::/8 accept\n", f);
-	if (classes & STEER_EXEMPT_RSVP)
+	if (classes & SPD_EXEMPT_RSVP)
 		fputs("\t\tmeta l4proto 46 accept\n", f);
-	if (classes & STEER_EXEMPT_KERBEROS)
+	if (classes & SPD_EXEMPT_KERBEROS)
 		fputs("\t\tmeta l4proto { tcp, udp } th sport 88 accept\n"
 		      "\t\tmeta l4proto { tcp, udp } th dport 88 accept\n", f);
 }

@@ -27,20 +27,13 @@ struct steer_config {
 	uint32_t rule_priority;   /* priority of the "fwmark steer_mark" ip rules */
 	unsigned mtu;             /* of the TUN device: steered TCP SYNs get an MSS that
 	                           * fits it (0: no clamping) */
-	unsigned exempt;          /* STEER_EXEMPT_*: traffic accepted before any policy
+	unsigned exempt;          /* SPD_EXEMPT_*: traffic accepted before any policy
 	                           * rule, both ways (`set config ipsecexempt`) */
 	bool count_drops;         /* the policy's drops go to named counters, for the
 	                           * driver diagnostics (steer_read_drops) */
 };
 
-/* Default exemptions (netsh `ipsecexempt`, netsh-ipsec.md §4.6). ISAKMP
- * (UDP 500 and 4500) is always exempt; these add to it. */
-enum steer_exempt_class {
-	STEER_EXEMPT_MULTICAST = 1,   /* IPv4 multicast and broadcast, IPv6 multicast */
-	STEER_EXEMPT_RSVP = 2,        /* IP protocol 46 */
-	STEER_EXEMPT_KERBEROS = 4,    /* TCP or UDP port 88, as source or destination */
-};
-/* The classes of ipsecexempt value v (0-3; anything else: ISAKMP only):
+/* The default exemptions' classes (SPD_EXEMPT_*, spd.h) of ipsecexempt value v (0-3; anything else: ISAKMP only):
  * 0 all three, 1 multicast/broadcast, 2 RSVP and Kerberos, 3 none. */
 unsigned steer_exempt_classes(unsigned v);
 

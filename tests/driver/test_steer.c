@@ -484,9 +484,9 @@ static void test_exempt_classes(void **state)
 	(void)state;
 	/* netsh-ipsec.md §4.6's table; ISAKMP is always exempt, not a class. */
 	assert_int_equal(steer_exempt_classes(0),
-	                 STEER_EXEMPT_MULTICAST | STEER_EXEMPT_RSVP | STEER_EXEMPT_KERBEROS);
-	assert_int_equal(steer_exempt_classes(1), STEER_EXEMPT_MULTICAST);
-	assert_int_equal(steer_exempt_classes(2), STEER_EXEMPT_RSVP | STEER_EXEMPT_KERBEROS);
+	                 SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS);
+	assert_int_equal(steer_exempt_classes(1), SPD_EXEMPT_MULTICAST);
+	assert_int_equal(steer_exempt_classes(2), SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS);
 	assert_int_equal(steer_exempt_classes(3), 0);
 	assert_int_equal(steer_exempt_classes(4), 0);
 	assert_int_equal(steer_exempt_classes(~0u), 0);
