@@ -34,12 +34,16 @@ static void usage(FILE *f)
 	        "  --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	        "                       while the store has no `set config property=metrics`\n"
 	        "                       (e.g. 127.0.0.1:9567, [::1]:9567; default none)\n"
+	        "  --log-interval SECONDS  the driver diagnostics' summary interval (1..86400),\n"
+	        "                       overriding `set config ipsecloginterval` (60..86400)\n"
+	        "                       for this run: for tests and troubleshooting\n"
 	        "  -h, --help           this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET, O_METRICS };
+	enum { O_STORE = 256, O_CONTROL, O_TUN, O_STATE, O_MTU, O_LOG, O_SYSLOG, O_POLL, O_SYSLOG_SOCKET,
+	       O_METRICS, O_LOG_INTERVAL };
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "store", required_argument, NULL, O_STORE },
@@ -52,6 +56,7 @@ int main(int argc, char **argv)
 		{ "store-poll", required_argument, NULL, O_POLL },
 		{ "syslog-socket", required_argument, NULL, O_SYSLOG_SOCKET },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "log-interval", required_argument, NULL, O_LOG_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +100,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.poll_ms = (unsigned)v * 1000;
+			break;
+		}
+		case O_LOG_INTERVAL: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!optarg[0] || *end || v < 1 || v > 86400) {
+				fprintf(stderr, "secpold: --log-interval must be 1..86400 seconds\n");
+				return 2;
+			}
+			o.log_interval_s = (unsigned)v;
 			break;
 		}
 		case O_SYSLOG_SOCKET:

@@ -34,6 +34,7 @@
 #include "agent/internal.h"
 #include "agent/keying.h"
 #include "driver/driver.h"
+#include "monitor/diagnostics.h"
 #include "monitor/monitor.h"
 #include "monitor/events.h"
 #include "netsh/netsh.h"
@@ -67,23 +68,36 @@ struct agent {
 	char metrics_at[64];            /* where it listens ("none": off), as configured */
 	char metrics_error[320];        /* why it does not listen there ("" if it does) */
 	uint64_t started_ms;            /* CLOCK_MONOTONIC: the live view's uptime */
+	unsigned ipsecexempt;           /* the value in force (read at start only) */
+	unsigned exempt_noted;          /* the stored value last logged as waiting */
+	/* The driver diagnostics (`set config ipsecdiagnostics`, diagnostics.h). */
+	struct {
+		unsigned mask;              /* classes summed up; 0: none */
+		unsigned interval_s;        /* ipsecloginterval, or --log-interval */
+		uint64_t since_ms, due_ms;  /* the interval being counted (CLOCK_MONOTONIC) */
+		struct drvdiag_counts last; /* the counts at since_ms */
+		struct steer_drops replaced;   /* counted by tables since replaced */
+		bool table_counts;          /* the installed table counts its drops */
+		bool need_base;             /* `last` could not be read: take it first */
+	} diag;
 };
 
 static const struct agent_options *log_opts;
+/* `set config ikelogging=1`: the IKE engine's detailed lines (debug level)
+ * are logged whatever --log-level says -- the Windows Oakley log, switched
+ * on and off without restarting the service. */
+static bool ike_detail;
 
-static void alog(enum agent_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void alog(enum agent_log_level lvl, const char *fmt, ...)
+static void valog(enum agent_log_level lvl, bool force, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void valog(enum agent_log_level lvl, bool force, const char *fmt, va_list ap)
 {
-	if (log_opts && lvl > log_opts->log_level)
+	if (!force && log_opts && lvl > log_opts->log_level)
 		return;
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (log_opts && log_opts->use_syslog) {
 		syslog(prio[lvl], "%s", msg);
 		return;
@@ -96,11 +110,33 @@ static void alog(enum agent_log_level lvl, const char *fmt, ...)
 	        tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), names[lvl], msg);
 }
 
-/* The IKE engine logs with syslog levels. */
+static void alog(enum agent_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void alog(enum agent_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	valog(lvl, false, fmt, ap);
+	va_end(ap);
+}
+
+static void alog_force(enum agent_log_level lvl, bool force, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void alog_force(enum agent_log_level lvl, bool force, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	valog(lvl, force, fmt, ap);
+	va_end(ap);
+}
+
+/* The IKE engine logs with syslog levels; its LOG_INFO and LOG_DEBUG lines
+ * (each message sent and received, acquires, retries) are the detail that
+ * ikelogging=1 turns on. */
 static void ike_log_line(int level, const char *line)
 {
-	alog(level <= LOG_ERR ? LOG_LEVEL_ERROR : level <= LOG_WARNING ? LOG_LEVEL_WARNING
-	     : level <= LOG_NOTICE ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s", line);
+	alog_force(level <= LOG_ERR ? LOG_LEVEL_ERROR : level <= LOG_WARNING ? LOG_LEVEL_WARNING
+	           : level <= LOG_NOTICE ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, ike_detail, "%s", line);
 }
 
 /* ---- the event log ---- */
@@ -154,14 +190,150 @@ static void agent_event(void *ctx, const struct ike_event *ie)
 	syslog_sink_send(&a->syslog, kept->kind == EVENT_FAILURE ? LOG_WARNING : LOG_NOTICE, line);
 }
 
-/* ---- the store and the policy ---- */
+/* ---- the service's settings (netsh `set config`) ---- */
 
-static uint64_t now_ms(void)
+/* A numeric setting; the default when unset or (a store written by hand)
+ * not a number in range. */
+static unsigned config_uint(struct store *st, const char *name, unsigned def, unsigned min,
+                            unsigned max)
+{
+	char v[32];
+	if (!st || !store_config_get(st, name, v, sizeof(v)))
+		return def;
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (end == v || *end || errno || x < min || x > max)
+		return def;
+	return (unsigned)x;
+}
+
+static uint64_t mono_ms(void)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 }
+
+static const char *exempt_text(unsigned v)
+{
+	static const char *const text[] = { "multicast, broadcast, RSVP, Kerberos, ISAKMP",
+	                                    "multicast, broadcast, ISAKMP",
+	                                    "RSVP, Kerberos, ISAKMP", "ISAKMP only" };
+	return text[v <= 3 ? v : 3];
+}
+
+/* Everything the driver diagnostics count, so far. False when the table's
+ * counters cannot be read: no summary is better than a wrong one. */
+static bool diag_collect(struct agent *a, struct drvdiag_counts *out)
+{
+	struct driver_stats ds;
+	driver_get_stats(a->driver, &ds);
+	struct steer_drops nft = a->diag.replaced, now;
+	if (a->diag.table_counts) {
+		char err[256];
+		if (!steer_read_drops(&a->steer, &now, err, sizeof(err))) {
+			alog(LOG_LEVEL_WARNING, "driver diagnostics: %s", err);
+			return false;
+		}
+		nft.in_blocked += now.in_blocked;
+		nft.in_cleartext += now.in_cleartext;
+		nft.out_blocked += now.out_blocked;
+	}
+	diagnostics_fill(out, &ds, &nft);
+	return true;
+}
+
+/*
+ * The settings that act at once: read whenever the policy is applied --
+ * which `secpol dynamic set config` has done right after it wrote the
+ * store (the nudge), and other writers within --store-poll. ipsecexempt
+ * is the exception: Windows needs a restart for it, and so does secpold
+ * (the exemptions are part of every table; the start-up value stays).
+ */
+static void apply_config(struct agent *a)
+{
+	bool detail = config_uint(a->store, "ikelogging", 0, 0, 1) == 1;
+	if (detail != ike_detail)
+		alog_force(LOG_LEVEL_INFO, true, "ikelogging=%d: detailed IKE negotiation log %s",
+		           detail, detail ? "on" : "off");
+	ike_detail = detail;
+
+	unsigned exempt = config_uint(a->store, "ipsecexempt", 3, 0, 3);
+	if (exempt != a->ipsecexempt && exempt != a->exempt_noted)
+		alog(LOG_LEVEL_WARNING, "ipsecexempt=%u is in the store; %u (%s) stays in force until "
+		     "secpold restarts", exempt, a->ipsecexempt, exempt_text(a->ipsecexempt));
+	a->exempt_noted = exempt;
+
+	unsigned mask = config_uint(a->store, "ipsecdiagnostics", 0, 0, 7);
+	unsigned interval = a->o->log_interval_s
+	                    ? a->o->log_interval_s
+	                    : config_uint(a->store, "ipsecloginterval", 3600, 60, 86400);
+	if (mask != a->diag.mask || interval != a->diag.interval_s) {
+		/* A new setting starts a new interval: what was counted under
+		 * the old one is not reported under the new one. */
+		uint64_t now = mono_ms();
+		a->diag.mask = mask;
+		a->diag.interval_s = interval;
+		a->diag.since_ms = now;
+		a->diag.due_ms = now + (uint64_t)interval * 1000;
+		a->diag.need_base = mask && !diag_collect(a, &a->diag.last);
+		alog(LOG_LEVEL_INFO, "ipsecdiagnostics=%u: %s%s%s%s%s%s, summed up every %u s", mask,
+		     mask ? "" : "no driver diagnostics",
+		     mask & DRVDIAG_PROCESSING ? "IPsec processing failures" : "",
+		     (mask & DRVDIAG_PROCESSING) && (mask & 6) ? ", " : "",
+		     mask & DRVDIAG_INBOUND_POLICY ? "inbound policy drops" : "",
+		     (mask & DRVDIAG_INBOUND_POLICY) && (mask & 4) ? ", " : "",
+		     mask & DRVDIAG_OUTBOUND_POLICY ? "outbound policy drops" : "", interval);
+	}
+	/* Only the kernel knows what its table dropped: named counters, in
+	 * the table only while someone wants them. */
+	a->steer.count_drops = (mask & (DRVDIAG_INBOUND_POLICY | DRVDIAG_OUTBOUND_POLICY)) != 0;
+}
+
+/* Once per interval: one event per enabled class that dropped anything
+ * since the last summary, with the counts by reason -- into the event log
+ * (`show events`), syslog and secpold's log. */
+static void diag_summarise(struct agent *a, uint64_t now_ms)
+{
+	struct drvdiag_counts now, delta;
+	a->diag.due_ms = now_ms + (uint64_t)a->diag.interval_s * 1000;
+	if (!diag_collect(a, &now))
+		return;   /* counted again next time, over the longer interval */
+	if (a->diag.need_base) {
+		/* No start to count from: this is it (nothing reported twice). */
+		a->diag.need_base = false;
+		a->diag.last = now;
+		a->diag.since_ms = now_ms;
+		return;
+	}
+	drvdiag_delta(&now, &a->diag.last, &delta);
+	unsigned secs = (unsigned)((now_ms - a->diag.since_ms + 500) / 1000);
+	for (unsigned c = DRVDIAG_PROCESSING; c <= DRVDIAG_OUTBOUND_POLICY; c <<= 1) {
+		if (!(a->diag.mask & c) || !drvdiag_class_total(&delta, (enum drvdiag_class)c))
+			continue;
+		struct sec_event ev;
+		memset(&ev, 0, sizeof(ev));
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		ev.time_s = wall.tv_sec;
+		ev.time_ms = (uint32_t)(wall.tv_nsec / 1000000);
+		ev.kind = EVENT_DRIVER_SUMMARY;
+		ev.diag_class = c;
+		ev.interval_s = secs;
+		ev.packets = drvdiag_summary(&delta, (enum drvdiag_class)c, secs, ev.reason,
+		                             sizeof(ev.reason));
+		const struct sec_event *kept = event_log_add(&a->events, &ev);
+		char line[EVENT_LINE_MAX];
+		event_format_line(kept, line, sizeof(line));
+		syslog_sink_send(&a->syslog, LOG_WARNING, line);
+		alog(LOG_LEVEL_WARNING, "driver diagnostics: %s", ev.reason);
+	}
+	a->diag.last = now;
+	a->diag.since_ms = now_ms;
+}
+
+/* ---- the store and the policy ---- */
 
 /* The store's file and its WAL: a change to either means a writer committed. */
 static void store_mtimes(const char *path, int64_t out[2])
@@ -236,7 +408,7 @@ static char *render_metrics(void *ctx, bool openmetrics, size_t *len)
 	struct agent *a = ctx;
 	const struct compiled_policy *cp = &a->policy;
 	struct mon_snapshot s;
-	if (!snapshot(a, &s, false, true, false, 0, now_ms()))
+	if (!snapshot(a, &s, false, true, false, 0, mono_ms()))
 		return NULL;
 	struct mon_rule *rules = calloc(cp->nike ? cp->nike : 1, sizeof(*rules));
 	char *out = NULL;
@@ -274,6 +446,7 @@ static bool apply_policy(struct agent *a, const char *why)
 	char err[512];
 	store_mtimes(a->store_path, a->store_mtime);
 	metrics_apply_config(a);
+	apply_config(a);
 	host_addrs_read(&h);
 	bool ok = compile_policy(a->store, &h, a->dyn, &cp, err, sizeof(err));
 	host_addrs_free(&h);
@@ -289,6 +462,12 @@ static bool apply_policy(struct agent *a, const char *why)
 	driver_set_spd(a->driver, cp.spd);
 	a->spd = cp.spd;
 	cp.spd = NULL;
+	/* The table about to be replaced takes its counters with it: what
+	 * they hold is kept. (Drops in the moment between this read and the
+	 * replacement are not.) */
+	struct steer_drops gone = { 0 };
+	if (a->diag.table_counts && !steer_read_drops(&a->steer, &gone, err, sizeof(err)))
+		alog(LOG_LEVEL_WARNING, "driver diagnostics: %s", err);
 	if (!steer_apply(&a->steer, cp.steer, cp.nsteer, err, sizeof(err))) {
 		alog(LOG_LEVEL_ERROR, "%s: cannot install the nftables table: %s", why, err);
 		snprintf(a->apply_error, sizeof(a->apply_error), "cannot install the nftables table: %.400s",
@@ -297,6 +476,10 @@ static bool apply_policy(struct agent *a, const char *why)
 		return false;
 	}
 	a->steer_installed = true;
+	a->diag.replaced.in_blocked += gone.in_blocked;
+	a->diag.replaced.in_cleartext += gone.in_cleartext;
+	a->diag.replaced.out_blocked += gone.out_blocked;
+	a->diag.table_counts = a->steer.count_drops;
 	if (a->keying_up) {
 		keying_restore_filters(&a->keying);
 		char legacy[8] = "0", crl[8] = "1";
@@ -351,7 +534,7 @@ static size_t op_delete_sas(void *ctx, bool children, const struct ip_address *x
 		memcpy(sy.bytes, y->bytes, 16);
 	}
 	size_t n = ike_engine_delete_sas(a->keying.engine, children, x ? &sx : NULL,
-	                                 y ? &sy : NULL, now_ms());
+	                                 y ? &sy : NULL, mono_ms());
 	alog(LOG_LEVEL_INFO, "delete %s: %zu deleted, the peers told", children ? "qmsas" : "mmsas",
 	     n);
 	return n;
@@ -454,9 +637,7 @@ static const struct event_log *op_event_log(void *ctx)
 static void op_show_ike(void *ctx, FILE *out, const char *what)
 {
 	struct agent *a = ctx;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	uint64_t ms = mono_ms();
 	(void)what;   /* "ikesas": failures are a monitor view (op_show_monitor) */
 	ike_engine_show_sas(a->keying.engine, out, ms);
 }
@@ -482,9 +663,7 @@ static bool op_show_rulefor(void *ctx, const struct netsh_packet *q, struct nets
 		r->dir_reason = src_me ? RULEFOR_FROM_HOST : dst_me ? RULEFOR_TO_HOST
 		                                                    : RULEFOR_FORWARDED;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	uint64_t ms = mono_ms();
 	char err[512];
 	if (!rulefor_explain(&a->policy, a->spd, a->keying.filters,
 	                     a->keying_up ? a->keying.nfilters : 0, ms, &p,
@@ -502,9 +681,7 @@ static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 		driver_sa_show(a->driver, out);   /* the list keeps its own layout */
 		return;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	uint64_t ms = mono_ms();
 	enum mon_format fmt = q->format == NETSH_FORMAT_JSON ? MON_JSON
 	                      : q->format == NETSH_FORMAT_TABLE ? MON_TABLE : MON_LIST;
 	if (!strcmp(q->object, "failures")) {
@@ -553,7 +730,7 @@ static void monitor_view(struct agent *a, FILE *out)
 {
 	struct mon_snapshot s;
 	struct mon_live_info info;
-	uint64_t ms = now_ms();
+	uint64_t ms = mono_ms();
 	if (!snapshot(a, &s, false, true, false, LIVE_QM_MAX, ms)) {
 		fprintf(out, "Out of memory.\n");
 		return;
@@ -760,6 +937,7 @@ static bool boot_table(struct agent *a, bool stopping)
 		alog(LOG_LEVEL_ERROR, "cannot install the bootmode=%s table: %s", mode, err);
 		return false;
 	}
+	a->diag.table_counts = false;
 	alog(LOG_LEVEL_INFO, "bootmode=%s: %s table installed with %zu exemptions", mode,
 	     stopping ? "the host stays closed: a" : "until the policy applies, a", n);
 	a->steer_installed = true;
@@ -845,8 +1023,13 @@ static bool start(struct agent *a)
 		return false;
 	}
 	boot_table(a, false);
+	/* The default exemptions hold for this run (ipsecexempt needs a restart). */
+	a->ipsecexempt = config_uint(a->store, "ipsecexempt", 3, 0, 3);
+	a->steer.exempt = steer_exempt_classes(a->ipsecexempt);
+	alog(LOG_LEVEL_INFO, "ipsecexempt=%u: exempt from IPsec filtering: %s", a->ipsecexempt,
+	     exempt_text(a->ipsecexempt));
 	struct driver_config dc = { .tun = o->tun, .mtu = o->mtu, .bypass_mark = BYPASS_MARK,
-	                            .queue_len = 16, .queue_ms = 3000 };
+	                            .queue_len = 16, .queue_ms = 3000, .exempt = a->steer.exempt };
 	if (!(a->driver = driver_start(&dc, err, sizeof(err)))) {
 		alog(LOG_LEVEL_ERROR, "cannot start the data path: %s", err);
 		return false;
@@ -917,9 +1100,15 @@ static void loop(struct agent *a, int sfd)
 		int timeout = (int)a->o->poll_ms;
 		if (ike_wait < (uint64_t)timeout)
 			timeout = (int)ike_wait;
+		if (a->diag.mask) {
+			uint64_t t = mono_ms();
+			uint64_t left = a->diag.due_ms > t ? a->diag.due_ms - t : 0;
+			if (left < (uint64_t)timeout)
+				timeout = (int)left;
+		}
 		if (a->addr_due_ms && timeout > 300)
 			timeout = 300;   /* a compile is due within that */
-		int mt = metrics_server_timeout_ms(a->metrics, now_ms());
+		int mt = metrics_server_timeout_ms(a->metrics, mono_ms());
 		if (mt >= 0 && mt < timeout)
 			timeout = mt;    /* a metrics client's deadline */
 		int n = epoll_wait(ep, e, 8, timeout);
@@ -933,13 +1122,11 @@ static void loop(struct agent *a, int sfd)
 				continue;
 			}
 			if (e[i].data.fd == mfd) {
-				metrics_server_serve(a->metrics, now_ms());
+				metrics_server_serve(a->metrics, mono_ms());
 				continue;
 			}
 			if (e[i].data.fd == a->addr_fd) {
-				struct timespec t;
-				clock_gettime(CLOCK_MONOTONIC, &t);
-				addresses_changed(a, (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000);
+				addresses_changed(a, mono_ms());
 				continue;
 			}
 			if (e[i].data.fd == sfd) {
@@ -963,10 +1150,10 @@ static void loop(struct agent *a, int sfd)
 		}
 		/* IKE traffic wakes the loop often: the store is checked at
 		 * its own pace. */
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		uint64_t ms = mono_ms();
 		metrics_server_expire(a->metrics, ms);
+		if (a->diag.mask && ms >= a->diag.due_ms)
+			diag_summarise(a, ms);
 		if (a->addr_due_ms && ms >= a->addr_due_ms) {
 			a->addr_due_ms = 0;
 			apply_policy(a, "addresses changed");
@@ -997,7 +1184,7 @@ int agent_run(const struct agent_options *o)
 	a.o = o;
 	log_opts = o;
 	a.listen_fd = a.lock_fd = a.addr_fd = -1;
-	a.started_ms = now_ms();
+	a.started_ms = mono_ms();
 	const char *env = getenv("SECPOL_STORE");
 	a.store_path = o->store ? o->store : env && env[0] ? env : STORE_DEFAULT_PATH;
 	a.control_path = control_path(o->control);

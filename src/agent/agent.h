@@ -25,6 +25,8 @@ struct agent_options {
 	const char *syslog_socket;   /* where the event log's syslog lines go (NULL: /dev/log) */
 	const char *metrics;         /* the metrics endpoint "ADDR:PORT" while the store
 	                              * has no `metrics` setting (NULL: none) */
+	unsigned log_interval_s;     /* > 0: the driver diagnostics' interval, instead of
+	                              * `set config ipsecloginterval` (60 s at least) */
 };
 
 /* Runs secpold until SIGTERM/SIGINT; returns the process exit status. */

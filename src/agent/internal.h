@@ -130,6 +130,15 @@ void metrics_server_expire(struct metrics_server *m, uint64_t now_ms);
 int metrics_server_timeout_ms(const struct metrics_server *m, uint64_t now_ms);
 void metrics_server_get_stats(const struct metrics_server *m, struct metrics_server_stats *s);
 
+/* The driver diagnostics' counts (monitor/diagnostics.h) from the data
+ * path's counters and the nftables table's drop counters (nft: NULL when
+ * the table does not count them). Both only grow, so deltas of two fills
+ * are the drops between them. */
+struct driver_stats;
+struct drvdiag_counts;
+void diagnostics_fill(struct drvdiag_counts *out, const struct driver_stats *ds,
+                      const struct steer_drops *nft);
+
 /* Splits [lo, hi] (network order, family-sized) into prefixes; returns how
  * many were written (at most max). */
 size_t range_to_prefixes(uint8_t family, const uint8_t *lo, const uint8_t *hi,

@@ -16,6 +16,7 @@
 #include "agent/internal.h"
 #include "agent/keying.h"
 #include "driver/driver.h"
+#include "monitor/diagnostics.h"
 #include "monitor/monitor.h"
 
 static void upper(const char *name, char *out, size_t len)
@@ -413,5 +414,35 @@ void monitor_failures(struct mon_failures *out, const struct keying *k, uint64_t
 		snprintf(o->rule, sizeof(o->rule), "%s", fi[i].rule);
 		snprintf(o->step, sizeof(o->step), "%s", fi[i].step);
 		snprintf(o->reason, sizeof(o->reason), "%s", fi[i].why);
+	}
+}
+
+void diagnostics_fill(struct drvdiag_counts *out, const struct driver_stats *ds,
+                      const struct steer_drops *nft)
+{
+	static const struct {
+		enum drvdiag_reason reason;
+		enum sa_drop drop;
+	} sa_reasons[] = {
+		{ DRVDIAG_BAD_SPI, DROP_BAD_SPI },       { DRVDIAG_AUTH, DROP_AUTH },
+		{ DRVDIAG_REPLAY, DROP_REPLAY },         { DRVDIAG_OUT_OF_WINDOW, DROP_OUT_OF_WINDOW },
+		{ DRVDIAG_DECRYPT, DROP_DECRYPT },       { DRVDIAG_PADDING, DROP_PADDING },
+		{ DRVDIAG_TRUNCATED, DROP_TRUNCATED },   { DRVDIAG_BAD_LENGTH, DROP_BAD_LENGTH },
+		{ DRVDIAG_SELECTOR, DROP_SELECTOR },     { DRVDIAG_LIFETIME, DROP_LIFETIME },
+		{ DRVDIAG_SEQ_EXHAUSTED, DROP_SEQ_EXHAUSTED }, { DRVDIAG_NO_ROOM, DROP_NO_ROOM },
+	};
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < sizeof(sa_reasons) / sizeof(sa_reasons[0]); i++)
+		out->n[sa_reasons[i].reason] = ds->drops[sa_reasons[i].drop];
+	out->n[DRVDIAG_MALFORMED] = ds->malformed;
+	/* Outbound Block: in the kernel for most packets, in the driver for a
+	 * steered packet whose SPD filter blocks it -- one reason either way. */
+	out->n[DRVDIAG_OUT_BLOCKED] = ds->blocked;
+	out->n[DRVDIAG_OUT_QUEUE_OVERFLOW] = ds->queue_overflow;
+	out->n[DRVDIAG_OUT_QUEUE_TIMEOUT] = ds->queue_timeout;
+	if (nft) {
+		out->n[DRVDIAG_IN_BLOCKED] = nft->in_blocked;
+		out->n[DRVDIAG_IN_CLEARTEXT] = nft->in_cleartext;
+		out->n[DRVDIAG_OUT_BLOCKED] += nft->out_blocked;
 	}
 }

@@ -37,6 +37,8 @@ struct driver_config {
 	uint32_t bypass_mark;        /* SO_MARK of the driver's sockets */
 	unsigned queue_len;          /* packets held per rule while no SA exists */
 	unsigned queue_ms;           /* how long they are held */
+	unsigned exempt;             /* SPD_EXEMPT_*: never dropped by a Block filter
+	                              * when they arrive protected (ipsecexempt) */
 };
 
 /* A Child SA: an SA with the traffic it carries (its selectors) and how it

@@ -194,13 +194,53 @@ static void put_match(FILE *f, const struct steer_rule *r)
 		fprintf(f, " th dport %u", r->dst_port);
 }
 
+/* A drop, counted by why when the driver diagnostics want it. */
+static void put_drop(FILE *f, const struct steer_config *c, const char *counter)
+{
+	if (c->count_drops)
+		fprintf(f, " counter name %s", counter);
+	fputs(" drop\n", f);
+}
+
+unsigned steer_exempt_classes(unsigned v)
+{
+	switch (v) {
+	case 0: return SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS;
+	case 1: return SPD_EXEMPT_MULTICAST;
+	case 2: return SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS;
+	default: return 0;
+	}
+}
+
+/*
+ * The default exemptions, accepted before any policy rule and before the
+ * run-time sets, in the output chain and in prerouting alike (Windows
+ * exempts this traffic both ways). By address, not `meta pkttype`: on the
+ * output hook a packet has no link-layer type yet. `fib daddr type
+ * broadcast` finds subnet-directed broadcasts (192.0.2.255 on a /24) that
+ * no fixed prefix could. Kerberos either way round: Windows exempts source
+ * port 88 too -- the hole its security note warns about.
+ */
+static void put_exemptions(FILE *f, unsigned classes)
+{
+	if (classes & SPD_EXEMPT_MULTICAST)
+		fputs("\t\tip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
+		      "\t\tmeta nfproto ipv4 fib daddr type broadcast accept\n"
+		      "\t\tip6 daddr ff00::/8 accept\n", f);
+	if (classes & SPD_EXEMPT_RSVP)
+		fputs("\t\tmeta l4proto 46 accept\n", f);
+	if (classes & SPD_EXEMPT_KERBEROS)
+		fputs("\t\tmeta l4proto { tcp, udp } th sport 88 accept\n"
+		      "\t\tmeta l4proto { tcp, udp } th dport 88 accept\n", f);
+}
+
 /* Outbound rules, in the output chain and (forwarded traffic) forward_out. */
 static void put_outbound(FILE *f, const struct steer_config *c, const struct steer_rule *r)
 {
 	put_match(f, r);
 	switch (r->action) {
 	case ACTION_BLOCK:
-		fputs(" drop\n", f);
+		put_drop(f, c, "out_blocked");
 		break;
 	case ACTION_PERMIT:
 		fputs(" accept\n", f);
@@ -214,12 +254,15 @@ static void put_outbound(FILE *f, const struct steer_config *c, const struct ste
 }
 
 /* Inbound rules, in the inbound chain: "return" means "not refused". */
-static void put_inbound(FILE *f, const struct steer_rule *r)
+static void put_inbound(FILE *f, const struct steer_config *c, const struct steer_rule *r)
 {
 	put_match(f, r);
-	bool refuse = r->action == ACTION_BLOCK ||
-		      (r->action == ACTION_NEGOTIATE && !r->inpass);
-	fputs(refuse ? " drop\n" : " return\n", f);
+	if (r->action == ACTION_BLOCK)
+		put_drop(f, c, "in_blocked");
+	else if (r->action == ACTION_NEGOTIATE && !r->inpass)
+		put_drop(f, c, "in_cleartext");
+	else
+		fputs(" return\n", f);
 }
 
 static void put_rules(FILE *f, const struct steer_config *c, const struct steer_rule *r,
@@ -231,7 +274,7 @@ static void put_rules(FILE *f, const struct steer_config *c, const struct steer_
 		if (dir == SPD_OUTBOUND)
 			put_outbound(f, c, &r[i]);
 		else
-			put_inbound(f, &r[i]);
+			put_inbound(f, c, &r[i]);
 	}
 }
 
@@ -246,6 +289,7 @@ static void put_output_chain(FILE *f, const struct steer_config *c, const struct
 		fprintf(f, "\t\tmeta mark 0x%x accept\n", c->bypass_mark);
 	fputs("\t\toifname \"lo\" accept\n"
 	      "\t\tmeta nfproto ipv6 " ND_TYPES " accept\n", f);
+	put_exemptions(f, c->exempt);
 	/* Negotiate filters made at run time (the default response rule). */
 	fprintf(f, "\t\tip saddr . ip daddr @negotiate4 meta mark set 0x%x accept\n"
 	        "\t\tip6 saddr . ip6 daddr @negotiate6 meta mark set 0x%x accept\n",
@@ -258,12 +302,16 @@ static void put_output_chain(FILE *f, const struct steer_config *c, const struct
  * (steer_dynamic). negotiate: (this host, peer) steered into the TUN device
  * (the default response rule's filters); clear: (peer, this host) accepted
  * in clear inbound (soft associations). */
-static void put_sets(FILE *f)
+static void put_sets(FILE *f, const struct steer_config *c)
 {
 	fputs("\tset negotiate4 { type ipv4_addr . ipv4_addr; }\n"
 	      "\tset negotiate6 { type ipv6_addr . ipv6_addr; }\n"
 	      "\tset clear4 { type ipv4_addr . ipv4_addr; }\n"
 	      "\tset clear6 { type ipv6_addr . ipv6_addr; }\n", f);
+	if (c->count_drops)
+		fputs("\tcounter in_blocked { }\n"
+		      "\tcounter in_cleartext { }\n"
+		      "\tcounter out_blocked { }\n", f);
 }
 
 /*
@@ -295,10 +343,11 @@ static void put_prerouting_chains(FILE *f, const struct steer_config *c,
 	        "\t\tiifname \"lo\" accept\n"
 	        "\t\tmeta nfproto ipv6 " ND_TYPES " accept\n"
 	        "\t\tmeta l4proto { esp, ah } accept\n"
-	        "\t\tudp dport { 500, 4500 } accept\n"
-	        "\t\tjump inbound\n"
-	        "\t\tfib daddr type unicast jump forward_out\n"
-	        "\t}\n", c->tun);
+	        "\t\tudp dport { 500, 4500 } accept\n", c->tun);
+	put_exemptions(f, c->exempt);
+	fputs("\t\tjump inbound\n"
+	      "\t\tfib daddr type unicast jump forward_out\n"
+	      "\t}\n", f);
 	fputs("\tchain inbound {\n"
 	      "\t\tip saddr . ip daddr @clear4 return\n"
 	      "\t\tip6 saddr . ip6 daddr @clear6 return\n", f);
@@ -353,7 +402,7 @@ static char *render(const struct steer_config *c, const struct steer_rule *r, si
 		return NULL;
 	}
 	put_replace_header(s.f, c->table, "secpol steering table");
-	put_sets(s.f);
+	put_sets(s.f, c);
 	put_output_chain(s.f, c, r, n);
 	put_prerouting_chains(s.f, c, r, n);
 	if (c->mtu)
@@ -574,6 +623,100 @@ bool steer_dynamic(const struct steer_config *c, bool clear, uint8_t family, con
 	         add ? "add" : "delete", c->table, clear ? "clear" : "negotiate",
 	         family == AF_INET ? '4' : '6', x, y);
 	return run_script(script, err, errlen);
+}
+
+/* "word" at p (of n bytes), followed by a blank or the end. */
+static bool starts_word(const char *p, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+	return n >= w && memcmp(p, word, w) == 0 && (n == w || p[w] == ' ' || p[w] == '\t');
+}
+
+/*
+ * The text nft prints for "list counters table inet T":
+ *     counter in_blocked {
+ *             packets 5 bytes 420
+ *     }
+ * Read line by line: a "counter NAME" line says which counter the next
+ * "packets N" line belongs to. Numbers longer than 20 digits, or that
+ * overflow, are refused rather than wrapped.
+ */
+bool steer_parse_drops(const char *text, size_t len, struct steer_drops *out)
+{
+	static const char *const names[] = { "in_blocked", "in_cleartext", "out_blocked" };
+	uint64_t *dst[] = { &out->in_blocked, &out->in_cleartext, &out->out_blocked };
+	bool found[3] = { false, false, false };
+	int cur = -1;
+	size_t i = 0;
+	memset(out, 0, sizeof(*out));
+	while (text && i < len && text[i]) {
+		size_t e = i;
+		while (e < len && text[e] && text[e] != '\n')
+			e++;
+		size_t b = i;
+		while (b < e && (text[b] == ' ' || text[b] == '\t'))
+			b++;
+		const char *line = text + b;
+		size_t n = e - b;
+		if (starts_word(line, n, "counter")) {
+			cur = -1;
+			const char *name = line + 8;
+			size_t nl = 0;
+			while (8 + nl < n && name[nl] != ' ' && name[nl] != '\t')
+				nl++;
+			for (int k = 0; k < 3; k++)
+				if (nl == strlen(names[k]) && memcmp(name, names[k], nl) == 0)
+					cur = k;
+		} else if (cur >= 0 && starts_word(line, n, "packets")) {
+			uint64_t v = 0;
+			size_t d = 8, digits = 0;
+			bool ok = true;
+			for (; d < n && line[d] >= '0' && line[d] <= '9'; d++, digits++) {
+				unsigned x = (unsigned)(line[d] - '0');
+				if (v > (UINT64_MAX - x) / 10) {
+					ok = false;
+					break;
+				}
+				v = v * 10 + x;
+			}
+			if (ok && digits > 0) {
+				*dst[cur] = v;
+				found[cur] = true;
+			}
+			cur = -1;
+		}
+		i = e + (e < len && text[e] == '\n');
+	}
+	return found[0] && found[1] && found[2];
+}
+
+bool steer_read_drops(const struct steer_config *c, struct steer_drops *out, char *err,
+                      size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!config_ok(c, false, err, errlen))
+		return false;
+	char script[160];
+	snprintf(script, sizeof(script), "list counters table inet %s\n", c->table);
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		seterr(err, errlen, "nftables: cannot create a context");
+		return false;
+	}
+	bool ok = nft_ctx_buffer_output(nft) == 0 && nft_ctx_buffer_error(nft) == 0;
+	if (!ok) {
+		seterr(err, errlen, "nftables: cannot buffer its output");
+	} else if (nft_run_cmd_from_buffer(nft, script) != 0) {
+		copy_nft_error(nft, err, errlen);
+		ok = false;
+	} else {
+		const char *text = nft_ctx_get_output_buffer(nft);
+		ok = text && steer_parse_drops(text, strlen(text), out);
+		if (!ok)
+			seterr(err, errlen, "the table has no drop counters");
+	}
+	nft_ctx_free(nft);
+	return ok;
 }
 
 bool steer_remove(const struct steer_config *c, char *err, size_t errlen)

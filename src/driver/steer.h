@@ -27,7 +27,28 @@ struct steer_config {
 	uint32_t rule_priority;   /* priority of the "fwmark steer_mark" ip rules */
 	unsigned mtu;             /* of the TUN device: steered TCP SYNs get an MSS that
 	                           * fits it (0: no clamping) */
+	unsigned exempt;          /* SPD_EXEMPT_*: traffic accepted before any policy
+	                           * rule, both ways (`set config ipsecexempt`) */
+	bool count_drops;         /* the policy's drops go to named counters, for the
+	                           * driver diagnostics (steer_read_drops) */
 };
+
+/* The default exemptions' classes (SPD_EXEMPT_*, spd.h) of ipsecexempt value v (0-3; anything else: ISAKMP only):
+ * 0 all three, 1 multicast/broadcast, 2 RSVP and Kerberos, 3 none. */
+unsigned steer_exempt_classes(unsigned v);
+
+/* Packets the table's policy rules dropped, by why (its named counters). */
+struct steer_drops {
+	uint64_t in_blocked;      /* an inbound Block filter */
+	uint64_t in_cleartext;    /* inbound in clear where a Negotiate filter wants ESP/AH */
+	uint64_t out_blocked;     /* an outbound Block filter (local or forwarded) */
+};
+/* Reads them from the installed table (rendered with count_drops). */
+bool steer_read_drops(const struct steer_config *c, struct steer_drops *out, char *err,
+                      size_t errlen);
+/* Parses `nft list counters table inet T` output; false unless all three
+ * counters are in it. Bounded by len (the text need not end with NUL). */
+bool steer_parse_drops(const char *text, size_t len, struct steer_drops *out);
 
 /* One one-way filter, in the order the SPD evaluates them (highest weight
  * first): the first rule that matches a packet decides it. */

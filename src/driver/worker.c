@@ -586,7 +586,8 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 	struct spd_match m;
 	const struct child_sa *cs = sa->owner;
 	if (!driver_classify(pkt_data(&pk), pk.len, &p) || !cs || !child_carries(cs, &p) ||
-	    (driver_lookup(d, &p, SPD_INBOUND, &m) && m.action == ACTION_BLOCK)) {
+	    (driver_lookup(d, &p, SPD_INBOUND, &m) && m.action == ACTION_BLOCK &&
+	     !spd_exempt(d->cfg.exempt, &p))) {
 		sa_drop(sa, DROP_SELECTOR);
 		return;
 	}

@@ -114,6 +114,46 @@ void ike_log(struct ike_engine *e, int level, const char *fmt, ...)
 	e->host.log(e->host.ctx, level, line);
 }
 
+static const char *exchange_name(uint8_t x)
+{
+	switch (x) {
+	case IKE_SA_INIT: return "IKE_SA_INIT";
+	case IKE_AUTH: return "IKE_AUTH";
+	case IKE_CREATE_CHILD_SA: return "CREATE_CHILD_SA";
+	case IKE_INFORMATIONAL: return "INFORMATIONAL";
+	}
+	return "exchange";
+}
+
+/* The detailed negotiation log (netsh `set config ikelogging`): one
+ * LOG_DEBUG line per message sent and received, naming the SA by its SPIs
+ * -- never a payload, which may hold key material. */
+static void trace_message(struct ike_engine *e, const char *what, uint8_t exchange,
+                          bool response, uint32_t mid, const struct ike_addr *peer,
+                          uint64_t spi_i, uint64_t spi_r, size_t len)
+{
+	if (!e->host.log)
+		return;
+	char a[INET6_ADDRSTRLEN];
+	addr_text(peer, a, sizeof(a));
+	ike_log(e, LOG_DEBUG, "IKE: %s %s %s #%u %s %s (%016llx_i %016llx_r, %zu bytes)", what,
+	        exchange_name(exchange), response ? "response" : "request", mid,
+	        what[0] == 's' ? "to" : "from", a, (unsigned long long)spi_i,
+	        (unsigned long long)spi_r, len);
+}
+
+/* The bytes of a sent message, its fragments' length prefixes not counted. */
+static size_t sent_bytes(const struct ike_sent *s)
+{
+	size_t n = 0;
+	for (size_t off = 0; off + 2 <= s->len;) {
+		size_t k = (size_t)s->buf[off] << 8 | s->buf[off + 1];
+		n += k;
+		off += 2 + k;
+	}
+	return n;
+}
+
 static const char *step_name(enum ike_step s)
 {
 	static const char *const names[] = { "IKE_SA_INIT", "IKE_AUTH", "Child SA",
@@ -692,6 +732,8 @@ bool ike_send_request(struct ike_engine *e, struct ike_ikesa *sa, uint8_t exchan
 	sa->req_out = true;
 	sa->tries = 0;
 	sa->retx_at_ms = e->now_ms + e->cfg.retransmit_ms;
+	trace_message(e, "sending", exchange, false, sa->my_mid, &sa->remote, sa->spi_i, sa->spi_r,
+	              sent_bytes(&m));
 	transmit_sent(e, sa, &sa->req);
 	return true;
 }
@@ -706,6 +748,8 @@ bool ike_send_response(struct ike_engine *e, struct ike_ikesa *sa, uint8_t excha
 	}
 	free_buf(&sa->resp.buf, &sa->resp.len);
 	sa->resp = m;
+	trace_message(e, "sending", exchange, true, mid, &sa->remote, sa->spi_i, sa->spi_r,
+	              sent_bytes(&m));
 	transmit_sent(e, sa, &sa->resp);
 	return true;
 }
@@ -1045,6 +1089,8 @@ void ike_engine_input(struct ike_engine *e, const struct ike_addr *local,
 	}
 	const struct ike_header *h = &m->hdr;
 	bool response = h->flags & IKE_FLAG_RESPONSE;
+	trace_message(e, "received", h->exchange, response, h->message_id, remote, h->spi_i,
+	              h->spi_r, len);
 	struct ike_rx rx = { .msg = msg, .len = len, .m = m, .mid = h->message_id };
 	if (h->exchange == IKE_SA_INIT && !response) {
 		struct ike_ikesa *dup = lookup_half_open(e, h->spi_i, remote);

@@ -11,13 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor/diagnostics.h"
 #include "monitor/events.h"
 
 const char *event_kind_name(enum event_kind k)
 {
 	static const char *const names[] = { "ike_sa_up", "ike_sa_down", "child_sa_up",
 	                                     "child_sa_down", "ike_rekey", "child_rekey",
-	                                     "failure" };
+	                                     "failure", "driver_summary" };
 	return (unsigned)k < EVENT_KIND_COUNT ? names[k] : "unknown";
 }
 
@@ -161,6 +162,13 @@ void event_format_line(const struct sec_event *ev, char *buf, size_t cap)
 		put_kv(&l, "old_spi_in", n);
 		snprintf(n, sizeof(n), "%08x", ev->old_spi_out);
 		put_kv(&l, "old_spi_out", n);
+	}
+	if (ev->kind == EVENT_DRIVER_SUMMARY) {
+		put_kv(&l, "class", drvdiag_class_name((enum drvdiag_class)ev->diag_class));
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)ev->packets);
+		put_kv(&l, "packets", n);
+		snprintf(n, sizeof(n), "%u", ev->interval_s);
+		put_kv(&l, "interval_s", n);
 	}
 	if (ev->algs[0])
 		put_kv(&l, "algs", ev->algs);

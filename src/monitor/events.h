@@ -32,6 +32,8 @@ enum event_kind {
 	EVENT_IKE_REKEY,             /* old_ike_spi_*: the IKE SA it replaced */
 	EVENT_CHILD_REKEY,           /* old_spi_*: the Child SA it replaced */
 	EVENT_FAILURE,
+	EVENT_DRIVER_SUMMARY,        /* diagnostics.h: the driver's drops of one class over
+	                              * an interval; reason holds the counts by why */
 	EVENT_KIND_COUNT
 };
 
@@ -50,6 +52,11 @@ struct sec_event {
 	uint32_t spi_in, spi_out, old_spi_in, old_spi_out;
 	char algs[EVENT_ALGS_MAX];
 	char reason[EVENT_REASON_MAX];
+	/* EVENT_DRIVER_SUMMARY: the class (enum drvdiag_class), its packets and
+	 * the seconds they were counted over. */
+	unsigned diag_class;
+	uint64_t packets;
+	uint32_t interval_s;
 };
 
 struct event_log {

@@ -711,7 +711,9 @@ static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, str
 
 /* `set config` and `show config` work on the store, daemon or not: the
  * settings are the service's persistent configuration, and secpold reads
- * them when it needs them (the boot mode: when it stops). */
+ * them when it needs them (the boot mode: when it stops; ipsecexempt: when
+ * it starts; the others whenever it applies the policy, which the CLI's
+ * nudge after this command makes happen at once). */
 static bool set_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	const char *name = arg(a, "property"), *value = arg(a, "value");
@@ -727,8 +729,16 @@ static bool set_config_run(struct netsh_session *ns, const struct args *a, struc
 		                  "Allowed: %s.", name, list);
 	}
 	char norm[1024];
-	return policy_check_service_setting(s, value, norm, sizeof(norm), d) &&
-	       store_config_set(ns->store, s->name, norm, d);
+	if (!policy_check_service_setting(s, value, norm, sizeof(norm), d) ||
+	    !store_config_set(ns->store, s->name, norm, d))
+		return false;
+	/* Windows needs a reboot for it; secpold reads it when it starts. The
+	 * one `set` that says something: a silent success would suggest the
+	 * new exemptions are in force. */
+	if (!strcmp(s->name, "ipsecexempt"))
+		fprintf(ns->out, "The new ipsecexempt value takes effect when the IPsec service "
+		        "(secpold) restarts.\n");
+	return true;
 }
 
 /* A setting's value as netsh-ipsec.md §5.7 prints it: "3600 seconds",
@@ -909,7 +919,25 @@ static const struct command_spec dynamic_commands[] = {
 	{ "show", "rulefor", p_show_rulefor, N(p_show_rulefor), show_rulefor_run, CMD_NONE,
 	  "Shows the rule, filter and action the policy in force applies to one packet." },
 	{ "set", "config", p_set_config, N(p_set_config), set_config_run, CMD_WRITE,
-	  "Sets a property of the IPsec service (persistent)." },
+	  "Sets a property of the IPsec service (persistent).\n"
+	  "\n"
+	  "  ipsecdiagnostics 0-7 (0): the driver's diagnostic events, one summary per\n"
+	  "      class every ipsecloginterval (`show events`, syslog): 1 = IPsec\n"
+	  "      processing failures (bad SPI, authentication, replay, decryption,\n"
+	  "      padding, invalid packets), 2 = inbound packets dropped by policy\n"
+	  "      (blocked, cleartext where protection is required), 4 = outbound\n"
+	  "      packets dropped by policy (blocked, queue overflow or timeout).\n"
+	  "  ipsecloginterval 60-86400 (3600): seconds between those summaries.\n"
+	  "  ikelogging 0|1 (0): 1 logs every IKE negotiation in detail (each message).\n"
+	  "  strongcrlcheck 0|1|2 (1): CRL checking off, revoked fails, any error fails.\n"
+	  "  ipsecexempt 0-3 (3): traffic exempt from IPsec filtering: 0 = multicast,\n"
+	  "      broadcast, RSVP, Kerberos, ISAKMP; 1 = multicast, broadcast, ISAKMP;\n"
+	  "      2 = RSVP, Kerberos, ISAKMP; 3 = ISAKMP only. Takes effect when the\n"
+	  "      IPsec service (secpold) restarts.\n"
+	  "  bootmode stateful|block|permit, bootexemptions none|Proto:Src:Dst:Dir ...:\n"
+	  "      the host before the policy applies.\n"
+	  "  cryptoprofile modern|legacy, allowlegacy 0|1: project extensions.\n"
+	  "The other properties take effect at once when secpold runs." },
 	{ "show", "config", p_show_config, N(p_show_config), show_config_run, CMD_READ,
 	  "Shows the IPsec service's properties." },
 };
@@ -927,8 +955,8 @@ void list_dynamic_commands(FILE *f)
 {
 	fprintf(f, "Commands in the `ipsec dynamic' context:\n");
 	for (size_t i = 0; i < NALL; i++)
-		fprintf(f, "%-6s %-12s - %s\n", dyn_command(i)->verb, dyn_command(i)->object,
-		        dyn_command(i)->help);
+		fprintf(f, "%-6s %-12s - %.*s\n", dyn_command(i)->verb, dyn_command(i)->object,
+		        (int)strcspn(dyn_command(i)->help, "\n"), dyn_command(i)->help);
 }
 
 static const struct command_spec *find_dynamic(const struct tokens *t, size_t *first,

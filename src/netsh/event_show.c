@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "monitor/diagnostics.h"
 #include "monitor/events.h"
 #include "monitor/json.h"
 #include "netsh/internal.h"
@@ -57,9 +58,16 @@ static void events_list(FILE *f, const struct event_log *l, size_t first, size_t
 		if (ev->kind == EVENT_CHILD_REKEY)
 			list_field(f, "Replaced SPIs", "0x%08x in, 0x%08x out", ev->old_spi_in,
 			           ev->old_spi_out);
-		list_field(f, "Algorithms", "%s", none_if_empty(ev->algs));
+		if (ev->kind == EVENT_DRIVER_SUMMARY) {
+			list_field(f, "Class", "%s",
+			           drvdiag_class_name((enum drvdiag_class)ev->diag_class));
+			list_field(f, "Packets", "%llu", (unsigned long long)ev->packets);
+			list_field(f, "Interval", "%u seconds", ev->interval_s);
+		} else {
+			list_field(f, "Algorithms", "%s", none_if_empty(ev->algs));
+		}
 		if (ev->kind == EVENT_FAILURE || ev->kind == EVENT_IKE_SA_DOWN ||
-		    ev->kind == EVENT_CHILD_SA_DOWN)
+		    ev->kind == EVENT_CHILD_SA_DOWN || ev->kind == EVENT_DRIVER_SUMMARY)
 			list_field(f, "Reason", "%s", none_if_empty(ev->reason));
 	}
 	fprintf(f, "\n%zu Event(s)\n", held - first);
@@ -142,6 +150,12 @@ static void events_json(FILE *f, const struct event_log *l, size_t first, size_t
 		if (ev->kind == EVENT_CHILD_REKEY) {
 			json_spi32(&j, "old_spi_in", ev->old_spi_in);
 			json_spi32(&j, "old_spi_out", ev->old_spi_out);
+		}
+		if (ev->kind == EVENT_DRIVER_SUMMARY) {
+			json_string(&j, "class",
+			            drvdiag_class_name((enum drvdiag_class)ev->diag_class));
+			json_u64(&j, "packets", ev->packets);
+			json_u64(&j, "interval_s", ev->interval_s);
 		}
 		json_string(&j, "algs", ev->algs);
 		json_string(&j, "reason", ev->reason);

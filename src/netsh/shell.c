@@ -114,7 +114,8 @@ static void list_static_commands(FILE *f, const char *verb)
 		char name[48];
 		snprintf(name, sizeof(name), "%s%s%s", c->verb, c->object ? " " : "",
 		         c->object ? c->object : "");
-		fprintf(f, "%-26s - %s\n", name, c->help);
+		/* A help's first line is its summary; the rest is for `cmd ?`. */
+		fprintf(f, "%-26s - %.*s\n", name, (int)strcspn(c->help, "\n"), c->help);
 	}
 	if (!verb)
 		fprintf(f, "%-26s - %s\n%-26s - %s\n%-26s - %s\n", "..",

@@ -3,6 +3,7 @@
  * the highest weight bound down (the layout is described in internal.h). No
  * allocation, no writes to the shared structure.
  */
+#include <string.h>
 #include <sys/socket.h>
 
 #include "spd/builder.h"
@@ -353,4 +354,22 @@ bool spd_lookup(const struct spd *s, const struct spd_packet *p, enum spd_dir di
 		m->weight = (uint32_t)(b.rank >> 32);
 	}
 	return true;
+}
+
+bool spd_exempt(unsigned classes, const struct spd_packet *p)
+{
+	if (classes & SPD_EXEMPT_MULTICAST) {
+		static const uint8_t limited[4] = { 255, 255, 255, 255 };
+		if (p->family == AF_INET &&
+		    ((p->dst[0] & 0xf0) == 0xe0 || memcmp(p->dst, limited, 4) == 0))
+			return true;
+		if (p->family == AF_INET6 && p->dst[0] == 0xff)
+			return true;
+	}
+	if ((classes & SPD_EXEMPT_RSVP) && p->protocol == 46)
+		return true;
+	if ((classes & SPD_EXEMPT_KERBEROS) && (p->protocol == 6 || p->protocol == 17) &&
+	    (p->src_port == 88 || p->dst_port == 88))
+		return true;
+	return false;
 }

@@ -49,6 +49,20 @@ struct spd_match {
 	uint32_t weight;             /* spd_weight() of the filter that matched */
 };
 
+/*
+ * Default exemptions (netsh `ipsecexempt`, netsh-ipsec.md §4.6): traffic
+ * matched before any filter and never filtered. ISAKMP (UDP 500/4500) is
+ * always exempt and not a class: it never travels inside an SA.
+ */
+enum spd_exempt_class {
+	SPD_EXEMPT_MULTICAST = 1,    /* IPv4 multicast and 255.255.255.255, IPv6 multicast */
+	SPD_EXEMPT_RSVP = 2,         /* IP protocol 46 */
+	SPD_EXEMPT_KERBEROS = 4,     /* TCP or UDP port 88, as source or destination */
+};
+/* Whether p is exempt under the classes (SPD_EXEMPT_*). A subnet's
+ * broadcast address is not known here: the nftables table finds those. */
+bool spd_exempt(unsigned classes, const struct spd_packet *p);
+
 /* The §3.2 weight: higher = evaluated first. */
 uint32_t spd_weight(const struct spd_filter *f);
 

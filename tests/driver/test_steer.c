@@ -477,6 +477,144 @@ static void test_mss_clamp(void **state)
 	assert_null(steer_render(&c, NULL, 0));
 }
 
+/* ---- default exemptions (ipsecexempt) and drop counters ------------------ */
+
+static void test_exempt_classes(void **state)
+{
+	(void)state;
+	/* netsh-ipsec.md §4.6's table; ISAKMP is always exempt, not a class. */
+	assert_int_equal(steer_exempt_classes(0),
+	                 SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS);
+	assert_int_equal(steer_exempt_classes(1), SPD_EXEMPT_MULTICAST);
+	assert_int_equal(steer_exempt_classes(2), SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS);
+	assert_int_equal(steer_exempt_classes(3), 0);
+	assert_int_equal(steer_exempt_classes(4), 0);
+	assert_int_equal(steer_exempt_classes(~0u), 0);
+}
+
+#define EX_MCAST "ip daddr { 224.0.0.0/4, 255.255.255.255 } accept", \
+	"meta nfproto ipv4 fib daddr type broadcast accept", "ip6 daddr ff00::/8 accept"
+#define EX_RSVP "meta l4proto 46 accept"
+#define EX_KRB "meta l4proto { tcp, udp } th sport 88 accept", \
+	"meta l4proto { tcp, udp } th dport 88 accept"
+
+/* Exempt traffic is accepted before the run-time sets and every policy
+ * rule, in the output chain and in prerouting alike. */
+static void test_exemptions_first(void **state)
+{
+	(void)state;
+	struct steer_rule r[] = {
+		rule(SPD_OUTBOUND, ACTION_BLOCK, "any", "any", 0, 0, 0),
+		rule(SPD_INBOUND, ACTION_BLOCK, "any", "any", 0, 0, 0),
+	};
+	struct steer_config c = cfg;
+	c.exempt = steer_exempt_classes(0);
+	char *s = steer_render(&c, r, 2);
+	assert_non_null(s);
+	CHAIN(s, "output", "type route hook output priority mangle; policy accept;",
+	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND, EX_MCAST, EX_RSVP, EX_KRB,
+	      DYN, "meta nfproto ipv4 drop");
+	CHAIN(s, "prerouting", "type filter hook prerouting priority mangle; policy accept;",
+	      "iifname \"secpol0\" accept", "iifname \"lo\" accept", ND,
+	      "meta l4proto { esp, ah } accept", "udp dport { 500, 4500 } accept", EX_MCAST,
+	      EX_RSVP, EX_KRB, "jump inbound", "fib daddr type unicast jump forward_out");
+	free(s);
+
+	c.exempt = steer_exempt_classes(1);
+	s = steer_render(&c, r, 2);
+	CHAIN(s, "prerouting", "type filter hook prerouting priority mangle; policy accept;",
+	      "iifname \"secpol0\" accept", "iifname \"lo\" accept", ND,
+	      "meta l4proto { esp, ah } accept", "udp dport { 500, 4500 } accept", EX_MCAST,
+	      "jump inbound", "fib daddr type unicast jump forward_out");
+	assert_null(strstr(s, "th dport 88"));
+	assert_null(strstr(s, "l4proto 46"));
+	free(s);
+
+	c.exempt = steer_exempt_classes(2);
+	s = steer_render(&c, r, 2);
+	CHAIN(s, "output", "type route hook output priority mangle; policy accept;",
+	      "meta mark 0x5ec1 accept", "oifname \"lo\" accept", ND, EX_RSVP, EX_KRB, DYN,
+	      "meta nfproto ipv4 drop");
+	assert_null(strstr(s, "224.0.0.0/4"));
+	assert_null(strstr(s, "ff00::/8"));
+	free(s);
+
+	/* 3, the default: ISAKMP only -- the table as it always was. */
+	c.exempt = steer_exempt_classes(3);
+	s = steer_render(&c, r, 2);
+	char *plain = steer_render(&cfg, r, 2);
+	assert_string_equal(s, plain);
+	free(s);
+	free(plain);
+}
+
+/* count_drops: three named counters, and each drop counted by why. */
+static void test_drop_counters(void **state)
+{
+	(void)state;
+	struct steer_rule r[] = {
+		rule(SPD_OUTBOUND, ACTION_BLOCK, "192.0.2.1", "198.51.100.0/24", 0, 0, 0),
+		rule(SPD_INBOUND, ACTION_BLOCK, "198.51.100.0/24", "192.0.2.1", 0, 0, 0),
+		rule(SPD_INBOUND, ACTION_NEGOTIATE, "203.0.113.0/24", "192.0.2.1", 0, 0, 0),
+		rule(SPD_INBOUND, ACTION_PERMIT, "203.0.113.9", "192.0.2.1", 0, 0, 0),
+	};
+	struct steer_config c = cfg;
+	c.count_drops = true;
+	char *s = steer_render(&c, r, 4);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\tcounter in_blocked { }\n\tcounter in_cleartext { }\n"
+	                          "\tcounter out_blocked { }\n"));
+	CHAIN(s, "inbound", CLEAR,
+	      "meta nfproto ipv4 ip saddr 198.51.100.0/24 ip daddr 192.0.2.1 counter name "
+	      "in_blocked drop",
+	      "meta nfproto ipv4 ip saddr 203.0.113.0/24 ip daddr 192.0.2.1 counter name "
+	      "in_cleartext drop",
+	      "meta nfproto ipv4 ip saddr 203.0.113.9 ip daddr 192.0.2.1 return");
+	CHAIN(s, "forward_out",
+	      "meta nfproto ipv4 ip saddr 192.0.2.1 ip daddr 198.51.100.0/24 counter name "
+	      "out_blocked drop");
+	char *out = chain(s, "output");
+	assert_non_null(strstr(out, "ip daddr 198.51.100.0/24 counter name out_blocked drop\n"));
+	free(out);
+	free(s);
+	s = steer_render(&cfg, r, 4);
+	assert_null(strstr(s, "counter"));
+	free(s);
+}
+
+static void test_parse_drops(void **state)
+{
+	(void)state;
+	struct steer_drops d;
+	const char *text = "table inet secpol {\n"
+	                   "\tcounter in_blocked {\n\t\tpackets 5 bytes 420\n\t}\n"
+	                   "\tcounter in_cleartext {\n\t\tpackets 0 bytes 0\n\t}\n"
+	                   "\tcounter out_blocked {\n\t\tpackets 18446744073709551615 bytes 1\n\t}\n"
+	                   "}\n";
+	assert_true(steer_parse_drops(text, strlen(text), &d));
+	assert_int_equal(d.in_blocked, 5);
+	assert_int_equal(d.in_cleartext, 0);
+	assert_true(d.out_blocked == UINT64_MAX);
+	/* One more than UINT64_MAX: refused, not wrapped. */
+	const char *big = "counter in_blocked {\npackets 18446744073709551616\n}\n"
+	                  "counter in_cleartext {\npackets 1\n}\ncounter out_blocked {\npackets 1\n}\n";
+	assert_false(steer_parse_drops(big, strlen(big), &d));
+	/* A counter missing, one of another name, no digits. */
+	const char *two = "counter in_blocked {\npackets 1\n}\ncounter in_cleartext {\npackets 2\n}\n";
+	assert_false(steer_parse_drops(two, strlen(two), &d));
+	const char *other = "counter in_blocked {\npackets 1\n}\ncounter in_cleartext {\npackets 2\n}\n"
+	                    "counter out_blockedx {\npackets 3\n}\n";
+	assert_false(steer_parse_drops(other, strlen(other), &d));
+	const char *nodigit = "counter in_blocked {\npackets x\n}\ncounter in_cleartext {\npackets 2\n}\n"
+	                      "counter out_blocked {\npackets 3\n}\n";
+	assert_false(steer_parse_drops(nodigit, strlen(nodigit), &d));
+	/* len bounds the text: cut before the last counter's packets. */
+	const char *cut = strstr(text, "packets 18446");
+	assert_false(steer_parse_drops(text, (size_t)(cut - text), &d));
+	assert_false(steer_parse_drops("", 0, &d));
+	assert_false(steer_parse_drops(NULL, 0, &d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +630,10 @@ int main(void)
 		cmocka_unit_test(test_block_table_empty),
 		cmocka_unit_test(test_stateful_table),
 		cmocka_unit_test(test_mss_clamp),
+		cmocka_unit_test(test_exempt_classes),
+		cmocka_unit_test(test_exemptions_first),
+		cmocka_unit_test(test_drop_counters),
+		cmocka_unit_test(test_parse_drops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

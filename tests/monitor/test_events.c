@@ -131,7 +131,7 @@ static void test_kind_names(void **state)
 	(void)state;
 	static const char *const want[] = { "ike_sa_up", "ike_sa_down", "child_sa_up",
 	                                     "child_sa_down", "ike_rekey", "child_rekey",
-	                                     "failure" };
+	                                     "failure", "driver_summary" };
 	for (int k = 0; k < EVENT_KIND_COUNT; k++)
 		assert_string_equal(event_kind_name((enum event_kind)k), want[k]);
 	assert_string_equal(event_kind_name(EVENT_KIND_COUNT), "unknown");

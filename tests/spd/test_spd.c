@@ -766,6 +766,52 @@ static void test_concurrent_readers(void **state)
 	free(want);
 }
 
+/* The default exemptions (ipsecexempt): which packets each class covers,
+ * and that no class covers anything else. */
+static struct spd_packet exempt_pkt(const char *dst, uint8_t proto, uint16_t sport,
+                                    uint16_t dport)
+{
+	struct spd_packet p = { .protocol = proto, .src_port = sport, .dst_port = dport };
+	p.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(p.family, dst, p.dst), 1);
+	assert_int_equal(inet_pton(p.family, p.family == AF_INET ? "192.0.2.1" : "2001:db8::1",
+	                           p.src), 1);
+	return p;
+}
+
+static void test_exempt(void **state)
+{
+	(void)state;
+	const unsigned all = SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS;
+	struct spd_packet mc4 = exempt_pkt("224.0.0.1", 17, 1000, 9999);
+	struct spd_packet mc4top = exempt_pkt("239.255.255.255", 17, 1000, 9999);
+	struct spd_packet bc = exempt_pkt("255.255.255.255", 17, 68, 67);
+	struct spd_packet mc6 = exempt_pkt("ff02::1", 58, 0, 0);
+	struct spd_packet rsvp = exempt_pkt("198.51.100.7", 46, 0, 0);
+	struct spd_packet krb_d = exempt_pkt("198.51.100.7", 17, 40000, 88);
+	struct spd_packet krb_s = exempt_pkt("2001:db8::7", 6, 88, 5000);
+	struct spd_packet plain = exempt_pkt("198.51.100.7", 6, 40000, 443);
+	struct spd_packet below = exempt_pkt("223.255.255.255", 17, 1000, 9999);
+	struct spd_packet above = exempt_pkt("240.0.0.1", 17, 1000, 9999);
+	struct spd_packet icmp88 = exempt_pkt("198.51.100.7", 1, 88, 88);   /* ports mean nothing */
+	struct spd_packet uc6 = exempt_pkt("fe80::1", 17, 1000, 9999);
+	const struct spd_packet *mcast[] = { &mc4, &mc4top, &bc, &mc6 };
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(spd_exempt(SPD_EXEMPT_MULTICAST, mcast[i]));
+		assert_false(spd_exempt(SPD_EXEMPT_RSVP | SPD_EXEMPT_KERBEROS, mcast[i]));
+	}
+	assert_true(spd_exempt(SPD_EXEMPT_RSVP, &rsvp));
+	assert_false(spd_exempt(SPD_EXEMPT_MULTICAST | SPD_EXEMPT_KERBEROS, &rsvp));
+	assert_true(spd_exempt(SPD_EXEMPT_KERBEROS, &krb_d));
+	assert_true(spd_exempt(SPD_EXEMPT_KERBEROS, &krb_s));
+	assert_false(spd_exempt(SPD_EXEMPT_MULTICAST | SPD_EXEMPT_RSVP, &krb_d));
+	const struct spd_packet *none[] = { &plain, &below, &above, &icmp88, &uc6 };
+	for (size_t i = 0; i < 5; i++)
+		assert_false(spd_exempt(all, none[i]));
+	assert_false(spd_exempt(0, &mc4));
+	assert_false(spd_exempt(0, &krb_d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -784,6 +830,7 @@ int main(void)
 		cmocka_unit_test(test_differential_ties),
 		cmocka_unit_test(test_differential_uniform),
 		cmocka_unit_test(test_concurrent_readers),
+		cmocka_unit_test(test_exempt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
