@@ -576,6 +576,12 @@ static bool compile_dynamic(struct dyn_spd *dyn, const struct host_addrs *h,
 		 * of this rule lasts (static rules: Windows' 300 s). */
 		if (done && out->nike > nike && mm)
 			out->ike_rules[out->nike - 1].soft_s = mm->softsaexpirationtime;
+		/* The qmpolicy's pfsgroup: Windows' groups 1, 2 and 3 (2048 bits)
+		 * are IKE's 1, 2 and 14; GRPMM is the IKE SA's own (0). */
+		if (done && out->nike > nike && qm)
+			out->ike_rules[out->nike - 1].pfs_group = qm->pfs == DYN_PFS_GRP1 ? 1
+			                                          : qm->pfs == DYN_PFS_GRP2 ? 2
+			                                          : qm->pfs == DYN_PFS_GRP3 ? 14 : 0;
 		crypto_wipe(&r, sizeof(r));
 		if (!done) {
 			snprintf(err, errlen, ok ? "out of memory"

@@ -65,9 +65,11 @@ bool ike_prf_of(uint16_t id, enum crypto_prf *out)
 void child_offer(struct ike_engine *e, const struct ike_rule *r, struct ike_offer *o,
                  bool with_pfs)
 {
-	uint16_t group = 0;
-	/* Windows' session key PFS uses the main mode's group. */
-	for (size_t k = 0; with_pfs && r->pfs && e->ike_offer.count && k < e->ike_offer.prop[0].count; k++)
+	uint16_t group = with_pfs && r->pfs ? r->pfs_group : 0;
+	/* Windows' session key PFS uses the main mode's group (a dynamic
+	 * qmpolicy may name its own: pfsgroup=GRP1|GRP2|GRP3). */
+	for (size_t k = 0; with_pfs && r->pfs && !r->pfs_group && e->ike_offer.count &&
+	                   k < e->ike_offer.prop[0].count; k++)
 		if (e->ike_offer.prop[0].xf[k].type == IKE_XF_DH)
 			group = e->ike_offer.prop[0].xf[k].id;
 	ike_offer_from_qm(o, &r->methods, group, e->policy.allow_legacy);

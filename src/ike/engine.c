@@ -832,7 +832,8 @@ static bool selector_same(const struct ike_selector *a, const struct ike_selecto
  * padding or bytes after a string's end need not agree. */
 static bool rule_same(const struct ike_rule *a, const struct ike_rule *b)
 {
-	if (a->id != b->id || strcmp(a->guid, b->guid) || a->pfs != b->pfs || a->soft != b->soft ||
+	if (a->id != b->id || strcmp(a->guid, b->guid) || a->pfs != b->pfs ||
+	    a->pfs_group != b->pfs_group || a->soft != b->soft ||
 	    a->is_default != b->is_default || a->tunnel != b->tunnel ||
 	    a->force_encap != b->force_encap || a->nsel != b->nsel ||
 	    a->methods.n != b->methods.n || a->auth.n != b->auth.n ||

@@ -52,6 +52,8 @@ struct ike_rule {
 	char name[POLICY_NAME_MAX];
 	struct qm_methods methods;   /* Child SA proposals, in order */
 	bool pfs;                    /* qmpfs: a KE in CREATE_CHILD_SA */
+	uint16_t pfs_group;          /* ... of this group (IANA number); 0: the IKE SA's
+	                              * (Windows' session key PFS, pfsgroup=GRPMM) */
 	struct auth_methods auth;
 	bool tunnel;                 /* tunnel mode; the peer is tunnel_peer */
 	struct sa_address tunnel_peer;

@@ -844,17 +844,32 @@ static void test_events(void **state)
 static void test_child_rekey_pfs(void **state)
 {
 	(void)state;
-	rule_pfs = true;
-	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AES256,SHA256]:20480k/300s",
-	            "ESP[AES256,SHA256]:20480k/300s", false);
-	acquire(0);
-	pump(0);
-	assert_false(sides[0].saw_pfs);   /* IKE_AUTH's Child SA has no KE of its own */
-	run_at(256000);
-	assert_int_equal(sides[0].ninst, 2);
-	assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
-	assert_true(sides[0].saw_pfs && sides[1].saw_pfs);
-	teardown_sides();
+	/* The IKE SA's group (Curve25519), then a group of the rule's own
+	 * (a dynamic qmpolicy's pfsgroup=GRP3: MODP-2048) on both sides. */
+	static const uint16_t groups[] = { 0, 14 };
+	for (size_t k = 0; k < 2; k++) {
+		rule_pfs = true;   /* teardown_sides() clears it */
+		setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k",
+		            "ESP[AES256,SHA256]:20480k/300s", "ESP[AES256,SHA256]:20480k/300s", false);
+		for (int i = 0; i < 2; i++) {
+			sides[i].rule.pfs_group = groups[k];
+			set_policy(&sides[i], "AES128-SHA256-31");
+		}
+		acquire(0);
+		pump(0);
+		assert_false(sides[0].saw_pfs);   /* IKE_AUTH's Child SA has no KE of its own */
+		run_at(256000);
+		assert_int_equal(sides[0].ninst, 2);
+		assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
+		assert_true(sides[0].saw_pfs && sides[1].saw_pfs);
+		struct ike_sa_info ikes[2];
+		struct ike_child_info ch[4];
+		size_t nch = 0;
+		assert_int_equal(ike_engine_snapshot(sides[0].e, 256000, ikes, 2, ch, 4, &nch), 1);
+		assert_int_equal(nch, 1);
+		assert_int_equal(ch[0].pfs_group, groups[k] ? groups[k] : 31);
+		teardown_sides();
+	}
 }
 
 /* Both sides rekey the same Child SA at once: both new pairs come up, the
