@@ -102,6 +102,18 @@ void json_null(struct json *j, const char *key)
 	fputs("null", j->f);
 }
 
+void json_raw(struct json *j, const char *key, const char *text, size_t len)
+{
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\t' ||
+	               text[len - 1] == '\r'))
+		len--;
+	member(j, key);
+	if (len)
+		fwrite(text, 1, len, j->f);
+	else
+		fputs("null", j->f);
+}
+
 void json_finish(struct json *j)
 {
 	fputc('\n', j->f);

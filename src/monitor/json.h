@@ -39,6 +39,10 @@ void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, bool value);
 void json_null(struct json *j, const char *key);
 
+/* A value rendered elsewhere as a whole JSON document (one of our own
+ * views, never outside input), nested as is; trailing whitespace dropped. */
+void json_raw(struct json *j, const char *key, const char *text, size_t len);
+
 /* Ends the document with a newline (after the outermost value). */
 void json_finish(struct json *j);
 

@@ -1228,6 +1228,34 @@ static bool show_qmfilter_run(struct netsh_session *ns, const struct args *a, st
 
 /* ---- show all ---- */
 
+/* `show all`'s SAs and counters, as their own commands print them: in
+ * text, one after the other; in JSON (j), each view's document as the
+ * member of its name. */
+static void monitor_views(struct netsh_session *ns, FILE *f, struct json *j)
+{
+	static const char *const views[] = { "mmsas", "qmsas", "stats" };
+	if (!ns->dynamic->show_monitor)
+		return;
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		struct netsh_show q = { .object = views[i], .type = "all",
+		                        .format = j ? NETSH_FORMAT_JSON : NETSH_FORMAT_LIST };
+		if (!j) {
+			ns->dynamic->show_monitor(ns->dynamic->ctx, f, &q);
+			fputc('\n', f);
+			continue;
+		}
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		if (!m)
+			continue;
+		ns->dynamic->show_monitor(ns->dynamic->ctx, m, &q);
+		if (fclose(m) == 0)
+			json_raw(j, views[i], buf, len);
+		free(buf);
+	}
+}
+
 static bool show_all_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
 	struct view_opts o;
@@ -1251,6 +1279,7 @@ static bool show_all_run(struct netsh_session *ns, const struct args *a, struct 
 		show_generic(f, &v, &s, &o, VIEW_MMFILTER, &j);
 		show_generic(f, &v, &s, &o, VIEW_QMFILTER, &j);
 		show_generic(f, &v, &s, &o, VIEW_RULE, &j);
+		monitor_views(ns, f, &j);
 		json_object_end(&j);
 		json_finish(&j);
 		views_free(&v);
@@ -1268,16 +1297,7 @@ static bool show_all_run(struct netsh_session *ns, const struct args *a, struct 
 	show_generic(f, &v, &s, &o, VIEW_QMFILTER, NULL);
 	fputc('\n', f);
 	views_free(&v);
-	/* The SAs and the counters, in the form their own commands print. */
-	if (ns->dynamic->show_monitor) {
-		static const char *const views[] = { "mmsas", "qmsas", "stats" };
-		for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
-			struct netsh_show q = { .object = views[i], .type = "all",
-			                        .format = NETSH_FORMAT_LIST };
-			ns->dynamic->show_monitor(ns->dynamic->ctx, f, &q);
-			fputc('\n', f);
-		}
-	}
+	monitor_views(ns, f, NULL);
 	return true;
 }
 

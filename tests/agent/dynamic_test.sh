@@ -175,7 +175,9 @@ check "8.5: nothing dynamic left; show all json" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["rules"] == [] and d["mmpolicies"] == [] and d["qmpolicies"] == [], d
-assert d["config"]["ipsecexempt"] == 3, d["config"]' "$E2E_T/all.json"
+assert d["config"]["ipsecexempt"] == 3, d["config"]
+assert d["mmsas"]["view"] == "mmsas" and d["qmsas"]["view"] == "qmsas", d
+assert d["stats"]["quick_mode"]["active_associations"] >= 0, d["stats"]' "$E2E_T/all.json"
 check "show all (text)" sp "$A" dynamic show all
 
 echo "dynamic: $pass passed, $fail failed"

@@ -59,6 +59,21 @@ static void test_escaping(void **state)
 	assert_string_equal(text, "[\n\"q\\\"b\\\\n\\n\\t\\u0001\\u007fé\",\n\"\"\n]\n");
 }
 
+/* Another view's document nested as a member; trailing newline dropped. */
+static void test_raw(void **state)
+{
+	(void)state;
+	struct json j;
+	FILE *f = start(&j);
+	json_object_begin(&j, NULL);
+	json_raw(&j, "stats", "{\n\"a\":1\n}\n", 10);
+	json_raw(&j, "none", "\n", 1);
+	json_object_end(&j);
+	json_finish(&j);
+	fclose(f);
+	assert_string_equal(text, "{\n\"stats\":{\n\"a\":1\n},\n\"none\":null\n}\n");
+}
+
 static void test_depth_bound(void **state)
 {
 	(void)state;
@@ -86,6 +101,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_raw),
 		cmocka_unit_test(test_depth_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
