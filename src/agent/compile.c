@@ -574,8 +574,10 @@ static bool compile_dynamic(struct dyn_spd *dyn, const struct host_addrs *h,
 		bool done = ok && ike_rule_of(&r, &fa, h, l, from, out) && add_rule_origin(&r, &fa, out);
 		/* The mmpolicy's softsaexpirationtime: how long a soft association
 		 * of this rule lasts (static rules: Windows' 300 s). */
-		if (done && out->nike > nike && mm)
+		if (done && out->nike > nike && mm) {
 			out->ike_rules[out->nike - 1].soft_s = mm->softsaexpirationtime;
+			out->ike_rules[out->nike - 1].qm_per_mm = mm->qmpermm;
+		}
 		/* The qmpolicy's pfsgroup: Windows' groups 1, 2 and 3 (2048 bits)
 		 * are IKE's 1, 2 and 14; GRPMM is the IKE SA's own (0). */
 		if (done && out->nike > nike && qm)
@@ -619,6 +621,9 @@ bool compile_policy(struct store *st, const struct host_addrs *h, struct dyn_spd
 		out->mmlifetime_s = p->mmlifetime * 60;
 		if (!compile_rules(st, p, h, &l, out, err, errlen))
 			goto out;
+		/* The policy's QM limit holds for all its rules (mmpfs makes it 1). */
+		for (size_t i = 0; i < out->nike; i++)
+			out->ike_rules[i].qm_per_mm = p->qmpermm;
 	}
 	if (dyn && !compile_dynamic(dyn, h, &l, out, err, errlen))
 		goto out;

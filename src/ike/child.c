@@ -315,6 +315,7 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 	}
 	ch->next = sa->children;
 	sa->children = ch;
+	sa->quick_modes++;
 	e->stats.quick_mode_sas++;
 	e->stats.key_additions += 2;
 	ike_log(e, LOG_NOTICE, "Child SA %s in %08x out %08x (%s, %s%s%s) for rule %s installed",

@@ -688,6 +688,18 @@ void rekey_work(struct ike_engine *e, struct ike_ikesa *sa)
 		return;
 	for (struct ike_child *c = sa->children; c; c = c->next)
 		if (!c->replaced && !c->rekeying && c->rekey_at_ms && e->now_ms >= c->rekey_at_ms) {
+			/* qmpermm: this IKE SA has negotiated its share of Child
+			 * SAs; the IKE SA is rekeyed first (fresh keying material,
+			 * Windows' master key PFS when the limit is 1), and the
+			 * Child SA rekey follows under the new one, which the
+			 * children move to. */
+			const struct ike_rule *r = sa->rule;
+			if (r && r->qm_per_mm && sa->quick_modes >= r->qm_per_mm) {
+				ike_log(e, LOG_INFO, "IKE: %u Child SAs under this IKE SA (qmpermm %u): "
+				        "the IKE SA is rekeyed first", sa->quick_modes, r->qm_per_mm);
+				ike_rekey_start(e, sa);
+				return;
+			}
 			child_rekey_start(e, sa, c);
 			return;
 		}

@@ -95,6 +95,7 @@ struct ike_ikesa {
 	bool encap;                   /* ESP in UDP (NAT, or forced) */
 	const struct ike_rule *rule;  /* initiator: the rule that asked; responder: once chosen */
 	uint32_t rule_id;             /* survives a policy change (rule may then be NULL) */
+	uint32_t quick_modes;         /* Child SAs negotiated under this IKE SA (qmpermm) */
 
 	/* IKE_SA_INIT */
 	struct ike_offer *offer;      /* initiator: what it proposed (until established) */

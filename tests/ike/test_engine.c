@@ -899,6 +899,45 @@ static void test_simultaneous_child_rekey(void **state)
 
 /* IKE SA lifetime 8 h: A rekeys it at 85 %. The Child SA moves over, the
  * old IKE SA is deleted, and the new one carries the next exchanges. */
+/* qmpermm=1 (Windows' master key PFS): every Child SA under a new IKE SA.
+ * When A's Child SA is due for its rekey, A rekeys the IKE SA first, and
+ * the Child SA rekey follows under the new one; without the limit the
+ * Child SA is rekeyed under the IKE SA it has. */
+static void test_qm_per_mm(void **state)
+{
+	(void)state;
+	for (uint32_t limit = 0; limit <= 1; limit++) {
+		setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k",
+		            "ESP[AESGCM128]:20480k/300s", "ESP[AESGCM128]:20480k/300s", false);
+		sides[0].rule.qm_per_mm = limit;
+		set_policy(&sides[0], "AES128-SHA256-31");
+		acquire(0);
+		pump(0);
+		const struct ike_event *up = event_of(&sides[0], IKE_EVENT_IKE_SA_UP, 0);
+		assert_non_null(up);
+		uint64_t first = up->ike_spi_i;
+		run_at(256000);   /* past A's Child SA rekey time (85 % of 300 s) */
+		run_at(257000);
+		struct ike_stats st;
+		ike_engine_stats(sides[0].e, &st);
+		assert_int_equal(st.active_ike_sas, 1);
+		assert_int_equal(sides[0].ninst, 2);   /* the Child SA was rekeyed */
+		assert_pair(&sides[0].inst[1], &sides[1].inst[1]);
+		struct ike_sa_info ikes[2];
+		struct ike_child_info ch[4];
+		size_t nch = 0;
+		assert_int_equal(ike_engine_snapshot(sides[0].e, 257000, ikes, 2, ch, 4, &nch), 1);
+		if (limit) {
+			assert_true(ikes[0].spi_i != first);   /* a new IKE SA */
+			assert_non_null(event_of(&sides[0], IKE_EVENT_IKE_REKEY, 0));
+		} else {
+			assert_true(ikes[0].spi_i == first);
+			assert_null(event_of(&sides[0], IKE_EVENT_IKE_REKEY, 0));
+		}
+		teardown_sides();
+	}
+}
+
 static void test_ike_rekey(void **state)
 {
 	(void)state;
@@ -1451,6 +1490,7 @@ int main(void)
 		cmocka_unit_test(test_retransmit_and_duplicates),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_soft_association),
+		cmocka_unit_test(test_qm_per_mm),
 		cmocka_unit_test(test_tunnel_forced_encap),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
