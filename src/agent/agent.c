@@ -702,7 +702,8 @@ static void op_show_monitor(void *ctx, FILE *out, const struct netsh_show *q)
 		fprintf(out, "Out of memory.\n");
 		return;
 	}
-	struct mon_filter flt = { .has_src = q->has_src, .has_dst = q->has_dst };
+	struct mon_filter flt = { .has_src = q->has_src, .has_dst = q->has_dst,
+	                          .resolvedns = q->resolvedns };
 	flt.src.family = q->src.family;
 	memcpy(flt.src.bytes, q->src.bytes, 16);
 	flt.dst.family = q->dst.family;

@@ -202,6 +202,7 @@ bool mon_format_parse(const char *text, enum mon_format *out);
 struct mon_filter {
 	bool has_src, has_dst;
 	struct mon_addr src, dst;         /* src: this host's side, dst: the peer's */
+	bool resolvedns;                  /* list: addresses with their DNS names too */
 };
 
 #define MON_STATS_IKE 1

@@ -98,9 +98,9 @@ static const char *mm_encap(const struct mon_ike_sa *a)
 	return !a->encap ? "None" : a->nat ? "UDP 4500 (NAT)" : "UDP 4500 (forced)";
 }
 
-static void mm_list(FILE *f, const struct mon_ike_sa *a)
+static void mm_list(FILE *f, const struct mon_ike_sa *a, bool resolvedns)
 {
-	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], sm[96];
+	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], sm[96], mn[272], pn[272];
 	mon_addr_text(&a->me, me, sizeof(me));
 	mon_addr_text(&a->peer, peer, sizeof(peer));
 	mm_sec_methods(a, sm, sizeof(sm));
@@ -108,9 +108,11 @@ static void mm_list(FILE *f, const struct mon_ike_sa *a)
 	      (unsigned long long)a->cookie_r);
 	field(f, "Sec Methods", "%s", sm);
 	field(f, "Auth Mode", "%s", auth_text(a->auth));
-	field(f, "Source", "%-20s, port %u", me, a->me_port);
+	field(f, "Source", "%-20s, port %u%s", me, a->me_port,
+	      mon_addr_name(&a->me, resolvedns, mn, sizeof(mn)));
 	field(f, "ID", "%s", none_if_empty(a->me_id));
-	field(f, "Destination", "%-20s, port %u", peer, a->peer_port);
+	field(f, "Destination", "%-20s, port %u%s", peer, a->peer_port,
+	      mon_addr_name(&a->peer, resolvedns, pn, sizeof(pn)));
 	field(f, "ID", "%s", none_if_empty(a->peer_id));
 	field(f, "Encap Mode", "%s", mm_encap(a));
 	/* secpol's: what an IKEv2 SA adds to Windows' view */
@@ -207,7 +209,7 @@ void mon_render_mmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		list_title(f, "Main Mode SAs", s->taken_at);
 		for (size_t i = 0; i < s->nike; i++)
 			if (mon_filter_match(flt, &s->ike[i].me, &s->ike[i].peer)) {
-				mm_list(f, &s->ike[i]);
+				mm_list(f, &s->ike[i], flt && flt->resolvedns);
 				fputc('\n', f);
 			}
 	}
@@ -229,13 +231,18 @@ static void qm_offer(const struct mon_qm_sa *q, char *buf, size_t len)
 		snprintf(buf, len, "AH(%s) ESP(none) PFS: %s", q->ah_integrity, pfs);
 }
 
-static void qm_list(FILE *f, const struct mon_qm_sa *q)
+static void qm_list(FILE *f, const struct mon_qm_sa *q, bool resolvedns)
 {
-	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], proto[16], offer[160];
+	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], proto[16], offer[160], mn[272], pn[272];
 	fprintf(f, "%s Filter\n", q->tunnel ? "Tunnel" : "Transport");
-	field(f, "Source Address", "%s/%u", mon_addr_text(&q->me, me, sizeof(me)), q->me_len);
-	field(f, "Destination Address", "%s/%u", mon_addr_text(&q->peer, peer, sizeof(peer)),
-	      q->peer_len);
+	field(f, "Source Address", "%s/%u%s", mon_addr_text(&q->me, me, sizeof(me)), q->me_len,
+	      mon_addr_name(&q->me, resolvedns && q->me_len == (q->me.family == AF_INET ? 32 : 128),
+	                    mn, sizeof(mn)));
+	field(f, "Destination Address", "%s/%u%s", mon_addr_text(&q->peer, peer, sizeof(peer)),
+	      q->peer_len,
+	      mon_addr_name(&q->peer,
+	                    resolvedns && q->peer_len == (q->peer.family == AF_INET ? 32 : 128), pn,
+	                    sizeof(pn)));
 	if (q->tunnel) {
 		field(f, "Source Tunnel Endpoint", "%s", mon_addr_text(&q->me_tunnel, me, sizeof(me)));
 		field(f, "Destination Tunnel Endpoint", "%s",
@@ -374,7 +381,7 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		list_title(f, "Quick Mode SAs", s->taken_at);
 		for (size_t i = 0; i < s->nqm; i++)
 			if (mon_filter_match(flt, &s->qm_sas[i].me, &s->qm_sas[i].peer)) {
-				qm_list(f, &s->qm_sas[i]);
+				qm_list(f, &s->qm_sas[i], flt && flt->resolvedns);
 				fputc('\n', f);
 			}
 	}

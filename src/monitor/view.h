@@ -37,4 +37,7 @@ void mon_json_stats(struct json *j, const struct mon_snapshot *s, unsigned which
 void mon_json_qm_sa(struct json *j, const struct mon_qm_sa *q);
 
 
+/* resolvedns=yes: " (name)" when a reverse lookup of a finds one, else "". */
+const char *mon_addr_name(const struct mon_addr *a, bool resolvedns, char *buf, size_t len);
+
 #endif

@@ -333,6 +333,8 @@ static bool show_args(const struct args *a, struct netsh_show *q, struct diag *d
 			return diag_bad_value(d, "wide", v, "yes, no");
 		q->wide = i == 0;
 	}
+	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &q->resolvedns, d))
+		return false;
 	struct sa_address sa;
 	if ((v = arg(a, "srcaddr"))) {
 		if (!parse_host("srcaddr", v, &sa, d))
@@ -872,6 +874,7 @@ static const struct param_spec p_show_sas[] = {
 	{ "dstaddr", PF_NAMED, "<address>" },
 	{ "format", PF_NAMED, "list|table|json" },
 	{ "wide", PF_NAMED, "yes|no" },
+	{ "resolvedns", PF_NAMED, "yes|no" },
 };
 static const struct param_spec p_show_sa[] = {
 	{ "format", 0, "list|table|json" },

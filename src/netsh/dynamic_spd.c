@@ -24,6 +24,7 @@ struct view_opts {
 	enum view_format format;
 	bool wide;
 	bool specific;               /* mmfilter/qmfilter type=specific */
+	bool resolvedns;             /* single hosts with their DNS names too */
 };
 
 static bool is_all(const char *v)
@@ -54,6 +55,8 @@ static bool view_opts(const struct args *a, bool filter_types, struct view_opts 
 		o->format = (enum view_format)i;
 	}
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &o->wide, d))
+		return false;
+	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &o->resolvedns, d))
 		return false;
 	if (filter_types && (v = arg(a, "type"))) {
 		static const char *const types[] = { "generic", "specific" };
@@ -936,9 +939,9 @@ static void json_rule(struct json *j, const struct view_rule *r, enum rule_view 
 	json_object_end(j);
 }
 
-static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what)
+static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what, bool resolvedns)
 {
-	char a[POLICY_NAME_MAX], m[64], src[POLICY_NAME_MAX + 16], proto[16], auth[1024];
+	char a[POLICY_NAME_MAX + 300], m[64], src[POLICY_NAME_MAX + 16], proto[16], auth[1024];
 	source_text(r->policy, src, sizeof(src));
 	if (what == VIEW_RULE) {
 		list_header(f, r->dynamic ? "Dynamic Rule" : "Policy Rule");
@@ -953,11 +956,11 @@ static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what)
 		list_field(f, "Source", "%s", src);
 		list_field(f, "Dynamic", "%s", yesno(r->dynamic));
 	}
-	policy_display_address(&r->f.src, a, sizeof(a));
+	netsh_address_text(&r->f.src, resolvedns, a, sizeof(a));
 	policy_display_mask(&r->f.src, m, sizeof(m));
 	list_field(f, "Source Address", "%s", a);
 	list_field(f, "Source Mask", "%s", m);
-	policy_display_address(&r->f.dst, a, sizeof(a));
+	netsh_address_text(&r->f.dst, resolvedns, a, sizeof(a));
 	policy_display_mask(&r->f.dst, m, sizeof(m));
 	list_field(f, "Destination Address", "%s", a);
 	list_field(f, "Destination Mask", "%s", m);
@@ -1043,7 +1046,7 @@ static void show_generic(FILE *f, const struct views *v, const struct selector *
 			table_rules(f, sel, n, what, o->wide);
 		else
 			for (size_t i = 0; i < n; i++)
-				list_rule(f, sel[i], what);
+				list_rule(f, sel[i], what, o->resolvedns);
 		fprintf(f, "%zu %s\n", n, view_names[what]);
 	}
 	free(sel);
@@ -1059,11 +1062,20 @@ static const struct view_rule *rule_by_id(const struct views *v, uint32_t id)
 	return NULL;
 }
 
-static void prefix_text(const struct ip_address *ip, uint8_t len, char *buf, size_t cap)
+static void prefix_text(const struct ip_address *ip, uint8_t len, bool resolvedns, char *buf,
+                        size_t cap)
 {
 	char a[64];
 	policy_format_ip(ip, a, sizeof(a));
 	snprintf(buf, cap, "%s/%u", a, len);
+	if (resolvedns) {
+		struct filter_addr fa = { .kind = ADDR_HOST_OR_SUBNET, .ip = *ip, .prefix = len };
+		char named[320];
+		netsh_address_text(&fa, true, named, sizeof(named));
+		const char *name = strchr(named, '(');
+		if (name)
+			snprintf(buf + strlen(buf), cap - strlen(buf), " %s", name);
+	}
 }
 
 static bool show_specific(struct netsh_session *ns, const struct views *v,
@@ -1105,10 +1117,10 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 				continue;
 		}
 		shown++;
-		char name[POLICY_NAME_MAX], src[80], dst[80], pbuf[16], sp[8], dp[8], w[16];
+		char name[POLICY_NAME_MAX], src[400], dst[400], pbuf[16], sp[8], dp[8], w[16];
 		filter_name(r, name, sizeof(name));
-		prefix_text(&x->src, x->src_len, src, sizeof(src));
-		prefix_text(&x->dst, x->dst_len, dst, sizeof(dst));
+		prefix_text(&x->src, x->src_len, o->resolvedns, src, sizeof(src));
+		prefix_text(&x->dst, x->dst_len, o->resolvedns, dst, sizeof(dst));
 		/* Known protocols come back as a static name, not in pbuf. */
 		const char *proto = policy_protocol_name(x->protocol, pbuf, sizeof(pbuf));
 		snprintf(sp, sizeof(sp), "%u", x->src_port);

@@ -106,6 +106,9 @@ void format_time(int64_t t, char *buf, size_t len);
 void list_field(FILE *f, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void list_header(FILE *f, const char *title);
+/* A filter's address as shows print it; resolvedns: a single host's DNS
+ * name is added in brackets when a reverse lookup finds one (show.c). */
+void netsh_address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len);
 /* The offers of a quick-mode and of a main-mode list as tables (show.c). */
 void qm_offers_table(FILE *f, const struct qm_methods *q, bool wide);
 void mm_offers_table(FILE *f, const struct mm_methods *mm, bool wide);

@@ -90,6 +90,7 @@ struct netsh_show {
 	enum netsh_format format;
 	bool wide;                   /* table: rows not cut at 79 columns */
 	bool has_src, has_dst;       /* mmsas, qmsas: only SAs with this me / peer */
+	bool resolvedns;             /* mmsas, qmsas list: addresses with DNS names */
 	struct ip_address src, dst;
 };
 

@@ -58,7 +58,7 @@ static void port_text(uint16_t port, char *buf, size_t len)
 		snprintf(buf, len, "ANY");
 }
 
-static void address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len)
+void netsh_address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len)
 {
 	policy_display_address(a, buf, len);
 	if (!resolvedns || a->kind != ADDR_HOST_OR_SUBNET ||
@@ -95,8 +95,8 @@ static void filters_table(FILE *f, const struct filter_list *fl, const struct sh
 	for (size_t i = 0; i < fl->nfilters; i++) {
 		const struct filter *x = &fl->filters[i];
 		char sa[300], sm[40], da[300], dm[40], pr[8], sp[8], dp[8];
-		address_text(&x->src, o->resolvedns, sa, sizeof(sa));
-		address_text(&x->dst, o->resolvedns, da, sizeof(da));
+		netsh_address_text(&x->src, o->resolvedns, sa, sizeof(sa));
+		netsh_address_text(&x->dst, o->resolvedns, da, sizeof(da));
 		policy_display_mask(&x->src, sm, sizeof(sm));
 		policy_display_mask(&x->dst, dm, sizeof(dm));
 		port_text(x->srcport, sp, sizeof(sp));
@@ -132,11 +132,11 @@ static void filter_list_list(FILE *f, const struct filter_list *fl, const struct
 		fprintf(f, "\nFilter %zu\n", i + 1);
 		list_field(f, "Description", "%s", none_if_empty(x->description));
 		list_field(f, "Mirrored", "%s", yesno(x->mirrored));
-		address_text(&x->src, o->resolvedns, buf, sizeof(buf));
+		netsh_address_text(&x->src, o->resolvedns, buf, sizeof(buf));
 		list_field(f, "Source IP Address", "%s", buf);
 		policy_display_mask(&x->src, buf, sizeof(buf));
 		list_field(f, "Source Mask", "%s", buf);
-		address_text(&x->dst, o->resolvedns, buf, sizeof(buf));
+		netsh_address_text(&x->dst, o->resolvedns, buf, sizeof(buf));
 		list_field(f, "Destination IP Address", "%s", buf);
 		policy_display_mask(&x->dst, buf, sizeof(buf));
 		list_field(f, "Destination Mask", "%s", buf);

@@ -37,6 +37,12 @@ addr "$B" vb 192.0.2.2/24
 for h in A B; do
 	echo "static show store" | policy "${!h}"
 done
+# A's own hosts file (ip netns exec mounts /etc/netns/NS/hosts over
+# /etc/hosts), for resolvedns=yes; removed at the end.
+mkdir -p "/etc/netns/$A"
+echo "192.0.2.2 peer-b.example" >"/etc/netns/$A/hosts"
+dyn_cleanup() { rm -rf "/etc/netns/$A"; rmdir /etc/netns 2>/dev/null; e2e_cleanup; }
+trap dyn_cleanup EXIT
 start_secpold "$A" || exit 1
 start_secpold "$B" || exit 1
 
@@ -73,6 +79,21 @@ capture_stop wire
 expect_ge "ESP packets on the wire" "$(shark "$(pcap wire)" -Y esp | wc -l)" 2
 expect_eq "no ICMP in clear" "$(shark "$(pcap wire)" -Y 'icmp && !esp' | wc -l)" 0
 check "A has SAs" has_sas "$A"
+check "resolvedns=yes: the peer's name beside its address" bash -c \
+	"ip netns exec $A timeout 10 '$SECPOL' --control '$(host_dir "$A")/ctl' dynamic show qmfilter \
+	 all resolvedns=yes | grep -q '192.0.2.2 (peer-b.example)'"
+refute "resolvedns=no: the address only" bash -c \
+	"ip netns exec $A timeout 10 '$SECPOL' --control '$(host_dir "$A")/ctl' dynamic show qmfilter \
+	 all | grep -q 'peer-b.example'"
+check "resolvedns=yes in show qmsas" bash -c \
+	"ip netns exec $A timeout 10 '$SECPOL' --control '$(host_dir "$A")/ctl' dynamic show qmsas \
+	 resolvedns=yes | grep -q '192.0.2.2/32 (peer-b.example)'"
+check "resolvedns=yes in show mmsas" bash -c \
+	"ip netns exec $A timeout 10 '$SECPOL' --control '$(host_dir "$A")/ctl' dynamic show mmsas \
+	 all resolvedns=yes | grep -Eq '^Destination +: 192.0.2.2 +, port 500 \(peer-b.example\)'"
+check "resolvedns=yes in the specific filters" bash -c \
+	"ip netns exec $A timeout 10 '$SECPOL' --control '$(host_dir "$A")/ctl' dynamic show qmfilter \
+	 all type=specific resolvedns=yes | grep -q '192.0.2.2/32 (peer-b.example)'"
 check "B has SAs" has_sas "$B"
 
 # ---- the views: the rule marked dynamic, in list, table and json.
