@@ -493,6 +493,14 @@ void ikesa_kill(struct ike_engine *e, struct ike_ikesa *sa)
 	free(sa);
 }
 
+/* An IKE SA's lifetime: its rule's (a dynamic mmpolicy's mmlifetime), else
+ * the policy's. */
+static uint32_t ike_lifetime(const struct ike_engine *e, const struct ike_ikesa *sa)
+{
+	return sa->rule && sa->rule->ike_lifetime_s ? sa->rule->ike_lifetime_s
+	                                            : e->policy.ike_lifetime_s;
+}
+
 /* Leaves the half-open index once the SA is authenticated (or dies). */
 static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state next)
 {
@@ -501,7 +509,7 @@ static void set_state(struct ike_engine *e, struct ike_ikesa *sa, enum ike_state
 		unlink_peer(e, sa);
 	if (next == IKE_S_ESTABLISHED && sa->state != IKE_S_ESTABLISHED) {
 		sa->established_ms = e->now_ms;
-		sa->rekey_at_ms = rekey_time(e->now_ms, e->policy.ike_lifetime_s, sa->initiator);
+		sa->rekey_at_ms = rekey_time(e->now_ms, ike_lifetime(e, sa), sa->initiator);
 		e->stats.main_mode_sas++;
 		/* The IKE_SA_INIT messages and the offers were for the
 		 * negotiation only: an established SA is small. */
@@ -1484,7 +1492,7 @@ size_t ike_engine_snapshot(const struct ike_engine *e, uint64_t now_ms, struct i
 			snprintf(o->me_id, sizeof(o->me_id), "%s", sa->me_id);
 			snprintf(o->peer_id, sizeof(o->peer_id), "%s", sa->peer_id);
 			o->age_s = now_ms > sa->created_ms ? (now_ms - sa->created_ms) / 1000 : 0;
-			o->lifetime_s = e->policy.ike_lifetime_s;
+			o->lifetime_s = ike_lifetime(e, sa);
 			o->lifetime_left_s = sa->rekey_at_ms > now_ms ? (sa->rekey_at_ms - now_ms) / 1000
 			                                               : 0;
 			for (const struct ike_child *c = sa->children; c; c = c->next) {

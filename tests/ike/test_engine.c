@@ -938,6 +938,34 @@ static void test_qm_per_mm(void **state)
 	}
 }
 
+/* A rule's own IKE SA lifetime (a dynamic mmpolicy's mmlifetime=10): the
+ * IKE SA is rekeyed at 85 % of 600 s, not of the policy's 28800 s. */
+static void test_rule_ike_lifetime(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k",
+	            "ESP[AESGCM128]:20480k/172800s", "ESP[AESGCM128]:20480k/172800s", false);
+	for (int i = 0; i < 2; i++) {
+		sides[i].rule.ike_lifetime_s = 600;
+		set_policy(&sides[i], "AES128-SHA256-31");
+	}
+	acquire(0);
+	pump(0);
+	struct ike_sa_info ikes[2];
+	struct ike_child_info ch[4];
+	size_t nch = 0;
+	assert_int_equal(ike_engine_snapshot(sides[0].e, 1000, ikes, 2, ch, 4, &nch), 1);
+	assert_int_equal(ikes[0].lifetime_s, 600);
+	run_at(509000);
+	assert_null(event_of(&sides[0], IKE_EVENT_IKE_REKEY, 0));
+	run_at(511000);
+	assert_non_null(event_of(&sides[0], IKE_EVENT_IKE_REKEY, 0));
+	struct ike_stats st;
+	ike_engine_stats(sides[0].e, &st);
+	assert_int_equal(st.active_ike_sas, 1);
+	teardown_sides();
+}
+
 static void test_ike_rekey(void **state)
 {
 	(void)state;
@@ -1491,6 +1519,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_soft_association),
 		cmocka_unit_test(test_qm_per_mm),
+		cmocka_unit_test(test_rule_ike_lifetime),
 		cmocka_unit_test(test_tunnel_forced_encap),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
