@@ -578,6 +578,7 @@ static bool compile_dynamic(struct dyn_spd *dyn, const struct host_addrs *h,
 			out->ike_rules[out->nike - 1].soft_s = mm->softsaexpirationtime;
 			out->ike_rules[out->nike - 1].qm_per_mm = mm->qmpermm;
 			out->ike_rules[out->nike - 1].ike_lifetime_s = mm->mmlifetime * 60;
+			out->ike_rules[out->nike - 1].mm = mm->mm;
 		}
 		/* The qmpolicy's pfsgroup: Windows' groups 1, 2 and 3 (2048 bits)
 		 * are IKE's 1, 2 and 14; GRPMM is the IKE SA's own (0). */

@@ -60,6 +60,10 @@ struct ike_rule {
 	bool force_encap;            /* UDP-encapsulated ESP even without NAT */
 	bool soft;                   /* fall back to clear when the peer never answers IKE */
 	uint32_t soft_s;             /* ... for this long (softsaexpirationtime; 0: 300 s) */
+	struct mm_methods mm;        /* n > 0: what its IKE SAs offer as initiator (a
+	                              * dynamic mmpolicy's); else the policy's offers. (A
+	                              * responder does not know the rule before IKE_AUTH:
+	                              * it accepts the policy's, with every mmpolicy's.) */
 	uint32_t ike_lifetime_s;     /* its IKE SAs' lifetime (a dynamic mmpolicy's
 	                              * mmlifetime); 0: the policy's */
 	uint32_t qm_per_mm;          /* Child SAs one IKE SA negotiates before its Child SA

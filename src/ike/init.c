@@ -197,7 +197,10 @@ void init_start(struct ike_engine *e, struct ike_ikesa *sa)
 		sa->state = IKE_S_DEAD;
 		return;
 	}
-	ike_offer_copy(sa->offer, &e->ike_offer);
+	if (sa->rule && sa->rule->mm.n)
+		ike_offer_from_mm(sa->offer, &sa->rule->mm, e->policy.allow_legacy);
+	else
+		ike_offer_copy(sa->offer, &e->ike_offer);
 	if (!sa->offer->count) {
 		ike_fail(e, sa, NULL, STEP_INIT, "the policy has no IKE proposal secpol can offer");
 		sa->state = IKE_S_DEAD;

@@ -250,7 +250,10 @@ static void ike_rekey_start(struct ike_engine *e, struct ike_ikesa *sa)
 	do {
 		ike_rand(e, &p->new_ike_spi, sizeof(p->new_ike_spi));
 	} while (ike_spi_in_use(e, p->new_ike_spi));
-	ike_offer_copy(&p->offer, &e->ike_offer);
+	if (sa->rule && sa->rule->mm.n)
+		ike_offer_from_mm(&p->offer, &sa->rule->mm, e->policy.allow_legacy);
+	else
+		ike_offer_copy(&p->offer, &e->ike_offer);
 	uint8_t spi[8];
 	ike_spi_bytes(p->new_ike_spi, spi);
 	for (size_t i = 0; i < p->offer.count; i++) {

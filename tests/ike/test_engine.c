@@ -966,6 +966,34 @@ static void test_rule_ike_lifetime(void **state)
 	teardown_sides();
 }
 
+/* A rule with IKE offers of its own (a dynamic mmpolicy's): as initiator
+ * it offers those, not the policy's first choice; the responder accepts
+ * from the policy's whole list. */
+static void test_rule_ike_offers(void **state)
+{
+	(void)state;
+	for (int own = 0; own <= 1; own++) {
+		setup_sides("AES128-SHA256-31 AESGCM128-SHA256-19", "AES128-SHA256-31 AESGCM128-SHA256-19",
+		            "k", "k", "ESP[AESGCM128]", "ESP[AESGCM128]", false);
+		if (own) {
+			struct diag d;
+			diag_init(&d);
+			assert_true(policy_parse_mmsec("mmsecmethods", "AESGCM128-SHA256-19",
+			                               &sides[0].rule.mm, &d));
+			set_policy(&sides[0], "AES128-SHA256-31 AESGCM128-SHA256-19");
+		}
+		acquire(0);
+		pump(0);
+		struct ike_sa_info ikes[2];
+		struct ike_child_info ch[4];
+		size_t nch = 0;
+		assert_int_equal(ike_engine_snapshot(sides[0].e, 1000, ikes, 2, ch, 4, &nch), 1);
+		assert_int_equal(ikes[0].dh_group, own ? 19 : 31);
+		assert_int_equal(nch, 1);
+		teardown_sides();
+	}
+}
+
 static void test_ike_rekey(void **state)
 {
 	(void)state;
@@ -1520,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(test_soft_association),
 		cmocka_unit_test(test_qm_per_mm),
 		cmocka_unit_test(test_rule_ike_lifetime),
+		cmocka_unit_test(test_rule_ike_offers),
 		cmocka_unit_test(test_tunnel_forced_encap),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_corrupt_and_unknown_spi),
