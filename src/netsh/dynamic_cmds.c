@@ -316,16 +316,26 @@ static bool delete_sa_run(struct netsh_session *ns, const struct args *a, struct
 /* The arguments the monitor's views share: format=, wide=, and for the SA
  * views `all` or srcaddr=/dstaddr= (single addresses: this host's side and
  * the peer's). */
+bool show_format(const struct args *a, int *out, struct diag *d)
+{
+	static const char *const formats[] = { "list", "table", "json" };
+	const char *v = arg(a, "format");
+	if (!v)
+		return true;
+	int i = match_word(v, formats, 3);
+	if (i < 0)
+		return diag_bad_value(d, "format", v, "list, table, json");
+	*out = i;
+	return true;
+}
+
 static bool show_args(const struct args *a, struct netsh_show *q, struct diag *d)
 {
 	const char *v;
-	if ((v = arg(a, "format"))) {
-		static const char *const formats[] = { "list", "table", "json" };
-		int i = match_word(v, formats, 3);
-		if (i < 0)
-			return diag_bad_value(d, "format", v, "list, table, json");
-		q->format = (enum netsh_format)i;
-	}
+	int fmt = (int)q->format;
+	if (!show_format(a, &fmt, d))
+		return false;
+	q->format = (enum netsh_format)fmt;
 	if ((v = arg(a, "wide"))) {
 		static const char *const yn[] = { "yes", "no" };
 		int i = match_word(v, yn, 2);
@@ -691,11 +701,8 @@ static bool show_rulefor_run(struct netsh_session *ns, const struct args *a, str
 		else if (strcasecmp(v, "outbound"))
 			return diag_bad_value(d, "direction", v, "inbound, outbound");
 	}
-	if ((v = arg(a, "format"))) {
-		static const char *const formats[] = { "list", "table", "json" };
-		if ((format = match_word(v, formats, 3)) < 0)
-			return diag_bad_value(d, "format", v, "list, table, json");
-	}
+	if (!show_format(a, &format, d))
+		return false;
 	if (!need_service(ns, d))
 		return false;
 	struct netsh_rulefor r;
@@ -795,13 +802,9 @@ void show_config_json(struct netsh_session *ns, struct json *j)
 
 static bool show_config_run(struct netsh_session *ns, const struct args *a, struct diag *d)
 {
-	const char *f = arg(a, "format");
 	int fmt = 0;
-	if (f) {
-		static const char *const formats[] = { "list", "table", "json" };
-		if ((fmt = match_word(f, formats, 3)) < 0)
-			return diag_bad_value(d, "format", f, "list, table, json");
-	}
+	if (!show_format(a, &fmt, d))
+		return false;
 	if (fmt == 0) {
 		show_config_text(ns);
 	} else if (fmt == 2) {

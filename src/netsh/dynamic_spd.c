@@ -18,10 +18,8 @@
 #include "monitor/json.h"
 #include "netsh/internal.h"
 
-enum view_format { FMT_LIST, FMT_TABLE, FMT_JSON };
-
 struct view_opts {
-	enum view_format format;
+	enum netsh_format format;
 	bool wide;
 	bool specific;               /* mmfilter/qmfilter type=specific */
 	bool resolvedns;             /* single hosts with their DNS names too */
@@ -47,13 +45,10 @@ static bool view_opts(const struct args *a, bool filter_types, struct view_opts 
 	memset(o, 0, sizeof(*o));
 	o->wide = true;
 	const char *v;
-	if ((v = arg(a, "format"))) {
-		static const char *const formats[] = { "list", "table", "json" };
-		int i = match_word(v, formats, 3);
-		if (i < 0)
-			return diag_bad_value(d, "format", v, "list, table, json");
-		o->format = (enum view_format)i;
-	}
+	int fmt = 0;
+	if (!show_format(a, &fmt, d))
+		return false;
+	o->format = (enum netsh_format)fmt;
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &o->wide, d))
 		return false;
 	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &o->resolvedns, d))
@@ -623,7 +618,7 @@ static void show_mm(FILE *f, const struct views *v, const char *want, const stru
                     struct json *j, size_t *count)
 {
 	struct table *t = NULL;
-	if (o->format == FMT_TABLE) {
+	if (o->format == NETSH_FORMAT_TABLE) {
 		static const char *const h[] = { "Policy Name", "Source", "Offers", "MM Lifetime (min)",
 		                                  "QM Limit", "Soft SA (s)" };
 		t = table_new(6, h);
@@ -702,7 +697,7 @@ static void show_qm(FILE *f, const struct views *v, const char *want, const stru
                     struct json *j, size_t *count)
 {
 	struct table *t = NULL;
-	if (o->format == FMT_TABLE) {
+	if (o->format == NETSH_FORMAT_TABLE) {
 		static const char *const h[] = { "Policy Name", "Source", "Offers", "PFS Group", "Soft" };
 		t = table_new(5, h);
 	}
@@ -771,15 +766,15 @@ static bool show_policies_run(struct netsh_session *ns, const struct args *a, st
 	}
 	size_t n = 0;
 	struct json j;
-	if (o.format == FMT_JSON) {
+	if (o.format == NETSH_FORMAT_JSON) {
 		json_init(&j, ns->out);
 		json_object_begin(&j, NULL);
 	}
 	if (mm)
-		show_mm(ns->out, &v, want, &o, o.format == FMT_JSON ? &j : NULL, &n);
+		show_mm(ns->out, &v, want, &o, o.format == NETSH_FORMAT_JSON ? &j : NULL, &n);
 	else
-		show_qm(ns->out, &v, want, &o, o.format == FMT_JSON ? &j : NULL, &n);
-	if (o.format == FMT_JSON) {
+		show_qm(ns->out, &v, want, &o, o.format == NETSH_FORMAT_JSON ? &j : NULL, &n);
+	if (o.format == NETSH_FORMAT_JSON) {
 		json_object_end(&j);
 		json_finish(&j);
 	} else if (n == 0) {
@@ -1042,7 +1037,7 @@ static void show_generic(FILE *f, const struct views *v, const struct selector *
 	} else if (n == 0) {
 		fprintf(f, "%s\n", view_none[what]);
 	} else {
-		if (o->format == FMT_TABLE)
+		if (o->format == NETSH_FORMAT_TABLE)
 			table_rules(f, sel, n, what, o->wide);
 		else
 			for (size_t i = 0; i < n; i++)
@@ -1094,7 +1089,7 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 	static const char *const mh[] = { "Name", "Type", "Dir", "Source", "Destination", "Weight",
 	                                  "Policy" };
 	struct table *t = NULL;
-	if (o->format == FMT_TABLE && !j)
+	if (o->format == NETSH_FORMAT_TABLE && !j)
 		t = what == VIEW_MMFILTER ? table_new(7, mh) : table_new(11, h);
 	if (j)
 		json_array_begin(j, view_keys[what]);
@@ -1204,7 +1199,7 @@ static bool show_view_run(struct netsh_session *ns, const struct args *a, struct
 	    !parse_selector(ns, a, what == VIEW_RULE, &s, d) || !views_load(ns, &v, d))
 		return false;
 	struct json j;
-	if (o.format == FMT_JSON) {
+	if (o.format == NETSH_FORMAT_JSON) {
 		json_init(&j, ns->out);
 		json_object_begin(&j, NULL);
 		if (what != VIEW_RULE)
@@ -1212,10 +1207,10 @@ static bool show_view_run(struct netsh_session *ns, const struct args *a, struct
 	}
 	bool ok = true;
 	if (o.specific)
-		ok = show_specific(ns, &v, &s, &o, what, o.format == FMT_JSON ? &j : NULL, d);
+		ok = show_specific(ns, &v, &s, &o, what, o.format == NETSH_FORMAT_JSON ? &j : NULL, d);
 	else
-		show_generic(ns->out, &v, &s, &o, what, o.format == FMT_JSON ? &j : NULL);
-	if (o.format == FMT_JSON) {
+		show_generic(ns->out, &v, &s, &o, what, o.format == NETSH_FORMAT_JSON ? &j : NULL);
+	if (o.format == NETSH_FORMAT_JSON) {
 		json_object_end(&j);
 		json_finish(&j);
 	}
@@ -1279,7 +1274,7 @@ static bool show_all_run(struct netsh_session *ns, const struct args *a, struct 
 		return false;
 	FILE *f = ns->out;
 	size_t n = 0;
-	if (o.format == FMT_JSON) {
+	if (o.format == NETSH_FORMAT_JSON) {
 		struct json j;
 		json_init(&j, f);
 		json_object_begin(&j, NULL);

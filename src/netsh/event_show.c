@@ -12,8 +12,6 @@
 #include "monitor/json.h"
 #include "netsh/internal.h"
 
-enum event_format { EVF_LIST, EVF_TABLE, EVF_JSON };
-
 static void event_time(const struct sec_event *ev, char *buf, size_t cap)
 {
 	char t[32];
@@ -170,18 +168,15 @@ bool show_events_run(struct netsh_session *ns, const struct args *a, struct diag
 {
 	const char *v;
 	uint32_t count = EVENT_LOG_CAPACITY;
-	enum event_format fmt = EVF_LIST;
+	enum netsh_format fmt = NETSH_FORMAT_LIST;
 	bool wide = true;
 	if ((v = arg(a, "count")) &&
 	    !policy_parse_uint("count", v, 1, EVENT_LOG_CAPACITY, &count, d))
 		return false;
-	if ((v = arg(a, "format"))) {
-		static const char *const formats[] = { "list", "table", "json" };
-		int i = match_word(v, formats, 3);
-		if (i < 0)
-			return diag_bad_value(d, "format", v, "list, table, json");
-		fmt = (enum event_format)i;
-	}
+	int f = (int)fmt;
+	if (!show_format(a, &f, d))
+		return false;
+	fmt = (enum netsh_format)f;
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &wide, d))
 		return false;
 	if (!ns->dynamic || !ns->dynamic->event_log)
@@ -189,11 +184,11 @@ bool show_events_run(struct netsh_session *ns, const struct args *a, struct diag
 	const struct event_log *l = ns->dynamic->event_log(ns->dynamic->ctx);
 	size_t held = event_log_held(l);
 	size_t first = held > count ? held - count : 0;
-	if (fmt == EVF_JSON)
+	if (fmt == NETSH_FORMAT_JSON)
 		events_json(ns->out, l, first, held);
 	else if (first == held)
 		fprintf(ns->out, "No events found.\n");
-	else if (fmt == EVF_TABLE)
+	else if (fmt == NETSH_FORMAT_TABLE)
 		events_table(ns->out, l, first, held, wide);
 	else
 		events_list(ns->out, l, first, held);

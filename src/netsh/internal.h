@@ -109,6 +109,9 @@ void list_header(FILE *f, const char *title);
 /* A filter's address as shows print it; resolvedns: a single host's DNS
  * name is added in brackets when a reverse lookup finds one (show.c). */
 void netsh_address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len);
+/* A show's format= tag: absent, list (0), table (1), json (2); false (d
+ * filled) when it names none of them (dynamic_cmds.c). */
+bool show_format(const struct args *a, int *out, struct diag *d);
 /* The offers of a quick-mode and of a main-mode list as tables (show.c). */
 void qm_offers_table(FILE *f, const struct qm_methods *q, bool wide);
 void mm_offers_table(FILE *f, const struct mm_methods *mm, bool wide);
