@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include "monitor/monitor.h"
 
 static struct mon_addr ip(const char *text)
@@ -197,34 +199,11 @@ static void r_openmetrics(FILE *f, const struct mon_snapshot *s, enum mon_format
 	mon_render_metrics(f, s, metric_rules, 3, true);
 }
 
-static void golden(const char *name, const char *got)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
-	if (getenv("SECPOL_UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-		return;
-	}
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("missing golden file %s", path);
-	static char want[65536];
-	size_t n = fread(want, 1, sizeof(want) - 1, f);
-	fclose(f);
-	want[n] = '\0';
-	if (strcmp(want, got)) {
-		fprintf(stderr, "--- %s (expected)\n%s--- got\n%s", name, want, got);
-		fail_msg("%s differs", name);
-	}
-}
 
 static void check_golden(const char *name, render_fn fn, enum mon_format fmt)
 {
 	char *got = render(fn, fmt);
-	golden(name, got);
+	golden_check(GOLDEN_DIR, name, got);
 	free(got);
 }
 
@@ -311,56 +290,12 @@ static void test_table_width(void **state)
 	free(wide);
 }
 
-/*
- * The schema: "key:type" of every member in document order, types as JSON
- * names them (s string, n number, b boolean, z null, o object, a array).
- * Only the first object of each array is listed -- the rest repeat it --
- * so the scan stops descending into an array after its first element.
- */
-static size_t schema_of(const char *doc, char *out, size_t cap)
-{
-	size_t o = 0;
-	int depth = 0, narr = 0, skip_from = -1;
-	int arr_depth[32] = { 0 };
-	out[0] = '\0';
-	for (const char *p = doc; *p; p++) {
-		if (*p == '[') {
-			depth++;
-			if (narr < 31)
-				arr_depth[++narr] = depth;
-		} else if (*p == ']') {
-			depth--;
-			if (skip_from == narr)
-				skip_from = -1;
-			narr--;
-		} else if (*p == '{') {
-			depth++;
-		} else if (*p == '}') {
-			depth--;
-			/* an element of the innermost array ended: the next ones repeat it */
-			if (narr && depth == arr_depth[narr] && skip_from < 0)
-				skip_from = narr;
-		} else if (*p == '"') {
-			const char *end = strchr(p + 1, '"');
-			assert_non_null(end);
-			if (end[1] == ':' && skip_from < 0) {
-				const char *v = end + 2;
-				char t = *v == '"' ? 's' : *v == '{' ? 'o' : *v == '[' ? 'a'
-				         : *v == 't' || *v == 'f' ? 'b' : *v == 'n' ? 'z' : 'n';
-				o += (size_t)snprintf(out + o, cap - o, "%.*s:%c ", (int)(end - p - 1), p + 1, t);
-				assert_true(o < cap);
-			}
-			p = end;
-		}
-	}
-	return o;
-}
 
 static void check_schema(const char *what, render_fn fn, const char *want)
 {
 	char *doc = render(fn, MON_JSON);
 	static char got[8192];
-	schema_of(doc, got, sizeof(got));
+	json_schema_of(doc, got, sizeof(got));
 	if (strcmp(got, want)) {
 		fprintf(stderr, "%s schema\n want: %s\n got:  %s\n%s", what, want, got, doc);
 		fail_msg("the %s JSON schema changed (docs/monitor-json.md)", what);

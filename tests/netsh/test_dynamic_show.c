@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,29 +268,6 @@ static int teardown(void **state)
 
 /* ---- golden files ---- */
 
-static void golden(const char *name, const char *got)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
-	if (getenv("SECPOL_UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-		return;
-	}
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("missing golden file %s", path);
-	static char want[65536];
-	size_t n = fread(want, 1, sizeof(want) - 1, f);
-	fclose(f);
-	want[n] = '\0';
-	if (strcmp(want, got)) {
-		fprintf(stderr, "--- %s (expected)\n%s--- got\n%s", name, want, got);
-		fail_msg("%s differs", name);
-	}
-}
 
 static const struct {
 	const char *file, *line;
@@ -327,7 +306,7 @@ static void test_golden_layouts(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
 		char *got = run(layouts[i].line, false);
-		golden(layouts[i].file, got);
+		golden_check(GOLDEN_DIR, layouts[i].file, got);
 		free(got);
 	}
 	/* Showing changes nothing: no object put in force again. */
@@ -356,56 +335,12 @@ static void test_no_key_shown(void **state)
 
 /* ---- the JSON schema ---- */
 
-/*
- * "key:type" of every member in document order, types as JSON names them
- * (s string, n number, b boolean, z null, o object, a array). Only the
- * first element of each array is listed -- the rest repeat it -- so the scan
- * stops descending into an array after its first element.
- */
-static void schema_of(const char *doc, char *out, size_t cap)
-{
-	size_t o = 0;
-	int depth = 0, narr = 0, skip_from = -1;
-	int arr_depth[32] = { 0 };
-	out[0] = '\0';
-	for (const char *p = doc; *p; p++) {
-		if (*p == '[') {
-			depth++;
-			if (narr < 31)
-				arr_depth[++narr] = depth;
-		} else if (*p == ']') {
-			depth--;
-			if (skip_from == narr)
-				skip_from = -1;
-			narr--;
-		} else if (*p == '{') {
-			depth++;
-		} else if (*p == '}') {
-			depth--;
-			if (narr && depth == arr_depth[narr] && skip_from < 0)
-				skip_from = narr;
-		} else if (*p == '"') {
-			const char *end = p + 1;
-			while (*end && *end != '"')
-				end += *end == '\\' && end[1] ? 2 : 1;
-			assert_true(*end == '"');
-			if (end[1] == ':' && skip_from < 0) {
-				const char *v = end + 2;
-				char t = *v == '"' ? 's' : *v == '{' ? 'o' : *v == '[' ? 'a'
-				         : *v == 't' || *v == 'f' ? 'b' : *v == 'n' ? 'z' : 'n';
-				o += (size_t)snprintf(out + o, cap - o, "%.*s:%c ", (int)(end - p - 1), p + 1, t);
-				assert_true(o < cap);
-			}
-			p = end;
-		}
-	}
-}
 
 static void check_schema(const char *line, const char *want)
 {
 	char *doc = run(line, false);
 	static char got[16384];
-	schema_of(doc, got, sizeof(got));
+	json_schema_of(doc, got, sizeof(got));
 	if (strcmp(got, want)) {
 		fprintf(stderr, "%s schema\n want: %s\n got:  %s\n%s", line, want, got, doc);
 		fail_msg("the JSON schema of '%s' changed (docs/monitor-json.md)", line);
@@ -476,7 +411,7 @@ static void test_json_dynamic_values(void **state)
 	(void)state;
 	char *doc = run("show mmpolicy name=mmp format=json", false);
 	static char got[4096];
-	schema_of(doc, got, sizeof(got));
+	json_schema_of(doc, got, sizeof(got));
 	assert_string_equal(got, "mmpolicies:a name:s dynamic:b policy:z qmpermm:n "
 	                         "mmlifetime_min:n softsaexpirationtime_s:n mmsecmethods:s "
 	                         "offers:a encryption:s integrity:s dh_group:n ");
@@ -485,7 +420,7 @@ static void test_json_dynamic_values(void **state)
 	assert_non_null(strstr(doc, "\"mmlifetime_min\":300"));
 	free(doc);
 	doc = run("show rule type=tunnel format=json", false);
-	schema_of(doc, got, sizeof(got));
+	json_schema_of(doc, got, sizeof(got));
 	assert_string_equal(got, "rules:a id:n rule_id:n dynamic:b policy:z rule_name:z srcaddr:s "
 	                         "dstaddr:s protocol:n srcport:n dstport:n mirrored:b conntype:s "
 	                         "tunneldstaddress:s mmpolicy:s authentication:a method:s "
