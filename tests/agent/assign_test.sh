@@ -20,21 +20,11 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft tshark dumpcap ping python3 timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/lib.sh"
+e2e_require ip nft tshark dumpcap ping python3 timeout
 
 A=asA.$$ B=asB.$$
-new_ns "$A"
-new_ns "$B"
-link "$A" va "$B" vb
-addr "$A" va 192.0.2.1/24
-addr "$B" vb 192.0.2.2/24
+two_hosts "$A" "$B"
 
 for h in A B; do
 	peer=$([ $h = A ] && echo 192.0.2.2 || echo 192.0.2.1)

@@ -17,11 +17,7 @@ fi
 . "$HERE/lib.sh"
 
 A=dA.$$ B=dB.$$
-new_ns "$A"
-new_ns "$B"
-link "$A" va "$B" vb
-addr "$A" va 192.0.2.1/24
-addr "$B" vb 192.0.2.2/24
+two_hosts "$A" "$B"
 DA=$(host_dir "$A")
 
 # ---- set config / show config work on the store, without a daemon.

@@ -55,6 +55,28 @@ new_ns() {
 	in_ns "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
+# e2e_require TOOL...: exit 77 (skipped) unless root, 1 if a tool is missing.
+e2e_require() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: needs root (network namespaces, TUN, nftables)"
+		exit 77
+	fi
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
+	done
+}
+
+# two_hosts A B: two namespaces on one veth link, A 192.0.2.1 (va) and
+# B 192.0.2.2 (vb).
+two_hosts() {
+	new_ns "$1"
+	new_ns "$2"
+	link "$1" va "$2" vb
+	addr "$1" va 192.0.2.1/24
+	addr "$2" vb 192.0.2.2/24
+}
+
 # link NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
 link() {
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || exit 1

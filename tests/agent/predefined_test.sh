@@ -19,14 +19,8 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft tshark dumpcap ping python3 timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/lib.sh"
+e2e_require ip nft tshark dumpcap ping python3 timeout
 
 # The table derived from windows-ipsec-model.md §2.6, §3.3, §4 and §5, for a
 # TCP connection from the row's host to the column's host:

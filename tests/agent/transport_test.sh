@@ -16,14 +16,8 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft tshark dumpcap ping python3 timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/lib.sh"
+e2e_require ip nft tshark dumpcap ping python3 timeout
 
 A=spA.$$ B=spB.$$
 new_ns "$A"

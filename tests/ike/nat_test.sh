@@ -15,14 +15,8 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft tshark dumpcap ping timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/../agent/lib.sh"
+e2e_require ip nft tshark dumpcap ping timeout
 
 A=natA.$$ R=natR.$$ B=natB.$$
 for ns in "$A" "$R" "$B"; do new_ns "$ns"; done

@@ -18,14 +18,8 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft tshark dumpcap ping python3 timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/../agent/lib.sh"
+e2e_require ip nft tshark dumpcap ping python3 timeout
 
 A=ikA.$$ B=ikB.$$ C=ikC.$$ S=ikS.$$
 for ns in "$A" "$B" "$C" "$S"; do new_ns "$ns"; done

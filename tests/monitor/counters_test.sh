@@ -22,14 +22,8 @@ set -u
 SECPOL=$1
 SECPOLD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (network namespaces, TUN, nftables)"
-	exit 77
-fi
-for c in ip nft dumpcap ping python3 timeout; do
-	command -v "$c" >/dev/null || { echo "FAIL: $c is not installed"; exit 1; }
-done
 . "$HERE/../agent/lib.sh"
+e2e_require ip nft dumpcap ping python3 timeout
 
 SIZE=200                       # ping -s: ICMP data octets
 MSG=$((SIZE + 8))              # the IP payload ESP protects: the ICMP message
@@ -39,11 +33,7 @@ BYTES=$((PKTS * MSG))
 REPLAYS=5
 
 A=mcA.$$ B=mcB.$$
-new_ns "$A"
-new_ns "$B"
-link "$A" va "$B" vb
-addr "$A" va 192.0.2.1/24
-addr "$B" vb 192.0.2.2/24
+two_hosts "$A" "$B"
 
 for h in A B; do
 	ns=${!h}
