@@ -434,7 +434,7 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	pthread_rwlock_unlock(&d->lock);
 	/* Packets may be waiting for this SA. */
 	uint64_t one = 1;
-	if (!c->sa.inbound && write(d->tx_wake, &one, sizeof(one)) < 0) {
+	if (write(c->sa.inbound ? d->rx_wake : d->tx_wake, &one, sizeof(one)) < 0) {
 		/* they are retried on the worker's next wakeup anyway */
 	}
 	/* Its next hop on the link, now rather than on the next round. */

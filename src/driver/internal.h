@@ -63,7 +63,7 @@ struct driver {
 	int acquire[2];             /* pipe: tx worker -> agent, struct driver_acquire */
 	int expiry_wake;            /* eventfd: a worker saw an SA cross a limit */
 	int ike[2];                 /* SOCK_SEQPACKET pair: rx worker -> agent, IKE on 4500 */
-	int tx_wake, rx_wake;       /* eventfds: SA added / stop */
+	int tx_wake, rx_wake;       /* eventfds: outbound / inbound SA added; stop */
 	int l2_wake;                /* eventfd: resolve next hops now / stop */
 	atomic_bool stop;
 	pthread_t tx_thread, rx_thread, l2_thread;

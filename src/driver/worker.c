@@ -484,6 +484,17 @@ void *driver_tx_main(void *arg)
 
 /* ---- inbound ---- */
 
+/* Packets whose SPI is not known yet. When secpold rekeys a Child SA as the
+ * initiator, the peer installs the new SAs as it answers and may send on the
+ * new inbound one at once: its first ESP packets can reach this worker before
+ * the agent, still reading that answer, has installed the SA. They wait here
+ * -- in preallocated slots, oldest given up first when all are taken -- until
+ * an inbound SA is added (rx_wake) or RX_HOLD_MS pass; only then is a packet
+ * a bad-SPI drop. The wait covers the agent's install under load; garbage
+ * SPIs cost a copy and a slot for that long, never more. */
+#define RX_HOLD 32
+#define RX_HOLD_MS 250
+
 struct rx {
 	struct driver *d;
 	struct worker_stats *st;
@@ -496,6 +507,12 @@ struct rx {
 	struct offload_gro gro;
 	struct virtio_net_hdr vh;
 	struct iovec wiov[OFFLOAD_GRO_MAX + 1];
+	/* The held packets: slot numbers in arrival order, and per slot. */
+	uint8_t (*hold)[DRV_BUF];
+	unsigned order[RX_HOLD], nheld;
+	bool slot_used[RX_HOLD];
+	uint16_t held_len[RX_HOLD];
+	uint64_t held_since[RX_HOLD];
 };
 
 /* The local address a datagram was sent to, from IP(V6)_PKTINFO. */
@@ -565,18 +582,22 @@ static void rx_deliver(struct rx *r)
 	offload_gro_reset(&r->gro);
 }
 
-static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
+/* One ESP/AH packet at buf + DRV_HEAD. false: its SPI is unknown, and
+ * nothing was done or counted (the caller holds it or counts the drop). */
+static bool rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 {
 	struct driver *d = r->d;
 	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
 	struct ipsec_sa *sa = NULL;
-	enum sa_drop why = ipsec_input(d->sad, &pk, now_ms / 1000, &sa);
+	enum sa_drop why = ipsec_input_or_hold(d->sad, &pk, now_ms / 1000, &sa);
+	if (why == DROP_BAD_SPI && !sa)
+		return false;
 	if (sa && sa->owner)
 		expiry_signal(d, sa->owner);
 	if (why != DROP_NONE || !sa)
-		return;   /* counted by the transform, in the SA or the SAD */
+		return true;   /* counted by the transform, in the SA or the SAD */
 	if (pk.len == 0)
-		return;   /* an RFC 4303 dummy packet */
+		return true;   /* an RFC 4303 dummy packet */
 	/* The packet decrypted under this SA: it must also be traffic the SA
 	 * was made for, and traffic the policy does not block. (Traffic it
 	 * would let pass in clear may come protected: the servers of the
@@ -589,12 +610,62 @@ static void rx_packet(struct rx *r, uint8_t *buf, size_t len, uint64_t now_ms)
 	    (driver_lookup(d, &p, SPD_INBOUND, &m) && m.action == ACTION_BLOCK &&
 	     !spd_exempt(d->cfg.exempt, &p))) {
 		sa_drop(sa, DROP_SELECTOR);
-		return;
+		return true;
 	}
 	if (!offload_gro_add(&r->gro, pkt_data(&pk), pk.len)) {
 		rx_deliver(r);   /* not with batches of at most OFFLOAD_GRO_MAX */
 		offload_gro_add(&r->gro, pkt_data(&pk), pk.len);
 	}
+	return true;
+}
+
+/* Keeps a packet with an unknown SPI (lock held). */
+static void rx_hold(struct rx *r, const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+	unsigned s = 0;
+	if (r->nheld == RX_HOLD) {
+		/* All taken: the oldest is given up, a bad SPI after all. */
+		sad_drop(r->d->sad, DROP_BAD_SPI);
+		s = r->order[0];
+		memmove(r->order, r->order + 1, (RX_HOLD - 1) * sizeof(r->order[0]));
+		r->nheld--;
+	} else {
+		while (r->slot_used[s])
+			s++;
+	}
+	r->slot_used[s] = true;
+	memcpy(r->hold[s] + DRV_HEAD, buf + DRV_HEAD, len);
+	r->held_len[s] = (uint16_t)len;
+	r->held_since[s] = now_ms;
+	r->order[r->nheld++] = s;
+}
+
+/* Tries the held packets again after an inbound SA was added (sa_added),
+ * or only gives up those that waited RX_HOLD_MS, in arrival order. */
+static void rx_held_retry(struct rx *r, bool sa_added, uint64_t now_ms)
+{
+	struct driver *d = r->d;
+	if (r->nheld == 0 || (!sa_added && now_ms - r->held_since[r->order[0]] < RX_HOLD_MS))
+		return;
+	pthread_rwlock_rdlock(&d->lock);
+	offload_gro_reset(&r->gro);
+	unsigned keep = 0;
+	for (unsigned i = 0; i < r->nheld; i++) {
+		unsigned s = r->order[i];
+		if (sa_added && rx_packet(r, r->hold[s], r->held_len[s], now_ms)) {
+			r->slot_used[s] = false;   /* its buffer stays intact until rx_deliver */
+			continue;
+		}
+		if (now_ms - r->held_since[s] >= RX_HOLD_MS) {
+			sad_drop(d->sad, DROP_BAD_SPI);
+			r->slot_used[s] = false;
+			continue;
+		}
+		r->order[keep++] = s;
+	}
+	r->nheld = keep;
+	rx_deliver(r);
+	pthread_rwlock_unlock(&d->lock);
 }
 
 /* An IKE message that came on UDP 4500, to the agent with its addresses. */
@@ -659,7 +730,8 @@ static int rx_batch(struct rx *r, int fd, int family, bool raw, uint8_t raw_prot
 			r->st->malformed++;
 			continue;
 		}
-		rx_packet(r, r->buf[i], len, now_ms);
+		if (!rx_packet(r, r->buf[i], len, now_ms))
+			rx_hold(r, r->buf[i], len, now_ms);
 	}
 	rx_deliver(r);
 	pthread_rwlock_unlock(&d->lock);
@@ -671,21 +743,32 @@ void *driver_rx_main(void *arg)
 	struct driver *d = arg;
 	struct rx r = { .d = d, .st = &d->rx_stats };
 	r.buf = malloc((size_t)DRV_BATCH * DRV_BUF);
+	r.hold = malloc((size_t)RX_HOLD * DRV_BUF);
 	int fds[] = { d->rx[0], d->rx[1], d->rx[2], d->rx[3], d->udp4, d->udp6, d->rx_wake };
 	int ep = make_epoll(fds, 7);
-	if (!r.buf || ep < 0) {
+	if (!r.buf || !r.hold || ep < 0) {
 		free(r.buf);
+		free(r.hold);
+		if (ep >= 0)
+			close(ep);
 		return NULL;
 	}
 	while (!atomic_load(&d->stop)) {
 		struct epoll_event ev[8];
-		int ne = epoll_wait(ep, ev, 8, 200);
+		/* Held packets are given up on time, not at the next traffic. */
+		int ne = epoll_wait(ep, ev, 8, r.nheld ? RX_HOLD_MS / 4 : 200);
+		/* An SA added first: what waited for it goes before what came after. */
+		bool sa_added = false;
+		for (int i = 0; i < ne; i++)
+			if (ev[i].data.fd == d->rx_wake) {
+				drain(d->rx_wake);
+				sa_added = true;
+			}
+		rx_held_retry(&r, sa_added, driver_now_ms());
 		for (int i = 0; i < ne; i++) {
 			int fd = ev[i].data.fd;
-			if (fd == d->rx_wake) {
-				drain(fd);
+			if (fd == d->rx_wake)
 				continue;
-			}
 			int family = fd == d->rx[0] || fd == d->rx[1] || fd == d->udp4 ? AF_INET : AF_INET6;
 			bool raw = fd != d->udp4 && fd != d->udp6;
 			uint8_t proto = fd == d->rx[1] || fd == d->rx[3] ? IPPROTO_AH : IPPROTO_ESP;
@@ -696,7 +779,13 @@ void *driver_rx_main(void *arg)
 			}
 		}
 	}
+	/* What is still held was never delivered: bad SPIs. */
+	pthread_rwlock_rdlock(&d->lock);
+	for (unsigned i = 0; i < r.nheld; i++)
+		sad_drop(d->sad, DROP_BAD_SPI);
+	pthread_rwlock_unlock(&d->lock);
 	close(ep);
 	free(r.buf);
+	free(r.hold);
 	return NULL;
 }

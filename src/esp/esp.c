@@ -213,7 +213,7 @@ enum sa_drop esp_input_at(struct ipsec_sa *sa, struct pkt *p, uint64_t now,
 
 /* One SA's worth of inbound processing: the outermost ESP or AH header. */
 static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
-                              struct ipsec_sa **sa_out)
+                              struct ipsec_sa **sa_out, bool count_bad_spi)
 {
 	const uint8_t *d = pkt_data(p);
 	struct ip_info ii;
@@ -229,7 +229,7 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	uint32_t spi = ip_get32(d + ii.hlen + (proto == SA_PROTO_AH ? 4 : 0));
 	struct ipsec_sa *sa = sad_lookup(sad, spi, &dst, proto);
 	if (!sa || !sa->inbound)
-		return sad_drop(sad, DROP_BAD_SPI);
+		return count_bad_spi ? sad_drop(sad, DROP_BAD_SPI) : DROP_BAD_SPI;
 	*sa_out = sa;
 	if (!sa_usable(sa, now))
 		return sa_drop(sa, DROP_LIFETIME);
@@ -237,20 +237,33 @@ static enum sa_drop input_one(struct sad *sad, struct pkt *p, uint64_t now,
 	return proto == SA_PROTO_AH ? ah_input_at(sa, p, now, &ii) : esp_input_at(sa, p, now, &ii);
 }
 
-enum sa_drop ipsec_input(struct sad *sad, struct pkt *p, uint64_t now,
-                         struct ipsec_sa **sa_out)
+static enum sa_drop input(struct sad *sad, struct pkt *p, uint64_t now,
+                          struct ipsec_sa **sa_out, bool count_bad_spi)
 {
 	*sa_out = NULL;
-	enum sa_drop r = input_one(sad, p, now, sa_out);
+	enum sa_drop r = input_one(sad, p, now, sa_out, count_bad_spi);
 	/* AH[..]+ESP[..] in transport mode: after AH comes off, ESP is outermost. */
 	struct ip_info ii;
 	if (r == DROP_NONE && *sa_out && (*sa_out)->proto == SA_PROTO_AH &&
 	    (*sa_out)->mode == SA_TRANSPORT &&
 	    ip_find_proto(pkt_data(p), p->len, SA_PROTO_ESP, &ii)) {
 		struct ipsec_sa *outer = *sa_out;
-		r = input_one(sad, p, now, sa_out);
+		/* The AH is off already: an unknown inner SPI is a drop, never held. */
+		r = input_one(sad, p, now, sa_out, true);
 		if (r == DROP_BAD_SPI)
 			*sa_out = outer;
 	}
 	return r;
+}
+
+enum sa_drop ipsec_input(struct sad *sad, struct pkt *p, uint64_t now,
+                         struct ipsec_sa **sa_out)
+{
+	return input(sad, p, now, sa_out, true);
+}
+
+enum sa_drop ipsec_input_or_hold(struct sad *sad, struct pkt *p, uint64_t now,
+                                 struct ipsec_sa **sa_out)
+{
+	return input(sad, p, now, sa_out, false);
 }

@@ -49,4 +49,11 @@ enum sa_drop ah_input(struct ipsec_sa *sa, struct pkt *p, uint64_t now);
 enum sa_drop ipsec_input(struct sad *sad, struct pkt *p, uint64_t now,
                          struct ipsec_sa **sa_out);
 
+/* The same, except that a packet whose (outermost) SPI is unknown comes back
+ * as DROP_BAD_SPI with *sa_out NULL, untouched and NOT counted: the caller
+ * may hold it for an SA about to be installed, and counts it with
+ * sad_drop(sad, DROP_BAD_SPI) only when it gives up. */
+enum sa_drop ipsec_input_or_hold(struct sad *sad, struct pkt *p, uint64_t now,
+                                 struct ipsec_sa **sa_out);
+
 #endif
