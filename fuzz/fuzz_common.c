@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "monitor/names.h"
 #include "netsh/internal.h"
 #include "store/store.h"
 
@@ -82,10 +83,22 @@ static unsigned char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
+/* resolvedns=yes without the network: 192.0.2.0/24 has a name, nothing
+ * else (the names' thread and cache still run as in secpold). */
+static bool fuzz_reverse(const struct mon_addr *a, char *name, size_t len)
+{
+	static const uint8_t doc[] = { 192, 0, 2 };
+	if (a->family != AF_INET || memcmp(a->bytes, doc, sizeof(doc)) != 0)
+		return false;
+	snprintf(name, len, "host-%u.example", a->bytes[3]);
+	return true;
+}
+
 void fuzz_setup(void)
 {
 	if (fuzz_dir[0])
 		return;
+	mon_names_reset(fuzz_reverse, NULL);
 	const char *base = getenv("SECPOL_FUZZ_TMP");
 	if (!usable_dir(base))
 		base = usable_dir("/dev/shm") ? "/dev/shm" : NULL;

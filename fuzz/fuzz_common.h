@@ -1,8 +1,9 @@
 /*
  * Shared harness code for the secpol libFuzzer targets: a per-process
  * temporary directory holding the policy store, a cheap per-input reset of
- * that store, a session wired to /dev/null with a resolver that never touches
- * the network, and the guard that keeps fuzzed commands from naming files.
+ * that store, a session wired to /dev/null with resolvers (forward, and
+ * reverse for resolvedns=yes) that never touch the network, and the guard
+ * that keeps fuzzed commands from naming files.
  */
 #ifndef SECPOL_FUZZ_COMMON_H
 #define SECPOL_FUZZ_COMMON_H

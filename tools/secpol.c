@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "agent/control.h"
+#include "monitor/names.h"
 #include "netsh/netsh.h"
 #include "secpol_monitor.h"
 #include "store/store.h"
@@ -156,5 +157,6 @@ int main(int argc, char **argv)
 	bool ok = netsh_session_finish(&ns);
 	if (nudge_pending)
 		nudge(&ns);
+	mon_names_shutdown();   /* resolvedns=yes: the lookups' thread, if one ran */
 	return ns.errors == 0 && ok ? 0 : 1;
 }

@@ -37,6 +37,7 @@
 #include "monitor/diagnostics.h"
 #include "monitor/monitor.h"
 #include "monitor/events.h"
+#include "monitor/names.h"
 #include "netsh/netsh.h"
 
 #define STEER_MARK 0x53500001u
@@ -1003,6 +1004,10 @@ static void shutdown_agent(struct agent *a)
 	if (a->keying_up)
 		keying_stop(&a->keying);
 	driver_stop(a->driver);
+	/* The resolver thread of resolvedns=yes, if a show started it: a
+	 * lookup in progress is not waited for beyond MON_NAMES_STOP_MS. */
+	if (!mon_names_shutdown())
+		alog(LOG_LEVEL_DEBUG, "a reverse DNS lookup was still running at the stop");
 	compiled_policy_free(&a->policy);
 	store_close(a->store);
 	if (a->lock_fd >= 0)

@@ -98,7 +98,24 @@ static const char *mm_encap(const struct mon_ike_sa *a)
 	return !a->encap ? "None" : a->nat ? "UDP 4500 (NAT)" : "UDP 4500 (forced)";
 }
 
-static void mm_list(FILE *f, const struct mon_ike_sa *a, bool resolvedns)
+/* resolvedns=yes: the request of the list, with every address it will name
+ * asked for before the first is waited for; NULL: no names. */
+static const struct mon_names_request *mm_names(const struct mon_snapshot *s,
+                                                const struct mon_filter *flt,
+                                                struct mon_names_request *r)
+{
+	if (!flt || !flt->resolvedns)
+		return NULL;
+	mon_names_begin(r);
+	for (size_t i = 0; i < s->nike; i++)
+		if (mon_filter_match(flt, &s->ike[i].me, &s->ike[i].peer)) {
+			mon_names_ask(&s->ike[i].me);
+			mon_names_ask(&s->ike[i].peer);
+		}
+	return r;
+}
+
+static void mm_list(FILE *f, const struct mon_ike_sa *a, const struct mon_names_request *names)
 {
 	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], sm[96], mn[272], pn[272];
 	mon_addr_text(&a->me, me, sizeof(me));
@@ -109,10 +126,10 @@ static void mm_list(FILE *f, const struct mon_ike_sa *a, bool resolvedns)
 	field(f, "Sec Methods", "%s", sm);
 	field(f, "Auth Mode", "%s", auth_text(a->auth));
 	field(f, "Source", "%-20s, port %u%s", me, a->me_port,
-	      mon_addr_name(&a->me, resolvedns, mn, sizeof(mn)));
+	      mon_addr_name(names, &a->me, mn, sizeof(mn)));
 	field(f, "ID", "%s", none_if_empty(a->me_id));
 	field(f, "Destination", "%-20s, port %u%s", peer, a->peer_port,
-	      mon_addr_name(&a->peer, resolvedns, pn, sizeof(pn)));
+	      mon_addr_name(names, &a->peer, pn, sizeof(pn)));
 	field(f, "ID", "%s", none_if_empty(a->peer_id));
 	field(f, "Encap Mode", "%s", mm_encap(a));
 	/* secpol's: what an IKEv2 SA adds to Windows' view */
@@ -207,9 +224,11 @@ void mon_render_mmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		table_free(t);
 	} else {
 		list_title(f, "Main Mode SAs", s->taken_at);
+		struct mon_names_request req;
+		const struct mon_names_request *names = mm_names(s, flt, &req);
 		for (size_t i = 0; i < s->nike; i++)
 			if (mon_filter_match(flt, &s->ike[i].me, &s->ike[i].peer)) {
-				mm_list(f, &s->ike[i], flt && flt->resolvedns);
+				mm_list(f, &s->ike[i], names);
 				fputc('\n', f);
 			}
 	}
@@ -231,17 +250,41 @@ static void qm_offer(const struct mon_qm_sa *q, char *buf, size_t len)
 		snprintf(buf, len, "AH(%s) ESP(none) PFS: %s", q->ah_integrity, pfs);
 }
 
-static void qm_list(FILE *f, const struct mon_qm_sa *q, bool resolvedns)
+/* Only a single host has a name: a subnet's address is not a host's. */
+static bool single_host(const struct mon_addr *a, uint8_t len)
+{
+	return len == (a->family == AF_INET ? 32 : 128);
+}
+
+/* As mm_names, for the quick-mode list. */
+static const struct mon_names_request *qm_names(const struct mon_snapshot *s,
+                                                const struct mon_filter *flt,
+                                                struct mon_names_request *r)
+{
+	if (!flt || !flt->resolvedns)
+		return NULL;
+	mon_names_begin(r);
+	for (size_t i = 0; i < s->nqm; i++) {
+		const struct mon_qm_sa *q = &s->qm_sas[i];
+		if (!mon_filter_match(flt, &q->me, &q->peer))
+			continue;
+		if (single_host(&q->me, q->me_len))
+			mon_names_ask(&q->me);
+		if (single_host(&q->peer, q->peer_len))
+			mon_names_ask(&q->peer);
+	}
+	return r;
+}
+
+static void qm_list(FILE *f, const struct mon_qm_sa *q, const struct mon_names_request *names)
 {
 	char me[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN], proto[16], offer[160], mn[272], pn[272];
 	fprintf(f, "%s Filter\n", q->tunnel ? "Tunnel" : "Transport");
 	field(f, "Source Address", "%s/%u%s", mon_addr_text(&q->me, me, sizeof(me)), q->me_len,
-	      mon_addr_name(&q->me, resolvedns && q->me_len == (q->me.family == AF_INET ? 32 : 128),
-	                    mn, sizeof(mn)));
+	      mon_addr_name(single_host(&q->me, q->me_len) ? names : NULL, &q->me, mn, sizeof(mn)));
 	field(f, "Destination Address", "%s/%u%s", mon_addr_text(&q->peer, peer, sizeof(peer)),
 	      q->peer_len,
-	      mon_addr_name(&q->peer,
-	                    resolvedns && q->peer_len == (q->peer.family == AF_INET ? 32 : 128), pn,
+	      mon_addr_name(single_host(&q->peer, q->peer_len) ? names : NULL, &q->peer, pn,
 	                    sizeof(pn)));
 	if (q->tunnel) {
 		field(f, "Source Tunnel Endpoint", "%s", mon_addr_text(&q->me_tunnel, me, sizeof(me)));
@@ -379,9 +422,11 @@ void mon_render_qmsas(FILE *f, const struct mon_snapshot *s, const struct mon_fi
 		table_free(t);
 	} else {
 		list_title(f, "Quick Mode SAs", s->taken_at);
+		struct mon_names_request req;
+		const struct mon_names_request *names = qm_names(s, flt, &req);
 		for (size_t i = 0; i < s->nqm; i++)
 			if (mon_filter_match(flt, &s->qm_sas[i].me, &s->qm_sas[i].peer)) {
-				qm_list(f, &s->qm_sas[i], flt && flt->resolvedns);
+				qm_list(f, &s->qm_sas[i], names);
 				fputc('\n', f);
 			}
 	}

@@ -6,7 +6,6 @@
  * secpold, which must not depend on the command language's internals.
  */
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,27 +56,12 @@ const char *mon_addr_text(const struct mon_addr *a, char *buf, size_t len)
 	return buf;
 }
 
-const char *mon_addr_name(const struct mon_addr *a, bool resolvedns, char *buf, size_t len)
+const char *mon_addr_name(const struct mon_names_request *names, const struct mon_addr *a,
+                          char *buf, size_t len)
 {
+	char host[MON_NAMES_NAME_MAX];
 	buf[0] = '\0';
-	if (!resolvedns || (a->family != AF_INET && a->family != AF_INET6))
-		return buf;
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	socklen_t sl;
-	if (a->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a->bytes, 16);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a->bytes, 4);
-		sl = sizeof(*s4);
-	}
-	char host[256];
-	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL, 0, NI_NAMEREQD) == 0)
+	if (names && mon_names_get(names, a, host, sizeof(host)))
 		snprintf(buf, len, " (%s)", host);
 	return buf;
 }

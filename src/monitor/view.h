@@ -6,6 +6,7 @@
 
 #include "monitor/json.h"
 #include "monitor/monitor.h"
+#include "monitor/names.h"
 
 #define MON_LIST_WIDTH 23       /* SAs: netsh-ipsec.md §5.1 */
 #define MON_STATS_WIDTH 27      /* statistics: ip-security-monitor.md §5 */
@@ -37,7 +38,9 @@ void mon_json_stats(struct json *j, const struct mon_snapshot *s, unsigned which
 void mon_json_qm_sa(struct json *j, const struct mon_qm_sa *q);
 
 
-/* resolvedns=yes: " (name)" when a reverse lookup of a finds one, else "". */
-const char *mon_addr_name(const struct mon_addr *a, bool resolvedns, char *buf, size_t len);
+/* resolvedns=yes (names: the show's request, NULL for no): " (name)" when
+ * the name of a is known within the request's budget, else "". */
+const char *mon_addr_name(const struct mon_names_request *names, const struct mon_addr *a,
+                          char *buf, size_t len);
 
 #endif

@@ -22,7 +22,10 @@ struct view_opts {
 	enum netsh_format format;
 	bool wide;
 	bool specific;               /* mmfilter/qmfilter type=specific */
-	bool resolvedns;             /* single hosts with their DNS names too */
+	/* resolvedns=yes: single hosts with their DNS names too, all within
+	 * one budget for the whole command; else NULL. */
+	const struct mon_names_request *names;
+	struct mon_names_request request;
 };
 
 static bool is_all(const char *v)
@@ -51,8 +54,13 @@ static bool view_opts(const struct args *a, bool filter_types, struct view_opts 
 	o->format = (enum netsh_format)fmt;
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &o->wide, d))
 		return false;
-	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &o->resolvedns, d))
+	bool resolvedns = false;
+	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &resolvedns, d))
 		return false;
+	if (resolvedns) {
+		mon_names_begin(&o->request);
+		o->names = &o->request;
+	}
 	if (filter_types && (v = arg(a, "type"))) {
 		static const char *const types[] = { "generic", "specific" };
 		int i = match_word(v, types, 2);
@@ -934,7 +942,8 @@ static void json_rule(struct json *j, const struct view_rule *r, enum rule_view 
 	json_object_end(j);
 }
 
-static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what, bool resolvedns)
+static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what,
+                      const struct mon_names_request *names)
 {
 	char a[POLICY_NAME_MAX + 300], m[64], src[POLICY_NAME_MAX + 16], proto[16], auth[1024];
 	source_text(r->policy, src, sizeof(src));
@@ -951,11 +960,11 @@ static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what, b
 		list_field(f, "Source", "%s", src);
 		list_field(f, "Dynamic", "%s", yesno(r->dynamic));
 	}
-	netsh_address_text(&r->f.src, resolvedns, a, sizeof(a));
+	netsh_address_text(&r->f.src, names, a, sizeof(a));
 	policy_display_mask(&r->f.src, m, sizeof(m));
 	list_field(f, "Source Address", "%s", a);
 	list_field(f, "Source Mask", "%s", m);
-	netsh_address_text(&r->f.dst, resolvedns, a, sizeof(a));
+	netsh_address_text(&r->f.dst, names, a, sizeof(a));
 	policy_display_mask(&r->f.dst, m, sizeof(m));
 	list_field(f, "Destination Address", "%s", a);
 	list_field(f, "Destination Mask", "%s", m);
@@ -980,6 +989,18 @@ static void list_rule(FILE *f, const struct view_rule *r, enum rule_view what, b
 		list_field(f, "Outbound Action", "%s", policy_action_name(r->out));
 	}
 	fputc('\n', f);
+}
+
+/* The list, every name asked for before the first is waited for. */
+static void list_rules(FILE *f, const struct view_rule *const *sel, size_t n,
+                       enum rule_view what, const struct mon_names_request *names)
+{
+	for (size_t i = 0; names && i < n; i++) {
+		netsh_address_ask(&sel[i]->f.src);
+		netsh_address_ask(&sel[i]->f.dst);
+	}
+	for (size_t i = 0; i < n; i++)
+		list_rule(f, sel[i], what, names);
 }
 
 static void table_rules(FILE *f, const struct view_rule *const *sel, size_t n,
@@ -1040,8 +1061,7 @@ static void show_generic(FILE *f, const struct views *v, const struct selector *
 		if (o->format == NETSH_FORMAT_TABLE)
 			table_rules(f, sel, n, what, o->wide);
 		else
-			for (size_t i = 0; i < n; i++)
-				list_rule(f, sel[i], what, o->resolvedns);
+			list_rules(f, sel, n, what, o->names);
 		fprintf(f, "%zu %s\n", n, view_names[what]);
 	}
 	free(sel);
@@ -1057,20 +1077,30 @@ static const struct view_rule *rule_by_id(const struct views *v, uint32_t id)
 	return NULL;
 }
 
-static void prefix_text(const struct ip_address *ip, uint8_t len, bool resolvedns, char *buf,
-                        size_t cap)
+static void prefix_text(const struct ip_address *ip, uint8_t len,
+                        const struct mon_names_request *names, char *buf, size_t cap)
 {
 	char a[64];
 	policy_format_ip(ip, a, sizeof(a));
 	snprintf(buf, cap, "%s/%u", a, len);
-	if (resolvedns) {
+	if (names) {
 		struct filter_addr fa = { .kind = ADDR_HOST_OR_SUBNET, .ip = *ip, .prefix = len };
 		char named[320];
-		netsh_address_text(&fa, true, named, sizeof(named));
+		netsh_address_text(&fa, names, named, sizeof(named));
 		const char *name = strchr(named, '(');
 		if (name)
 			snprintf(buf + strlen(buf), cap - strlen(buf), " %s", name);
 	}
+}
+
+/* resolvedns=yes: a specific filter's addresses asked for ahead of printing
+ * (any filter's: the rows the selector drops are few, the lookups cheap). */
+static void ask_specific(const struct netsh_specific_filter *x)
+{
+	struct filter_addr src = { .kind = ADDR_HOST_OR_SUBNET, .ip = x->src, .prefix = x->src_len };
+	struct filter_addr dst = { .kind = ADDR_HOST_OR_SUBNET, .ip = x->dst, .prefix = x->dst_len };
+	netsh_address_ask(&src);
+	netsh_address_ask(&dst);
 }
 
 static bool show_specific(struct netsh_session *ns, const struct views *v,
@@ -1093,6 +1123,8 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 		t = what == VIEW_MMFILTER ? table_new(7, mh) : table_new(11, h);
 	if (j)
 		json_array_begin(j, view_keys[what]);
+	for (size_t i = 0; o->names && i < n; i++)
+		ask_specific(&sf[i]);
 	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct netsh_specific_filter *x = &sf[i];
@@ -1114,8 +1146,8 @@ static bool show_specific(struct netsh_session *ns, const struct views *v,
 		shown++;
 		char name[POLICY_NAME_MAX], src[400], dst[400], pbuf[16], sp[8], dp[8], w[16];
 		filter_name(r, name, sizeof(name));
-		prefix_text(&x->src, x->src_len, o->resolvedns, src, sizeof(src));
-		prefix_text(&x->dst, x->dst_len, o->resolvedns, dst, sizeof(dst));
+		prefix_text(&x->src, x->src_len, o->names, src, sizeof(src));
+		prefix_text(&x->dst, x->dst_len, o->names, dst, sizeof(dst));
 		/* Known protocols come back as a static name, not in pbuf. */
 		const char *proto = policy_protocol_name(x->protocol, pbuf, sizeof(pbuf));
 		snprintf(sp, sizeof(sp), "%u", x->src_port);

@@ -2,6 +2,7 @@
 #ifndef SECPOL_NETSH_INTERNAL_H
 #define SECPOL_NETSH_INTERNAL_H
 
+#include "monitor/names.h"
 #include "monitor/table.h"
 #include "netsh/netsh.h"
 #include "store/store.h"
@@ -106,9 +107,13 @@ void format_time(int64_t t, char *buf, size_t len);
 void list_field(FILE *f, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void list_header(FILE *f, const char *title);
-/* A filter's address as shows print it; resolvedns: a single host's DNS
- * name is added in brackets when a reverse lookup finds one (show.c). */
-void netsh_address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len);
+/* A filter's address as shows print it; names (resolvedns=yes, else NULL):
+ * a single host's DNS name is added in brackets when it is known within the
+ * show's budget (monitor/names.h; show.c). */
+void netsh_address_text(const struct filter_addr *a, const struct mon_names_request *names,
+                        char *buf, size_t len);
+/* resolvedns=yes: asks for a single host's name ahead of printing it. */
+void netsh_address_ask(const struct filter_addr *a);
 /* A show's format= tag: absent, list (0), table (1), json (2); false (d
  * filled) when it names none of them (dynamic_cmds.c). */
 bool show_format(const struct args *a, int *out, struct diag *d);

@@ -5,7 +5,6 @@
 #include "netsh/internal.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,7 +12,9 @@
 #include <unistd.h>
 
 struct show_opts {
-	bool verbose, table, wide, resolvedns;
+	bool verbose, table, wide;
+	const struct mon_names_request *names;   /* resolvedns=yes; else NULL */
+	struct mon_names_request request;
 	const char *store;           /* "Local Store" / "Persistent Store" */
 };
 
@@ -40,8 +41,13 @@ static bool parse_opts(struct netsh_session *ns, const struct args *a,
 	}
 	if ((v = arg(a, "wide")) && !policy_parse_bool("wide", v, &o->wide, d))
 		return false;
-	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &o->resolvedns, d))
+	bool resolvedns = false;
+	if ((v = arg(a, "resolvedns")) && !policy_parse_bool("resolvedns", v, &resolvedns, d))
 		return false;
+	if (resolvedns) {
+		mon_names_begin(&o->request);   /* one budget for the whole show */
+		o->names = &o->request;
+	}
 	return true;
 }
 
@@ -58,28 +64,31 @@ static void port_text(uint16_t port, char *buf, size_t len)
 		snprintf(buf, len, "ANY");
 }
 
-void netsh_address_text(const struct filter_addr *a, bool resolvedns, char *buf, size_t len)
+/* A single host's address (the only kind with a name), as the monitor
+ * keeps addresses. */
+static bool single_host(const struct filter_addr *a, struct mon_addr *out)
+{
+	if (a->kind != ADDR_HOST_OR_SUBNET || a->prefix != (a->ip.family == AF_INET6 ? 128 : 32))
+		return false;
+	out->family = a->ip.family;
+	memcpy(out->bytes, a->ip.bytes, sizeof(out->bytes));
+	return true;
+}
+
+void netsh_address_ask(const struct filter_addr *a)
+{
+	struct mon_addr m;
+	if (single_host(a, &m))
+		mon_names_ask(&m);
+}
+
+void netsh_address_text(const struct filter_addr *a, const struct mon_names_request *names,
+                        char *buf, size_t len)
 {
 	policy_display_address(a, buf, len);
-	if (!resolvedns || a->kind != ADDR_HOST_OR_SUBNET ||
-	    a->prefix != (a->ip.family == AF_INET6 ? 128 : 32))
-		return;
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	socklen_t sl;
-	if (a->ip.family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a->ip.bytes, 16);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a->ip.bytes, 4);
-		sl = sizeof(*s4);
-	}
-	char host[256];
-	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL, 0, NI_NAMEREQD) == 0) {
+	struct mon_addr m;
+	char host[MON_NAMES_NAME_MAX];
+	if (names && single_host(a, &m) && mon_names_get(names, &m, host, sizeof(host))) {
 		size_t used = strlen(buf);
 		snprintf(buf + used, len - used, " (%s)", host);
 	}
@@ -95,8 +104,8 @@ static void filters_table(FILE *f, const struct filter_list *fl, const struct sh
 	for (size_t i = 0; i < fl->nfilters; i++) {
 		const struct filter *x = &fl->filters[i];
 		char sa[300], sm[40], da[300], dm[40], pr[8], sp[8], dp[8];
-		netsh_address_text(&x->src, o->resolvedns, sa, sizeof(sa));
-		netsh_address_text(&x->dst, o->resolvedns, da, sizeof(da));
+		netsh_address_text(&x->src, o->names, sa, sizeof(sa));
+		netsh_address_text(&x->dst, o->names, da, sizeof(da));
 		policy_display_mask(&x->src, sm, sizeof(sm));
 		policy_display_mask(&x->dst, dm, sizeof(dm));
 		port_text(x->srcport, sp, sizeof(sp));
@@ -121,6 +130,11 @@ static void filter_list_list(FILE *f, const struct filter_list *fl, const struct
 	list_field(f, "No. of Filters", "%zu", fl->nfilters);
 	if (!o->verbose)
 		return;
+	/* Every name asked for before the first is waited for. */
+	for (size_t i = 0; o->names && i < fl->nfilters; i++) {
+		netsh_address_ask(&fl->filters[i].src);
+		netsh_address_ask(&fl->filters[i].dst);
+	}
 	if (o->table) {
 		fputc('\n', f);
 		filters_table(f, fl, o);
@@ -132,11 +146,11 @@ static void filter_list_list(FILE *f, const struct filter_list *fl, const struct
 		fprintf(f, "\nFilter %zu\n", i + 1);
 		list_field(f, "Description", "%s", none_if_empty(x->description));
 		list_field(f, "Mirrored", "%s", yesno(x->mirrored));
-		netsh_address_text(&x->src, o->resolvedns, buf, sizeof(buf));
+		netsh_address_text(&x->src, o->names, buf, sizeof(buf));
 		list_field(f, "Source IP Address", "%s", buf);
 		policy_display_mask(&x->src, buf, sizeof(buf));
 		list_field(f, "Source Mask", "%s", buf);
-		netsh_address_text(&x->dst, o->resolvedns, buf, sizeof(buf));
+		netsh_address_text(&x->dst, o->names, buf, sizeof(buf));
 		list_field(f, "Destination IP Address", "%s", buf);
 		policy_display_mask(&x->dst, buf, sizeof(buf));
 		list_field(f, "Destination Mask", "%s", buf);
