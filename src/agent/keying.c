@@ -134,6 +134,9 @@ static void k_dynamic(void *ctx, const struct driver_dynamic *f, bool add, uint3
 	key.remote = f->remote;
 	key.local_len = f->local_len;
 	key.remote_len = f->remote_len;
+	key.protocol = f->protocol;
+	memcpy(key.local_ports, f->local_ports, sizeof(key.local_ports));
+	memcpy(key.remote_ports, f->remote_ports, sizeof(key.remote_ports));
 	for (size_t i = 0; i < k->nfilters; i++)
 		if (filter_equal(&k->filters[i].f, &key)) {
 			if (add) {

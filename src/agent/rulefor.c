@@ -77,18 +77,14 @@ static void name_rule(const struct compiled_policy *cp, uint32_t id, struct nets
 	}
 }
 
-/* The run-time filter the driver would use, as driver_lookup() matches
- * them: (local, remote) prefixes, this host's side first, either direction. */
+/* The run-time filter the driver would use, matched as driver_lookup() does. */
 static bool runtime_match(const struct compiled_policy *cp, const struct keying_filter *rt,
                           size_t nrt, uint64_t now_ms, const struct spd_packet *p,
                           enum spd_dir dir, struct netsh_rulefor *r)
 {
-	const uint8_t *mine = dir == SPD_OUTBOUND ? p->src : p->dst;
-	const uint8_t *theirs = dir == SPD_OUTBOUND ? p->dst : p->src;
 	for (size_t i = 0; i < nrt; i++) {
 		const struct driver_dynamic *f = &rt[i].f;
-		if (f->local.family != p->family || !in_prefix(mine, f->local.bytes, f->local_len) ||
-		    !in_prefix(theirs, f->remote.bytes, f->remote_len))
+		if (!driver_dynamic_matches(f, p, dir))
 			continue;
 		r->kind = RULEFOR_RUNTIME;
 		name_rule(cp, f->rule_id, r);
@@ -98,6 +94,13 @@ static bool runtime_match(const struct compiled_policy *cp, const struct keying_
 		r->dst = ip_of(p->family, out ? f->remote.bytes : f->local.bytes);
 		r->src_len = out ? f->local_len : f->remote_len;
 		r->dst_len = out ? f->remote_len : f->local_len;
+		/* A port range the peer negotiated shows as its one port when it is
+		 * one (netsh's views know single ports only). */
+		r->protocol = f->protocol;
+		const uint16_t *sp = out ? f->local_ports : f->remote_ports;
+		const uint16_t *dp = out ? f->remote_ports : f->local_ports;
+		r->src_port = sp[1] && sp[0] == sp[1] ? sp[0] : 0;
+		r->dst_port = dp[1] && dp[0] == dp[1] ? dp[0] : 0;
 		if (rt[i].until_ms > now_ms)
 			r->expires_s = (uint32_t)((rt[i].until_ms - now_ms + 999) / 1000);
 		return true;

@@ -415,6 +415,7 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	cs->dst = c->dst;
 	cs->src_len = c->src_len;
 	cs->dst_len = c->dst_len;
+	cs->traffic = c->traffic;
 	cs->udp_encap = c->udp_encap;
 	cs->udp_port = c->udp_port ? c->udp_port : 4500;
 	cs->rule_id = c->rule_id;
@@ -638,20 +639,37 @@ static bool in_prefix(const uint8_t *a, const uint8_t *net, unsigned len)
 	return !bits || ((a[bytes] ^ net[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
 }
 
+/* A run-time filter's port range (hi 0: any); ports count for TCP and UDP only. */
+static bool in_ports(const uint16_t range[2], uint8_t protocol, uint16_t port)
+{
+	if (range[1] == 0 || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
+		return true;
+	return port >= range[0] && port <= range[1];
+}
+
+bool driver_dynamic_matches(const struct driver_dynamic *f, const struct spd_packet *p,
+                            enum spd_dir dir)
+{
+	bool out = dir == SPD_OUTBOUND;
+	const uint8_t *mine = out ? p->src : p->dst;
+	const uint8_t *theirs = out ? p->dst : p->src;
+	return f->local.family == p->family && in_prefix(mine, f->local.bytes, f->local_len) &&
+	       in_prefix(theirs, f->remote.bytes, f->remote_len) &&
+	       (!f->protocol || f->protocol == p->protocol) &&
+	       in_ports(f->local_ports, p->protocol, out ? p->src_port : p->dst_port) &&
+	       in_ports(f->remote_ports, p->protocol, out ? p->dst_port : p->src_port);
+}
+
 bool driver_lookup(const struct driver *d, const struct spd_packet *p, enum spd_dir dir,
                    struct spd_match *m)
 {
 	/* Few, and only while a peer needs them: a scan costs nothing. */
-	for (size_t i = 0; i < d->ndynamic; i++) {
-		const struct driver_dynamic *f = &d->dynamic[i];
-		const uint8_t *mine = dir == SPD_OUTBOUND ? p->src : p->dst;
-		const uint8_t *theirs = dir == SPD_OUTBOUND ? p->dst : p->src;
-		if (f->local.family == p->family && in_prefix(mine, f->local.bytes, f->local_len) &&
-		    in_prefix(theirs, f->remote.bytes, f->remote_len)) {
-			*m = (struct spd_match){ .rule_id = f->rule_id, .action = f->action };
+	for (size_t i = 0; i < d->ndynamic; i++)
+		if (driver_dynamic_matches(&d->dynamic[i], p, dir)) {
+			*m = (struct spd_match){ .rule_id = d->dynamic[i].rule_id,
+			                         .action = d->dynamic[i].action };
 			return true;
 		}
-	}
 	return d->spd && spd_lookup(d->spd, p, dir, m);
 }
 

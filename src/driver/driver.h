@@ -47,6 +47,10 @@ struct child_sa_config {
 	struct sa_config sa;
 	struct sa_address src, dst;  /* selectors: the inner traffic */
 	uint8_t src_len, dst_len;    /* their prefix lengths */
+	/* IKE's selectors, exact (ranges, protocols, ports, every one of
+	 * them): when given (traffic.nsrc > 0), they decide which packets the
+	 * SA carries, both ways, and the prefixes above only describe it. */
+	struct spd_traffic traffic;
 	bool udp_encap;              /* RFC 3948, port 4500 */
 	uint16_t udp_port;           /* the peer's port for it (behind a NAT: its mapping); 0: 4500 */
 	uint32_t rule_id;            /* outbound: carries only this rule's packets (0: any rule) */
@@ -108,9 +112,17 @@ struct driver_dynamic {
 	enum filter_action_kind action;
 	struct sa_address local, remote;
 	uint8_t local_len, remote_len;
+	/* Narrower, as the peer's selectors were: an IP protocol (0: any) and,
+	 * for TCP and UDP, port ranges [lo, hi] (hi 0: any port). */
+	uint8_t protocol;
+	uint16_t local_ports[2], remote_ports[2];
 };
 #define DRIVER_DYNAMIC_MAX 1024
 bool driver_dynamic_add(struct driver *d, const struct driver_dynamic *f, char *err, size_t errlen);
+/* Whether the run-time filter f decides packet p going in direction dir
+ * (what the driver asks before its SPD). */
+bool driver_dynamic_matches(const struct driver_dynamic *f, const struct spd_packet *p,
+                            enum spd_dir dir);
 /* Removes the filter equal to f; false if there is none. */
 bool driver_dynamic_delete(struct driver *d, const struct driver_dynamic *f);
 

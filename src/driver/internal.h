@@ -23,6 +23,7 @@ struct child_sa {
 	struct ipsec_sa *sa;
 	struct sa_address src, dst;
 	uint8_t src_len, dst_len;
+	struct spd_traffic traffic;     /* nsrc 0: the prefixes decide */
 	bool udp_encap;
 	uint16_t udp_port;          /* the peer's UDP port for ESP in UDP */
 	uint32_t rule_id;           /* outbound: only this rule's packets (0: any) */

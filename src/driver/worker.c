@@ -40,9 +40,12 @@ static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned len)
 	return (a[bytes] & mask) == (net[bytes] & mask);
 }
 
-/* Whether packet p is traffic of child SA cs (its selectors). */
+/* Whether packet p is traffic of child SA cs: its selectors as IKE
+ * negotiated them, or (a manual SA) its prefixes. */
 static bool child_carries(const struct child_sa *cs, const struct spd_packet *p)
 {
+	if (cs->traffic.nsrc)
+		return spd_traffic_carries(&cs->traffic, p);
 	return cs->src.family == p->family && prefix_match(p->src, cs->src.bytes, cs->src_len) &&
 	       prefix_match(p->dst, cs->dst.bytes, cs->dst_len);
 }

@@ -194,6 +194,24 @@ static void ts_prefix(const struct ike_ts_sel *s, struct sa_address *a, uint8_t 
 	*len = (uint8_t)bits;
 }
 
+/* IKE's selectors as the data path checks them (spd_traffic_carries). */
+static void ts_selectors(const struct ike_ts *ts, struct spd_selector *out, uint8_t *n)
+{
+	*n = 0;
+	for (size_t k = 0; k < ts->count && k < SPD_SELECTORS; k++) {
+		const struct ike_ts_sel *s = &ts->sel[k];
+		struct spd_selector *x = &out[(*n)++];
+		bool v4 = s->type == IKE_TS_IPV4_ADDR_RANGE;
+		memset(x, 0, sizeof(*x));
+		x->family = v4 ? AF_INET : AF_INET6;
+		x->protocol = s->protocol;
+		x->port_lo = s->start_port;
+		x->port_hi = s->end_port;
+		memcpy(x->lo, s->start, v4 ? 4 : 16);
+		memcpy(x->hi, s->end, v4 ? 4 : 16);
+	}
+}
+
 static void algs_text(enum sa_proto proto, enum crypto_enc enc, enum crypto_mac mac, char *buf,
                       size_t len)
 {
@@ -270,6 +288,11 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 		ike_addr_to_sa(in ? &sa->local : &sa->remote, &cc->sa.dst);
 		ts_prefix(&(in ? theirs : mine)->sel[0], &cc->src, &cc->src_len);
 		ts_prefix(&(in ? mine : theirs)->sel[0], &cc->dst, &cc->dst_len);
+		/* The SA carries all that was agreed, exactly: every selector,
+		 * not one prefix around the first (a tunnel to two subnets),
+		 * and not more (a peer agreed to TCP 3389 sends nothing else). */
+		ts_selectors(in ? theirs : mine, cc->traffic.src, &cc->traffic.nsrc);
+		ts_selectors(in ? mine : theirs, cc->traffic.dst, &cc->traffic.ndst);
 		cc->udp_encap = sa->encap && proto == SA_PROTO_ESP;
 		/* Behind a NAT the peer's 4500 is whatever port its NAT maps. */
 		cc->udp_port = sa->remote.port == IKE_PORT ? IKE_NATT_PORT : sa->remote.port;
@@ -310,6 +333,20 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 		ch->filter = (struct driver_dynamic){ .rule_id = r->id, .action = ACTION_NEGOTIATE };
 		ts_prefix(&mine->sel[0], &ch->filter.local, &ch->filter.local_len);
 		ts_prefix(&theirs->sel[0], &ch->filter.remote, &ch->filter.remote_len);
+		/* Only the traffic the peer asked for (Windows makes the
+		 * filter from the negotiated selectors): the rest between the
+		 * two hosts stays with the policy. The two host selectors
+		 * share one protocol (§2.9 narrowing keeps them compatible). */
+		ch->filter.protocol = mine->sel[0].protocol ? mine->sel[0].protocol
+		                                            : theirs->sel[0].protocol;
+		if (mine->sel[0].start_port || mine->sel[0].end_port != 0xffff) {
+			ch->filter.local_ports[0] = mine->sel[0].start_port;
+			ch->filter.local_ports[1] = mine->sel[0].end_port;
+		}
+		if (theirs->sel[0].start_port || theirs->sel[0].end_port != 0xffff) {
+			ch->filter.remote_ports[0] = theirs->sel[0].start_port;
+			ch->filter.remote_ports[1] = theirs->sel[0].end_port;
+		}
 		if (e->host.dynamic)
 			e->host.dynamic(e->host.ctx, &ch->filter, true, 0);
 	}

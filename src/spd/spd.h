@@ -63,6 +63,28 @@ enum spd_exempt_class {
  * broadcast address is not known here: the nftables table finds those. */
 bool spd_exempt(unsigned classes, const struct spd_packet *p);
 
+/*
+ * What a Child SA carries, as IKE negotiated it (RFC 7296 §3.13; RFC 4301
+ * §4.4.2): a packet from an address in one of the src selectors to one in
+ * the dst selectors. Each selector has its own IP protocol (0: any) and
+ * port range, the ports checked for TCP and UDP only (for ICMP a selector's
+ * "ports" are type and code, which spd_packet does not carry: any). A
+ * fragment past the first has no ports (0), so a narrowed range refuses
+ * it, as the SPD's port filters do.
+ */
+struct spd_selector {
+	uint8_t family;              /* AF_INET or AF_INET6 (IKE may mix them) */
+	uint8_t protocol;
+	uint16_t port_lo, port_hi;   /* host order */
+	uint8_t lo[16], hi[16];      /* the address range, network order */
+};
+#define SPD_SELECTORS 16         /* per side: IKE's own limit (IKE_MAX_TS) */
+struct spd_traffic {
+	uint8_t nsrc, ndst;          /* nsrc 0: no selectors (carries nothing) */
+	struct spd_selector src[SPD_SELECTORS], dst[SPD_SELECTORS];
+};
+bool spd_traffic_carries(const struct spd_traffic *t, const struct spd_packet *p);
+
 /* The §3.2 weight: higher = evaluated first. */
 uint32_t spd_weight(const struct spd_filter *f);
 

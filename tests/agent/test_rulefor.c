@@ -359,6 +359,23 @@ static void test_runtime_filters(void **state)
 	assert_int_equal(r.action, ACTION_NEGOTIATE);
 	assert_int_equal(r.expires_s, 0);
 	assert_int_equal(r.dst_len, 24);
+	/* Narrowed as the peer's selectors were (TCP to its port 23): other
+	 * traffic to it is the policy's again. */
+	rt[1].f.protocol = 6;
+	rt[1].f.remote_ports[0] = rt[1].f.remote_ports[1] = 23;
+	p = packet((struct pkt){ "192.0.2.1", "198.51.100.7", 6, 1024, 23 });
+	memset(&r, 0, sizeof(r));
+	assert_true(rulefor_explain(&cp, cp.spd, rt, 2, 100000, &p, SPD_OUTBOUND, &r, err,
+	                            sizeof(err)));
+	assert_int_equal(r.kind, RULEFOR_RUNTIME);
+	assert_int_equal(r.protocol, 6);
+	assert_int_equal(r.dst_port, 23);
+	assert_int_equal(r.src_port, 0);
+	p = packet((struct pkt){ "192.0.2.1", "198.51.100.7", 6, 1024, 80 });
+	memset(&r, 0, sizeof(r));
+	assert_true(rulefor_explain(&cp, cp.spd, rt, 2, 100000, &p, SPD_OUTBOUND, &r, err,
+	                            sizeof(err)));
+	assert_int_not_equal(r.kind, RULEFOR_RUNTIME);
 	/* Another host of the subnet: the policy. */
 	p = packet((struct pkt){ "192.0.2.7", "10.9.0.2", 6, 1024, 23 });
 	assert_true(rulefor_explain(&cp, cp.spd, rt, 2, 100000, &p, SPD_OUTBOUND, &r, err,

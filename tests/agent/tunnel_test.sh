@@ -4,6 +4,7 @@
 #
 #   hA 198.51.100.10 -- gwA 198.51.100.1 | 192.0.2.1 ==ESP== 192.0.2.2 | 203.0.113.1 gwB -- hB 203.0.113.10
 #      2001:db8:a::10        2001:db8:a::1 | 2001:db8::1      2001:db8::2 | 2001:db8:b::1     2001:db8:b::10
+#                                                                         | 2001:db8:c::1     2001:db8:c::10
 #
 # IPv4 in IPv4 and IPv6 in IPv6, each with its own pair of tunnel rules.
 # First with manual AES-256-GCM SAs (IPv4 outer and inner; tshark 4.0 cannot decrypt ChaCha20). dumpcap on gwA's
@@ -39,6 +40,8 @@ addr "$GA" wan 2001:db8::1/64
 addr "$GB" wan 2001:db8::2/64
 addr "$GB" lan 2001:db8:b::1/64
 addr "$HB" eth0 2001:db8:b::10/64
+addr "$GB" lan 2001:db8:c::1/64
+addr "$HB" eth0 2001:db8:c::10/64
 in_ns "$HA" ip route add default via 198.51.100.1
 in_ns "$HB" ip route add default via 203.0.113.1
 in_ns "$HA" ip -6 route add default via 2001:db8:a::1
@@ -46,12 +49,15 @@ in_ns "$HB" ip -6 route add default via 2001:db8:b::1
 in_ns "$GA" ip route add 203.0.113.0/24 via 192.0.2.2
 in_ns "$GB" ip route add 198.51.100.0/24 via 192.0.2.1
 in_ns "$GA" ip -6 route add 2001:db8:b::/64 via 2001:db8::2
+in_ns "$GA" ip -6 route add 2001:db8:c::/64 via 2001:db8::2
 in_ns "$GB" ip -6 route add 2001:db8:a::/64 via 2001:db8::1
 for g in "$GA" "$GB"; do
 	in_ns "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 done
 
-gateway_policy() {   # gateway_policy NS MYLAN PEERLAN MYWAN PEERWAN MYLAN6 PEERLAN6 MYWAN6 PEERWAN6
+# The IPv6 rules have a second filter each (MYLAN6B <-> PEERLAN6B): hB's
+# second subnet, 2001:db8:c::/64, rides the same tunnel.
+gateway_policy() {   # gateway_policy NS MYLAN PEERLAN MYWAN PEERWAN MYLAN6 PEERLAN6 MYWAN6 PEERWAN6 MYLAN6B PEERLAN6B
 	policy "$1" <<EOF
 static add filterlist name=outbound
 static add filter filterlist=outbound srcaddr=$2 srcmask=24 dstaddr=$3 dstmask=24 mirrored=no
@@ -59,8 +65,10 @@ static add filterlist name=inbound
 static add filter filterlist=inbound srcaddr=$3 srcmask=24 dstaddr=$2 dstmask=24 mirrored=no
 static add filterlist name=outbound6
 static add filter filterlist=outbound6 srcaddr=$6 dstaddr=$7 mirrored=no
+static add filter filterlist=outbound6 srcaddr=${10} dstaddr=${11} mirrored=no
 static add filterlist name=inbound6
 static add filter filterlist=inbound6 srcaddr=$7 dstaddr=$6 mirrored=no
+static add filter filterlist=inbound6 srcaddr=${11} dstaddr=${10} mirrored=no
 static add filteraction name=esp action=negotiate
 static add policy name=site
 static add rule name=to-peer policy=site filterlist=outbound filteraction=esp tunnel=$5 kerberos=yes
@@ -71,9 +79,9 @@ static set policy name=site assign=yes
 EOF
 }
 gateway_policy "$GA" 198.51.100.0 203.0.113.0 192.0.2.1 192.0.2.2 \
-	2001:db8:a::/64 2001:db8:b::/64 2001:db8::1 2001:db8::2
+	2001:db8:a::/64 2001:db8:b::/64 2001:db8::1 2001:db8::2 2001:db8:a::/64 2001:db8:c::/64
 gateway_policy "$GB" 203.0.113.0 198.51.100.0 192.0.2.2 192.0.2.1 \
-	2001:db8:b::/64 2001:db8:a::/64 2001:db8::2 2001:db8::1
+	2001:db8:b::/64 2001:db8:a::/64 2001:db8::2 2001:db8::1 2001:db8:c::/64 2001:db8:a::/64
 start_secpold "$GA" || exit 1
 start_secpold "$GB" || exit 1
 
@@ -171,6 +179,10 @@ capture_start "$GA" wan ike
 check "hA pings hB through the negotiated tunnel" in_ns "$HA" ping -c 3 -W 3 -i 0.3 203.0.113.10
 check "hB pings hA through it" in_ns "$HB" ping -c 2 -W 3 -i 0.3 198.51.100.10
 check "and over IPv6" in_ns "$HA" ping -6 -c 3 -W 3 -i 0.3 2001:db8:b::10
+# The IPv6 Child SA was made for both filters of the rule (its traffic
+# selectors list both subnets): hB's second subnet needs no SA of its own.
+check "and to hB's second IPv6 subnet (the rules' second filter)" \
+	in_ns "$HA" ping -6 -c 3 -W 3 -i 0.3 2001:db8:c::10
 capture_stop ike
 W=$(pcap ike)
 expect_eq "between the gateways only IKE and ESP" \

@@ -114,12 +114,18 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 /* Run-time filters (soft associations, the default response rule). */
 static unsigned soft_adds;
 static uint32_t soft_lifetime;
+static struct driver_dynamic negotiate_filter;   /* the last Negotiate one added */
+static unsigned negotiate_adds;
 static void on_dynamic(void *ctx, const struct driver_dynamic *f, bool add, uint32_t lifetime_s)
 {
 	(void)ctx;
 	if (add && f->action == ACTION_PERMIT) {
 		soft_adds++;
 		soft_lifetime = lifetime_s;
+	}
+	if (add && f->action == ACTION_NEGOTIATE) {
+		negotiate_filter = *f;
+		negotiate_adds++;
 	}
 }
 
@@ -1344,9 +1350,118 @@ static void test_rules_by_protocol(void **state)
 	assert_pair(&sides[0].inst[0], &sides[1].inst[0]);
 	assert_int_equal(sides[1].inst[0].out.sa.enc, ENC_AES256_GCM);
 	assert_int_equal(sides[1].inst[0].out.rule_id, 2);
+	/* Both install exactly UDP to B's port 6000, from any port of A's:
+	 * nothing else between the two hosts goes through (or is accepted
+	 * from) this SA. */
+	struct spd_packet ab = { .family = AF_INET, .protocol = 17, .src_port = 40000,
+	                         .dst_port = 6000 };
+	memcpy(ab.src, sides[0].addr.bytes, 4);
+	memcpy(ab.dst, sides[1].addr.bytes, 4);
+	assert_true(spd_traffic_carries(&sides[0].inst[0].out.traffic, &ab));
+	assert_true(spd_traffic_carries(&sides[1].inst[0].in.traffic, &ab));
+	struct spd_packet other = ab;
+	other.dst_port = 6001;
+	assert_false(spd_traffic_carries(&sides[0].inst[0].out.traffic, &other));
+	assert_false(spd_traffic_carries(&sides[1].inst[0].in.traffic, &other));
+	other = ab;
+	other.protocol = 1;
+	assert_false(spd_traffic_carries(&sides[1].inst[0].in.traffic, &other));
+	struct spd_packet ba = { .family = AF_INET, .protocol = 17, .src_port = 6000,
+	                         .dst_port = 40000 };
+	memcpy(ba.src, sides[1].addr.bytes, 4);
+	memcpy(ba.dst, sides[0].addr.bytes, 4);
+	assert_true(spd_traffic_carries(&sides[1].inst[0].out.traffic, &ba));
+	assert_true(spd_traffic_carries(&sides[0].inst[0].in.traffic, &ba));
 	char buf[4096];
 	show(&sides[1], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "Rule                 : udp6000"));
+	teardown_sides();
+}
+
+/* B answers with its default response rule only: the filter it makes for
+ * A's traffic is what A asked for (UDP to B's port 6000), not every
+ * protocol between the two hosts (Windows makes it from the selectors). */
+static void test_default_response_filter(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM128]",
+	            "ESP[AESGCM128]", false);
+	struct ike_rule *a = &sides[0].rule, *b = &sides[1].rule;
+	a->local[0].protocol = a->remote[0].protocol = 17;
+	a->remote[0].port = 6000;
+	set_policy(&sides[0], "AES128-SHA256-31");
+	b->is_default = true;
+	set_policy(&sides[1], "AES128-SHA256-31");
+	negotiate_adds = 0;
+	memset(&negotiate_filter, 0, sizeof(negotiate_filter));
+	struct spd_packet pkt = { .family = AF_INET, .protocol = 17, .dst_port = 6000 };
+	ike_engine_acquire(sides[0].e, a->id, &sides[0].addr, &sides[1].addr, &pkt, 0);
+	pump(0);
+	assert_int_equal(sides[1].ninst, 1);
+	assert_int_equal(negotiate_adds, 1);
+	const struct driver_dynamic *f = &negotiate_filter;
+	assert_int_equal(f->rule_id, b->id);
+	assert_int_equal(f->protocol, 17);
+	assert_int_equal(f->local_ports[0], 6000);     /* B's side: port 6000 */
+	assert_int_equal(f->local_ports[1], 6000);
+	assert_int_equal(f->remote_ports[1], 0);       /* A's side: any port */
+	assert_memory_equal(f->local.bytes, sides[1].addr.bytes, 4);
+	assert_memory_equal(f->remote.bytes, sides[0].addr.bytes, 4);
+	/* As the driver matches it: B's answers on UDP from 6000 to A, not
+	 * its other traffic to A. */
+	struct spd_packet reply = { .family = AF_INET, .protocol = 17, .src_port = 6000,
+	                            .dst_port = 40000 };
+	memcpy(reply.src, sides[1].addr.bytes, 4);
+	memcpy(reply.dst, sides[0].addr.bytes, 4);
+	assert_true(driver_dynamic_matches(f, &reply, SPD_OUTBOUND));
+	struct spd_packet other = reply;
+	other.protocol = 6;
+	assert_false(driver_dynamic_matches(f, &other, SPD_OUTBOUND));
+	other = reply;
+	other.src_port = 6001;
+	assert_false(driver_dynamic_matches(f, &other, SPD_OUTBOUND));
+	teardown_sides();
+}
+
+/* A tunnel rule whose filter list names two subnets on each side: the one
+ * Child SA carries all four pairs, not only the first filter's. */
+static void test_tunnel_two_subnets(void **state)
+{
+	(void)state;
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM256]",
+	            "ESP[AESGCM256]", true);
+	for (int i = 0; i < 2; i++) {
+		struct ike_rule *r = &sides[i].rule;
+		r->nsel = 2;
+		r->local[1] = r->local[0];
+		r->remote[1] = r->remote[0];
+		/* A: 198.51.100.0/24 + 192.0.2.128/25 <-> 203.0.113.0/24 + 192.0.2.0/26 (B mirrors) */
+		inet_pton(AF_INET, i == 0 ? "192.0.2.128" : "192.0.2.0", r->local[1].net.bytes);
+		inet_pton(AF_INET, i == 0 ? "192.0.2.0" : "192.0.2.128", r->remote[1].net.bytes);
+		r->local[1].len = i == 0 ? 25 : 26;
+		r->remote[1].len = i == 0 ? 26 : 25;
+		set_policy(&sides[i], "AES128-SHA256-31");
+	}
+	acquire(0);
+	pump(0);
+	assert_int_equal(sides[0].ninst, 1);
+	assert_int_equal(sides[1].ninst, 1);
+	const struct child_sa_config *a_out = &sides[0].inst[0].out, *b_in = &sides[1].inst[0].in;
+	static const char *const src[] = { "198.51.100.7", "192.0.2.200" };
+	static const char *const dst[] = { "203.0.113.9", "192.0.2.33" };
+	for (int x = 0; x < 2; x++)
+		for (int y = 0; y < 2; y++) {
+			struct spd_packet p = { .family = AF_INET, .protocol = 6, .dst_port = 80 };
+			inet_pton(AF_INET, src[x], p.src);
+			inet_pton(AF_INET, dst[y], p.dst);
+			assert_true(spd_traffic_carries(&a_out->traffic, &p));
+			assert_true(spd_traffic_carries(&b_in->traffic, &p));
+		}
+	struct spd_packet out_of = { .family = AF_INET, .protocol = 6 };
+	inet_pton(AF_INET, "198.51.100.7", out_of.src);
+	inet_pton(AF_INET, "192.0.2.64", out_of.dst);   /* past B's /26 */
+	assert_false(spd_traffic_carries(&a_out->traffic, &out_of));
+	assert_false(spd_traffic_carries(&b_in->traffic, &out_of));
 	teardown_sides();
 }
 
@@ -1561,6 +1676,8 @@ int main(void)
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_rules_by_protocol),
+		cmocka_unit_test(test_tunnel_two_subnets),
+		cmocka_unit_test(test_default_response_filter),
 		cmocka_unit_test(test_policy_change),
 		cmocka_unit_test(test_suites),
 		cmocka_unit_test(test_legacy_switch),

@@ -812,6 +812,89 @@ static void test_exempt(void **state)
 	assert_false(spd_exempt(0, &krb_d));
 }
 
+/* ---- a Child SA's traffic selectors (spd_traffic_carries) ---- */
+
+static struct spd_selector sel(const char *lo, const char *hi, uint8_t proto, uint16_t plo,
+                               uint16_t phi)
+{
+	struct spd_selector s = { .protocol = proto, .port_lo = plo, .port_hi = phi };
+	s.family = strchr(lo, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(s.family, lo, s.lo), 1);
+	assert_int_equal(inet_pton(s.family, hi, s.hi), 1);
+	return s;
+}
+
+static struct spd_packet tpkt(const char *src, const char *dst, uint8_t proto, uint16_t sport,
+                              uint16_t dport)
+{
+	struct spd_packet p = { .protocol = proto, .src_port = sport, .dst_port = dport };
+	p.family = strchr(src, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(p.family, src, p.src), 1);
+	assert_int_equal(inet_pton(p.family, dst, p.dst), 1);
+	return p;
+}
+
+static void test_traffic_selectors(void **state)
+{
+	(void)state;
+	/* One host pair, TCP to 3389 only (what a transport rule for RDP
+	 * negotiates): from any port of .1 to 3389 of .2. */
+	struct spd_traffic rdp = { .nsrc = 1, .ndst = 1 };
+	rdp.src[0] = sel("192.0.2.1", "192.0.2.1", 6, 0, 65535);
+	rdp.dst[0] = sel("192.0.2.2", "192.0.2.2", 6, 3389, 3389);
+	struct spd_packet ok = tpkt("192.0.2.1", "192.0.2.2", 6, 50000, 3389);
+	assert_true(spd_traffic_carries(&rdp, &ok));
+	struct spd_packet p = tpkt("192.0.2.1", "192.0.2.2", 6, 50000, 3390);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* another port */
+	p = tpkt("192.0.2.1", "192.0.2.2", 17, 50000, 3389);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* another protocol */
+	p = tpkt("192.0.2.1", "192.0.2.2", 6, 50000, 0);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* a later fragment: no ports */
+	p = tpkt("192.0.2.3", "192.0.2.2", 6, 50000, 3389);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* another host */
+	p = tpkt("192.0.2.2", "192.0.2.1", 6, 3389, 50000);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* the other direction */
+	p = tpkt("2001:db8::1", "2001:db8::2", 6, 50000, 3389);
+	assert_false(spd_traffic_carries(&rdp, &p));          /* the other family */
+
+	/* A tunnel to two subnets, the second an address range that is no
+	 * prefix; any protocol. Each pair of the cross product is carried. */
+	struct spd_traffic tun = { .nsrc = 2, .ndst = 2 };
+	tun.src[0] = sel("203.0.113.0", "203.0.113.127", 0, 0, 65535);
+	tun.src[1] = sel("2001:db8:1::", "2001:db8:1::ffff", 0, 0, 65535);
+	tun.dst[0] = sel("198.51.100.0", "198.51.100.255", 0, 0, 65535);
+	tun.dst[1] = sel("192.0.2.10", "192.0.2.20", 0, 0, 65535);
+	p = tpkt("203.0.113.5", "198.51.100.9", 1, 0, 0);
+	assert_true(spd_traffic_carries(&tun, &p));
+	p = tpkt("203.0.113.5", "192.0.2.10", 17, 53, 53);
+	assert_true(spd_traffic_carries(&tun, &p));           /* the second subnet */
+	p = tpkt("203.0.113.127", "192.0.2.20", 6, 1, 2);
+	assert_true(spd_traffic_carries(&tun, &p));           /* both ends of the ranges */
+	p = tpkt("203.0.113.5", "192.0.2.21", 6, 1, 2);
+	assert_false(spd_traffic_carries(&tun, &p));          /* past the range's end */
+	p = tpkt("203.0.113.5", "192.0.2.9", 6, 1, 2);
+	assert_false(spd_traffic_carries(&tun, &p));          /* before its start */
+	p = tpkt("203.0.113.128", "198.51.100.9", 6, 1, 2);
+	assert_false(spd_traffic_carries(&tun, &p));
+	p = tpkt("2001:db8:1::7", "2001:db8::9", 6, 1, 2);
+	assert_false(spd_traffic_carries(&tun, &p));          /* no IPv6 destination selector */
+
+	/* ICMP: a selector's ports are type and code, which packets here do
+	 * not carry: only the protocol counts. */
+	struct spd_traffic icmp = { .nsrc = 1, .ndst = 1 };
+	icmp.src[0] = sel("192.0.2.1", "192.0.2.1", 1, 0x0800, 0x0800);
+	icmp.dst[0] = sel("192.0.2.2", "192.0.2.2", 1, 0, 65535);
+	p = tpkt("192.0.2.1", "192.0.2.2", 1, 0, 0);
+	assert_true(spd_traffic_carries(&icmp, &p));
+
+	/* No selectors carry nothing; counts past the array are bounded. */
+	struct spd_traffic none = { 0 };
+	assert_false(spd_traffic_carries(&none, &ok));
+	rdp.nsrc = 200;
+	rdp.ndst = 200;
+	assert_true(spd_traffic_carries(&rdp, &ok));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_differential_uniform),
 		cmocka_unit_test(test_concurrent_readers),
 		cmocka_unit_test(test_exempt),
+		cmocka_unit_test(test_traffic_selectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The receive worker holds ESP packets that arrive before their SA is
-# installed (the peer's first packets on a rekeyed SA): hold_tool runs the
-# checks inside a network namespace of this test's own (deleted on exit),
+# The driver's receive worker: ESP packets that arrive before their SA is
+# installed (the peer's first packets on a rekeyed SA) are held, and what
+# an SA decrypts must be its negotiated traffic: rx_tool runs the checks inside a network namespace of this test's own (deleted on exit),
 # with 192.0.2.1 on a veth device and the driver's TUN device.
 #
-# usage: hold_netns_test.sh <hold_tool>      exit 77 (skip) when not root
+# usage: rx_netns_test.sh <rx_tool>      exit 77 (skip) when not root
 set -u
 TOOL=$1
 if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: hold_netns needs root (a network namespace, a TUN device)"
+	echo "SKIP: driver_rx_netns needs root (a network namespace, a TUN device)"
 	exit 77
 fi
-NS=hold.$$
+NS=drvrx.$$
 cleanup() { ip netns del "$NS" 2>/dev/null; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

@@ -1,7 +1,9 @@
 /*
- * hold_tool — the driver's receive worker holding ESP packets whose SA is
- * not installed yet (src/driver/worker.c, rx_hold), run by hold_netns_test.sh
- * inside a network namespace of its own (192.0.2.1 on a veth device).
+ * rx_tool — the driver's receive worker (src/driver/worker.c) through a real
+ * driver, run by rx_netns_test.sh inside a network namespace of its own
+ * (192.0.2.1 on a veth device): ESP packets whose SA is not installed yet
+ * are held (rx_hold), and a decrypted packet must be traffic its SA was
+ * negotiated for (RFC 4301 §5.2: the SA's selectors, ports included).
  *
  * The race it stands for: a peer answering our rekey installs the new SAs
  * and sends on them at once, before our IKE thread has installed the
@@ -16,7 +18,10 @@
  *      and is not delivered;
  *   3. 40 packets before their SA: the 8 oldest give up their places (bad
  *      SPIs at once), the 32 newest are delivered, in order;
- *   4. a packet for an installed SA goes through as always.
+ *   4. a packet for an installed SA goes through as always;
+ *   5. an SA agreed for UDP to port 5555 only: a datagram to 5555 is
+ *      delivered, one to 5556 (sealed with the right keys) is dropped as
+ *      a selector mismatch.
  * Exit 0: all passed; 1: a check failed (said on stderr); 2: set-up failed.
  */
 #include <arpa/inet.h>
@@ -73,12 +78,25 @@ static struct sa_config sa_cfg(uint32_t spi, bool inbound)
 	return c;
 }
 
-/* Gives the driver the inbound SA spi, carrying PEER -> LOCAL. */
-static bool install(struct driver *d, uint32_t spi)
+/* Gives the driver the inbound SA spi, carrying PEER -> LOCAL (only UDP to
+ * udp_port, when not 0). */
+static bool install(struct driver *d, uint32_t spi, uint16_t udp_port)
 {
 	struct child_sa_config c = { .sa = sa_cfg(spi, true), .src_len = 32, .dst_len = 32 };
 	c.src = c.sa.src;
 	c.dst = c.sa.dst;
+	if (udp_port) {
+		struct spd_selector *from = &c.traffic.src[0], *to = &c.traffic.dst[0];
+		c.traffic.nsrc = c.traffic.ndst = 1;
+		from->family = to->family = AF_INET;
+		from->protocol = to->protocol = IPPROTO_UDP;
+		from->port_hi = 65535;
+		to->port_lo = to->port_hi = udp_port;
+		memcpy(from->lo, PEER, 4);
+		memcpy(from->hi, PEER, 4);
+		memcpy(to->lo, LOCAL, 4);
+		memcpy(to->hi, LOCAL, 4);
+	}
 	char err[256];
 	if (!driver_sa_add(d, &c, err, sizeof(err))) {
 		fprintf(stderr, "driver_sa_add: %s\n", err);
@@ -87,9 +105,9 @@ static bool install(struct driver *d, uint32_t spi)
 	return true;
 }
 
-/* Seals a UDP datagram PEER -> LOCAL:PORT whose payload is `tag` with the
+/* Seals a UDP datagram PEER -> LOCAL:port whose payload is `tag` with the
  * peer's outbound SA, and sends it to the driver's raw ESP socket. */
-static bool send_sealed(int raw, struct ipsec_sa *out, uint32_t tag)
+static bool send_to(int raw, struct ipsec_sa *out, uint32_t tag, uint16_t port)
 {
 	static uint8_t buf[CAP];
 	uint8_t *ip = buf + IPSEC_HEADROOM;
@@ -109,8 +127,8 @@ static bool send_sealed(int raw, struct ipsec_sa *out, uint32_t tag)
 	ip[11] = (uint8_t)~sum;
 	ip[20] = 0x30;   /* source port 12345 */
 	ip[21] = 0x39;
-	ip[22] = PORT >> 8;
-	ip[23] = PORT & 0xff;
+	ip[22] = (uint8_t)(port >> 8);
+	ip[23] = (uint8_t)port;
 	ip[25] = 12;     /* UDP length; checksum 0: none (IPv4) */
 	memcpy(ip + 28, &tag, 4);
 	struct pkt p = { .buf = buf, .cap = CAP, .off = IPSEC_HEADROOM, .len = 32 };
@@ -120,6 +138,11 @@ static bool send_sealed(int raw, struct ipsec_sa *out, uint32_t tag)
 	memcpy(&to.sin_addr, LOCAL, 4);
 	return sendto(raw, pkt_data(&p), p.len, 0, (struct sockaddr *)&to, sizeof(to)) ==
 	       (ssize_t)p.len;
+}
+
+static bool send_sealed(int raw, struct ipsec_sa *out, uint32_t tag)
+{
+	return send_to(raw, out, tag, PORT);
 }
 
 /* The tags of the datagrams that arrive within ms, at most max of them. */
@@ -136,11 +159,28 @@ static int receive(int udp, uint32_t *tags, int max, unsigned ms)
 	return n;
 }
 
-static long bad_spis(struct driver *d)
+static long drops(struct driver *d, enum sa_drop why)
 {
 	struct driver_stats s;
 	driver_get_stats(d, &s);
-	return (long)s.drops[DROP_BAD_SPI];
+	return (long)s.drops[why];
+}
+
+static long bad_spis(struct driver *d)
+{
+	return drops(d, DROP_BAD_SPI);
+}
+
+static int udp_socket(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(port) };
+	memcpy(&at.sin_addr, LOCAL, 4);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&at, sizeof(at)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int main(void)
@@ -149,17 +189,15 @@ int main(void)
 	char err[256];
 	struct driver *d = driver_start(&cfg, err, sizeof(err));
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	int udp = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(PORT) };
-	memcpy(&at.sin_addr, LOCAL, 4);
+	int udp = udp_socket(PORT), other = udp_socket(PORT + 1);
 	struct sad *peer = sad_new(16);
-	if (!d || raw < 0 || udp < 0 || !peer || bind(udp, (struct sockaddr *)&at, sizeof(at)) < 0) {
+	if (!d || raw < 0 || udp < 0 || other < 0 || !peer) {
 		fprintf(stderr, "set-up: %s\n", d ? strerror(errno) : err);
 		return 2;
 	}
 	const char *why = NULL;
-	struct ipsec_sa *out[4];
-	for (uint32_t i = 0; i < 4; i++) {
+	struct ipsec_sa *out[5];
+	for (uint32_t i = 0; i < 5; i++) {
 		struct sa_config c = sa_cfg(0x1000 + i, false);
 		if (!(out[i] = sad_add(peer, &c, &why))) {
 			fprintf(stderr, "sad_add: %s\n", why);
@@ -172,7 +210,7 @@ int main(void)
 	if (!send_sealed(raw, out[0], 100))
 		return 2;
 	sleep_ms(50);
-	if (!install(d, 0x1000))
+	if (!install(d, 0x1000, 0))
 		return 2;
 	int n = receive(udp, tags, 64, 1000);
 	expect("early packet delivered once its SA came", n, 1);
@@ -191,7 +229,7 @@ int main(void)
 		if (!send_sealed(raw, out[2], 300 + i))
 			return 2;
 	sleep_ms(30);
-	if (!install(d, 0x1002))
+	if (!install(d, 0x1002, 0))
 		return 2;
 	n = receive(udp, tags, 64, 1000);
 	expect("the newest 32 of 40 delivered", n, 32);
@@ -208,9 +246,19 @@ int main(void)
 	expect("a packet for an installed SA delivered", n, 1);
 	expect("... no bad SPI", bad_spis(d), 9);
 
+	/* 5. Only UDP to PORT is this SA's. */
+	if (!install(d, 0x1004, PORT) || !send_to(raw, out[4], 500, PORT) ||
+	    !send_to(raw, out[4], 501, PORT + 1))
+		return 2;
+	n = receive(udp, tags, 64, 1000);
+	expect("UDP to the SA's port delivered", n, 1);
+	expect("UDP to another port not delivered", receive(other, tags, 64, 300), 0);
+	expect("... dropped as a selector mismatch", drops(d, DROP_SELECTOR), 1);
+
 	driver_stop(d);
 	sad_free(peer);
 	close(raw);
 	close(udp);
+	close(other);
 	return failures ? 1 : 0;
 }
