@@ -8,6 +8,11 @@
  *                                   (replay check + verify + decrypt + decapsulate)
  *   secpol-bench spd                SPD lookups/s and bytes per filter at 100,
  *                                   10,000 and 100,000 random filters
+ *   secpol-bench outbound           the data path's search for a packet's outbound
+ *                                   Child SA with 1 to 10,000 peers (one transport
+ *                                   SA each, one rule): the index (sa_index.c)
+ *                                   against a walk over every SA, the search it
+ *                                   replaced
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "driver/internal.h"
 #include "esp/esp.h"
 #include "netsh/netsh.h"
 #include "spd/spd.h"
@@ -425,6 +431,97 @@ static int bench_spd(double seconds)
 	return 0;
 }
 
+/* ---- outbound: a packet's Child SA among many ----------------------------------- */
+
+/* The search before the index: every SA of the driver, newest first. */
+static struct child_sa *walk_all(struct child_sa *all, const struct spd_packet *p,
+                                 uint32_t rule_id, uint64_t now)
+{
+	for (struct child_sa *cs = all; cs; cs = cs->next)
+		if (!cs->sa->inbound && (cs->rule_id == 0 || cs->rule_id == rule_id) &&
+		    child_carries(cs, p) && sa_usable(cs->sa, now))
+			return cs;
+	return NULL;
+}
+
+static void peer_addr(unsigned i, uint8_t a[16])
+{
+	memset(a, 0, 16);   /* 2001:db8::/32, one host per peer */
+	a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
+	a[12] = (uint8_t)(i >> 24), a[13] = (uint8_t)(i >> 16);
+	a[14] = (uint8_t)(i >> 8), a[15] = (uint8_t)i;
+}
+
+static int bench_outbound_one(unsigned peers, double seconds)
+{
+	static const uint8_t key[20] = { 1, 2, 3 };
+	struct sad *sad = sad_new(peers * 2);
+	struct sa_index *ix = malloc(sizeof(*ix));
+	struct child_sa *cs = calloc((size_t)peers * 2, sizeof(*cs));
+	if (!sad || !ix || !cs)
+		return 1;
+	sa_index_init(ix);
+	struct child_sa *all = NULL;
+	/* An inbound and an outbound SA per peer, as IKE installs them; the
+	 * walk passes over both kinds, as the driver's list holds both. */
+	for (unsigned i = 0; i < peers * 2; i++) {
+		bool in = i % 2;
+		struct sa_config c = { .spi = 0x1000 + i, .proto = SA_PROTO_ESP,
+		                       .mode = SA_TRANSPORT, .inbound = in, .enc = ENC_AES128_GCM,
+		                       .enc_key = key, .enc_key_len = sizeof(key) };
+		c.src.family = c.dst.family = AF_INET6;
+		peer_addr(0, in ? c.dst.bytes : c.src.bytes);
+		peer_addr(i / 2 + 1, in ? c.src.bytes : c.dst.bytes);
+		const char *why;
+		struct child_sa *x = &cs[i];
+		if (!(x->sa = sad_add(sad, &c, &why)))
+			return 1;
+		x->rule_id = 7;
+		x->src = c.src;
+		x->dst = c.dst;
+		x->src_len = x->dst_len = 128;
+		x->next = all;
+		all = x;
+		if (!in)
+			sa_index_add(ix, x, false);
+	}
+	for (int way = 0; way < 2; way++) {
+		uint64_t n = 0, found = 0;
+		double t0 = now(), t1;
+		struct spd_packet p = { .family = AF_INET6, .protocol = 6, .src_port = 1024,
+		                        .dst_port = 443 };
+		peer_addr(0, p.src);
+		do {
+			for (unsigned k = 0; k < 1024; k++) {
+				peer_addr(spd_rand() % peers + 1, p.dst);
+				struct child_sa *hit = way ? walk_all(all, &p, 7, 0)
+				                           : sa_index_find(ix, &p, 7, 0);
+				found += hit != NULL;
+			}
+			n += 1024;
+		} while ((t1 = now()) - t0 < seconds);
+		if (found != n) {
+			fprintf(stderr, "outbound: %s missed SAs\n", way ? "walk" : "index");
+			return 1;
+		}
+		printf("outbound peers=%u search=%s lookups_s=%.0f ns_per_lookup=%.1f\n", peers,
+		       way ? "walk" : "index", (double)n / (t1 - t0), (t1 - t0) * 1e9 / (double)n);
+	}
+	sad_free(sad);
+	free(ix);
+	free(cs);
+	return 0;
+}
+
+static int bench_outbound(double seconds)
+{
+	static const unsigned sizes[] = { 1, 10, 100, 1000, 10000 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (bench_outbound_one(sizes[i], seconds))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "static") == 0) {
@@ -439,8 +536,13 @@ int main(int argc, char **argv)
 		double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 1.0;
 		return bench_spd(seconds > 0 ? seconds : 1.0);
 	}
+	if (argc >= 2 && strcmp(argv[1], "outbound") == 0) {
+		double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 1.0;
+		return bench_outbound(seconds > 0 ? seconds : 1.0);
+	}
 	fprintf(stderr, "usage: secpol-bench static [filters]\n"
 	                "       secpol-bench esp [algorithm]      (BENCH_SECONDS per case, default 1)\n"
-	                "       secpol-bench spd                  (BENCH_SECONDS per size, default 1)\n");
+	                "       secpol-bench spd                  (BENCH_SECONDS per size, default 1)\n"
+	                "       secpol-bench outbound             (BENCH_SECONDS per case, default 1)\n");
 	return 2;
 }

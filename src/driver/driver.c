@@ -157,6 +157,7 @@ void driver_stop(struct driver *d)
 	free(d->pend_buf);
 	free(d->pend_len);
 	free(d->dynamic);
+	free(d->outbound);
 	free(d);
 }
 
@@ -308,11 +309,14 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	pthread_rwlock_init(&d->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	d->children_tail = &d->children;
+	d->outbound = malloc(sizeof(*d->outbound));
+	if (d->outbound)
+		sa_index_init(d->outbound);
 	d->sad = sad_new(1024);
 	d->dynamic = calloc(DRIVER_DYNAMIC_MAX, sizeof(*d->dynamic));
 	d->pend_buf = calloc((size_t)DRV_QUEUES * c->queue_len, DRV_BUF);
 	d->pend_len = calloc((size_t)DRV_QUEUES * c->queue_len, sizeof(uint16_t));
-	if (!d->sad || !d->pend_buf || !d->pend_len || !d->dynamic) {
+	if (!d->sad || !d->pend_buf || !d->pend_len || !d->dynamic || !d->outbound) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -431,6 +435,8 @@ bool driver_sa_add(struct driver *d, const struct child_sa_config *c, char *err,
 	else
 		d->children_tail = &cs->next;
 	*at = cs;
+	if (!c->sa.inbound)
+		sa_index_add(d->outbound, cs, c->standby);
 	d->key_additions++;
 	pthread_rwlock_unlock(&d->lock);
 	/* Packets may be waiting for this SA. */
@@ -458,6 +464,8 @@ static void add_counters(struct sa_counters *to, const struct sa_counters *from)
 /* Unlinks and deletes one child SA; the write lock is held. */
 static void child_delete(struct driver *d, struct child_sa *cs)
 {
+	if (!cs->sa->inbound)
+		sa_index_remove(d->outbound, cs);
 	*cs->prevp = cs->next;
 	if (cs->next)
 		cs->next->prevp = cs->prevp;
@@ -631,14 +639,6 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 
 /* ---- filters made at run time ---- */
 
-static bool in_prefix(const uint8_t *a, const uint8_t *net, unsigned len)
-{
-	unsigned bytes = len / 8, bits = len % 8;
-	if (memcmp(a, net, bytes) != 0)
-		return false;
-	return !bits || ((a[bytes] ^ net[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
-}
-
 /* A run-time filter's port range (hi 0: any); ports count for TCP and UDP only. */
 static bool in_ports(const uint16_t range[2], uint8_t protocol, uint16_t port)
 {
@@ -653,8 +653,8 @@ bool driver_dynamic_matches(const struct driver_dynamic *f, const struct spd_pac
 	bool out = dir == SPD_OUTBOUND;
 	const uint8_t *mine = out ? p->src : p->dst;
 	const uint8_t *theirs = out ? p->dst : p->src;
-	return f->local.family == p->family && in_prefix(mine, f->local.bytes, f->local_len) &&
-	       in_prefix(theirs, f->remote.bytes, f->remote_len) &&
+	return f->local.family == p->family && driver_in_prefix(mine, f->local.bytes, f->local_len) &&
+	       driver_in_prefix(theirs, f->remote.bytes, f->remote_len) &&
 	       (!f->protocol || f->protocol == p->protocol) &&
 	       in_ports(f->local_ports, p->protocol, out ? p->src_port : p->dst_port) &&
 	       in_ports(f->remote_ports, p->protocol, out ? p->dst_port : p->src_port);

@@ -33,7 +33,28 @@ struct child_sa {
 	struct l2_hop l2;           /* outbound ESP/AH: the link's next hop, if known */
 	struct child_sa *next;      /* the driver's list, newest first */
 	struct child_sa **prevp;    /* what points at it: unlinked in O(1) */
+	/* Outbound: its chain in the index (sa_index.c), in the same order. */
+	struct child_sa *onext, **oprevp;
+	bool indexed_host;          /* in a (rule, host) bucket, not the wide list */
 };
+
+/* The outbound Child SAs by (rule, peer host), and the few wider ones. */
+#define SA_INDEX_BUCKETS 4096   /* a power of two */
+struct sa_index {
+	struct child_sa *host[SA_INDEX_BUCKETS];
+	struct child_sa *wide, **wide_tail;
+};
+void sa_index_init(struct sa_index *ix);
+/* standby: behind the SAs already there for its traffic. */
+void sa_index_add(struct sa_index *ix, struct child_sa *cs, bool standby);
+void sa_index_remove(struct sa_index *ix, struct child_sa *cs);
+/* The newest usable outbound SA of rule_id (or of any rule) that carries p. */
+struct child_sa *sa_index_find(const struct sa_index *ix, const struct spd_packet *p,
+                               uint32_t rule_id, uint64_t now);
+/* Whether address a (of its family's length) is in net/len. */
+bool driver_in_prefix(const uint8_t *a, const uint8_t *net, unsigned len);
+/* Whether p is traffic of cs: its negotiated selectors, or its prefixes. */
+bool child_carries(const struct child_sa *cs, const struct spd_packet *p);
 
 /* Counters a worker writes (under the read lock), summed under the write lock. */
 struct worker_stats {
@@ -78,6 +99,7 @@ struct driver {
 	struct sad *sad;
 	struct child_sa *children;
 	struct child_sa **children_tail;   /* the last next field (standby SAs go there) */
+	struct sa_index *outbound;         /* the outbound ones of children, indexed */
 	struct sa_counters retired_in, retired_out;   /* of deleted SAs */
 	/* Their payload bytes by [inbound][mode]: the monitor's transport and
 	 * tunnel byte counters are cumulative, so they outlive the SAs. */

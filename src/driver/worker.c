@@ -29,39 +29,6 @@
 
 /* ---- small helpers ---- */
 
-static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned len)
-{
-	unsigned bytes = len / 8, bits = len % 8;
-	if (memcmp(a, net, bytes) != 0)
-		return false;
-	if (bits == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - bits));
-	return (a[bytes] & mask) == (net[bytes] & mask);
-}
-
-/* Whether packet p is traffic of child SA cs: its selectors as IKE
- * negotiated them, or (a manual SA) its prefixes. */
-static bool child_carries(const struct child_sa *cs, const struct spd_packet *p)
-{
-	if (cs->traffic.nsrc)
-		return spd_traffic_carries(&cs->traffic, p);
-	return cs->src.family == p->family && prefix_match(p->src, cs->src.bytes, cs->src_len) &&
-	       prefix_match(p->dst, cs->dst.bytes, cs->dst_len);
-}
-
-/* The newest usable outbound SA for p (make-before-break: a rekeyed SA is
- * added in front of the old one, which keeps receiving until deleted). */
-static struct child_sa *find_outbound(struct driver *d, const struct spd_packet *p,
-                                      uint32_t rule_id, uint64_t now)
-{
-	for (struct child_sa *cs = d->children; cs; cs = cs->next)
-		if (!cs->sa->inbound && (cs->rule_id == 0 || cs->rule_id == rule_id) &&
-		    child_carries(cs, p) && sa_usable(cs->sa, now))
-			return cs;
-	return NULL;
-}
-
 /* A minimal IPv4 header in front of a payload that arrived without one. */
 static void synth_ipv4(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8_t proto,
                        size_t total)
@@ -316,7 +283,7 @@ static bool tx_packet(struct tx *t, uint8_t *buf, size_t len, bool held, uint64_
 	case ACTION_NEGOTIATE:
 		break;
 	}
-	struct child_sa *cs = find_outbound(d, &p, m.rule_id, now_ms / 1000);
+	struct child_sa *cs = sa_index_find(d->outbound, &p, m.rule_id, now_ms / 1000);
 	if (!cs) {
 		if (!held)
 			tx_hold(t, m.rule_id, &p, data, len, now_ms);
