@@ -148,8 +148,20 @@ static void k_dynamic(void *ctx, const struct driver_dynamic *f, bool add, uint3
 			}
 			return;
 		}
-	if (!add || k->nfilters == KEYING_FILTERS)
+	if (!add)
 		return;
+	if (k->nfilters == k->filters_cap) {
+		size_t cap = k->filters_cap ? k->filters_cap * 2 : 64;
+		struct keying_filter *grown =
+			cap <= KEYING_FILTERS_MAX ? realloc(k->filters, cap * sizeof(*grown)) : NULL;
+		if (!grown) {
+			if (k->log)
+				k->log(LOG_WARNING, "run-time filter not added: too many at once");
+			return;
+		}
+		k->filters = grown;
+		k->filters_cap = cap;
+	}
 	char err[256];
 	if (!driver_dynamic_add(k->driver, &key, err, sizeof(err))) {
 		if (k->log)
@@ -265,6 +277,9 @@ void keying_stop(struct keying *k)
 	if (k->udp6 >= 0)
 		close(k->udp6);
 	k->engine = NULL;
+	free(k->filters);   /* the engine's flush removed them all */
+	k->filters = NULL;
+	k->nfilters = k->filters_cap = 0;
 	cert_store_close(k->certs);
 	k->certs = NULL;
 	k->udp4 = k->udp6 = -1;

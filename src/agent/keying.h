@@ -15,13 +15,16 @@ struct keying_filter {
 	unsigned refs;
 	uint64_t until_ms;            /* 0: while referenced */
 };
-#define KEYING_FILTERS 256
+/* At most this many at once (each is a run-time filter in the driver and an
+ * element of an nftables set): a server that requests security keeps one
+ * soft association per non-IPsec client for 5 minutes, so thousands. */
+#define KEYING_FILTERS_MAX DRIVER_DYNAMIC_MAX
 
 struct keying {
 	struct ike_engine *engine;
 	const struct steer_config *steer;   /* the nftables table the run-time sets live in */
-	struct keying_filter filters[KEYING_FILTERS];
-	size_t nfilters;
+	struct keying_filter *filters;      /* grown as needed */
+	size_t nfilters, filters_cap;
 	struct driver *driver;
 	int udp4, udp6;               /* UDP 500 */
 	uint32_t bypass_mark;

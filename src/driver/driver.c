@@ -156,7 +156,7 @@ void driver_stop(struct driver *d)
 	pthread_rwlock_destroy(&d->lock);
 	free(d->pend_buf);
 	free(d->pend_len);
-	free(d->dynamic);
+	dynamic_free(d);
 	free(d->outbound);
 	free(d);
 }
@@ -313,10 +313,10 @@ struct driver *driver_start(const struct driver_config *c, char *err, size_t err
 	if (d->outbound)
 		sa_index_init(d->outbound);
 	d->sad = sad_new(1024);
-	d->dynamic = calloc(DRIVER_DYNAMIC_MAX, sizeof(*d->dynamic));
+	dynamic_init(d);
 	d->pend_buf = calloc((size_t)DRV_QUEUES * c->queue_len, DRV_BUF);
 	d->pend_len = calloc((size_t)DRV_QUEUES * c->queue_len, sizeof(uint16_t));
-	if (!d->sad || !d->pend_buf || !d->pend_len || !d->dynamic || !d->outbound) {
+	if (!d->sad || !d->pend_buf || !d->pend_len || !d->outbound) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -639,78 +639,15 @@ void driver_get_stats(struct driver *d, struct driver_stats *s)
 
 /* ---- filters made at run time ---- */
 
-/* A run-time filter's port range (hi 0: any); ports count for TCP and UDP only. */
-static bool in_ports(const uint16_t range[2], uint8_t protocol, uint16_t port)
-{
-	if (range[1] == 0 || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
-		return true;
-	return port >= range[0] && port <= range[1];
-}
-
-bool driver_dynamic_matches(const struct driver_dynamic *f, const struct spd_packet *p,
-                            enum spd_dir dir)
-{
-	bool out = dir == SPD_OUTBOUND;
-	const uint8_t *mine = out ? p->src : p->dst;
-	const uint8_t *theirs = out ? p->dst : p->src;
-	return f->local.family == p->family && driver_in_prefix(mine, f->local.bytes, f->local_len) &&
-	       driver_in_prefix(theirs, f->remote.bytes, f->remote_len) &&
-	       (!f->protocol || f->protocol == p->protocol) &&
-	       in_ports(f->local_ports, p->protocol, out ? p->src_port : p->dst_port) &&
-	       in_ports(f->remote_ports, p->protocol, out ? p->dst_port : p->src_port);
-}
-
 bool driver_lookup(const struct driver *d, const struct spd_packet *p, enum spd_dir dir,
                    struct spd_match *m)
 {
-	/* Few, and only while a peer needs them: a scan costs nothing. */
-	for (size_t i = 0; i < d->ndynamic; i++)
-		if (driver_dynamic_matches(&d->dynamic[i], p, dir)) {
-			*m = (struct spd_match){ .rule_id = d->dynamic[i].rule_id,
-			                         .action = d->dynamic[i].action };
-			return true;
-		}
+	const struct driver_dynamic *f = dynamic_find(d, p, dir);
+	if (f) {
+		*m = (struct spd_match){ .rule_id = f->rule_id, .action = f->action };
+		return true;
+	}
 	return d->spd && spd_lookup(d->spd, p, dir, m);
-}
-
-static bool dynamic_equal(const struct driver_dynamic *a, const struct driver_dynamic *b)
-{
-	return a->rule_id == b->rule_id && a->action == b->action &&
-	       a->local.family == b->local.family && a->local_len == b->local_len &&
-	       a->remote_len == b->remote_len && !memcmp(a->local.bytes, b->local.bytes, 16) &&
-	       !memcmp(a->remote.bytes, b->remote.bytes, 16);
-}
-
-bool driver_dynamic_add(struct driver *d, const struct driver_dynamic *f, char *err, size_t errlen)
-{
-	bool ok = true;
-	pthread_rwlock_wrlock(&d->lock);
-	if (d->ndynamic == DRIVER_DYNAMIC_MAX) {
-		snprintf(err, errlen, "too many run-time filters (%d)", DRIVER_DYNAMIC_MAX);
-		ok = false;
-	} else {
-		d->dynamic[d->ndynamic++] = *f;
-	}
-	pthread_rwlock_unlock(&d->lock);
-	/* A Permit filter (a soft association) lets waiting packets go in clear. */
-	uint64_t one = 1;
-	if (ok && write(d->tx_wake, &one, sizeof(one)) < 0) {
-		/* the worker's next wakeup sends them */
-	}
-	return ok;
-}
-
-bool driver_dynamic_delete(struct driver *d, const struct driver_dynamic *f)
-{
-	bool found = false;
-	pthread_rwlock_wrlock(&d->lock);
-	for (size_t i = 0; i < d->ndynamic && !found; i++)
-		if (dynamic_equal(&d->dynamic[i], f)) {
-			d->dynamic[i] = d->dynamic[--d->ndynamic];
-			found = true;
-		}
-	pthread_rwlock_unlock(&d->lock);
-	return found;
 }
 
 /* ---- IKE's share ---- */

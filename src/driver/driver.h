@@ -117,7 +117,7 @@ struct driver_dynamic {
 	uint8_t protocol;
 	uint16_t local_ports[2], remote_ports[2];
 };
-#define DRIVER_DYNAMIC_MAX 1024
+#define DRIVER_DYNAMIC_MAX 65536   /* a power of two: the array doubles up to it */
 bool driver_dynamic_add(struct driver *d, const struct driver_dynamic *f, char *err, size_t errlen);
 /* Whether the run-time filter f decides packet p going in direction dir
  * (what the driver asks before its SPD). */

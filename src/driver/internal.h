@@ -15,7 +15,8 @@
 #define DRV_BUF 4096            /* one packet buffer */
 #define DRV_HEAD 128            /* headroom: outer IP + ESP/AH headers, or a
                                  * synthesized IP header before a received payload */
-#define DRV_QUEUES 64           /* rules that may wait for an SA at once */
+#define DYN_BUCKETS 1024        /* run-time filters' hash buckets: a power of two */
+#define DRV_QUEUES 128          /* (rule, peer) pairs that may wait for an SA at once */
 /* The longest segment a worker reads or makes: room for ESP/AH around it. */
 #define DRV_SEG_ROOM (DRV_BUF - DRV_HEAD - IPSEC_TAILROOM)
 
@@ -51,6 +52,9 @@ void sa_index_remove(struct sa_index *ix, struct child_sa *cs);
 /* The newest usable outbound SA of rule_id (or of any rule) that carries p. */
 struct child_sa *sa_index_find(const struct sa_index *ix, const struct spd_packet *p,
                                uint32_t rule_id, uint64_t now);
+/* FNV-1a of seed and an address (of its family's length): the buckets of
+ * the SA index and of the run-time filters. */
+uint32_t driver_hash(uint32_t seed, uint8_t family, const uint8_t *addr);
 /* Whether address a (of its family's length) is in net/len. */
 bool driver_in_prefix(const uint8_t *a, const uint8_t *net, unsigned len);
 /* Whether p is traffic of cs: its negotiated selectors, or its prefixes. */
@@ -94,8 +98,12 @@ struct driver {
 
 	pthread_rwlock_t lock;      /* SPD, SAD, child SAs, counters */
 	struct spd *spd;
-	struct driver_dynamic *dynamic;   /* DRIVER_DYNAMIC_MAX, ndynamic in use */
-	size_t ndynamic;
+	/* The run-time filters (dynamic.c): ndynamic of dyn_cap in use, chained
+	 * by their remote host's bucket; dyn_head[DYN_BUCKETS]: the wider ones. */
+	struct driver_dynamic *dynamic;
+	size_t ndynamic, dyn_cap;
+	int32_t *dyn_next;
+	int32_t dyn_head[DYN_BUCKETS + 1];
 	struct sad *sad;
 	struct child_sa *children;
 	struct child_sa **children_tail;   /* the last next field (standby SAs go there) */
@@ -108,10 +116,13 @@ struct driver {
 	struct worker_stats tx_stats, rx_stats;
 	uint64_t sad_drops_retired[DROP_COUNT];
 
-	/* Outbound worker's queue of packets waiting for an SA. */
+	/* Outbound worker's queues of packets waiting for an SA: one per rule
+	 * and peer (worker.c, pend_peer). */
 	struct {
 		bool used;
 		uint32_t rule_id;
+		uint8_t family;          /* 0: a tunnel rule's (no peer address) */
+		uint8_t peer[16];
 		unsigned n;
 		uint64_t since_ms;
 	} pend[DRV_QUEUES];
@@ -124,6 +135,13 @@ int tun_open(const char *name, unsigned mtu, char *err, size_t errlen);
 bool driver_lookup(const struct driver *d, const struct spd_packet *p, enum spd_dir dir,
                    struct spd_match *m);
 uint64_t driver_now_ms(void);
+
+/* The run-time filters (dynamic.c): the one that decides p, if any (a
+ * lock held), and the index's set-up and release. */
+const struct driver_dynamic *dynamic_find(const struct driver *d, const struct spd_packet *p,
+                                          enum spd_dir dir);
+void dynamic_init(struct driver *d);
+void dynamic_free(struct driver *d);
 
 /* The workers (worker.c). */
 void *driver_tx_main(void *arg);

@@ -57,16 +57,20 @@ static bool single_host(const struct child_sa *cs, struct sa_address *host)
 	return true;
 }
 
-static size_t bucket_of(uint32_t rule_id, uint8_t family, const uint8_t *addr)
+uint32_t driver_hash(uint32_t seed, uint8_t family, const uint8_t *addr)
 {
-	/* FNV-1a over the rule and the address: cheap, and spreads the
-	 * neighbouring addresses of one subnet. */
+	/* FNV-1a: cheap, and spreads the neighbouring addresses of a subnet. */
 	uint32_t h = 2166136261u;
 	for (int i = 0; i < 4; i++)
-		h = (h ^ (uint8_t)(rule_id >> (8 * i))) * 16777619u;
+		h = (h ^ (uint8_t)(seed >> (8 * i))) * 16777619u;
 	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
 		h = (h ^ addr[i]) * 16777619u;
-	return h & (SA_INDEX_BUCKETS - 1);
+	return h;
+}
+
+static size_t bucket_of(uint32_t rule_id, uint8_t family, const uint8_t *addr)
+{
+	return driver_hash(rule_id, family, addr) & (SA_INDEX_BUCKETS - 1);
 }
 
 void sa_index_init(struct sa_index *ix)

@@ -203,11 +203,26 @@ static void tx_protected(struct tx *t, struct child_sa *cs, struct pkt *pk, uint
 	          sa->dst.bytes, 0, &t->st->send_errors);
 }
 
-static int pend_find(struct driver *d, uint32_t rule_id, bool create, uint64_t now_ms)
+/* The queue of (rule, peer): the packet's destination for a transport-mode
+ * rule, nothing for a tunnel rule (its one endpoint is the peer). A queue
+ * per peer, so that each new peer starts its own negotiation at once and
+ * one peer's packets never wait behind another's. */
+static void pend_peer(const struct spd_match *m, const struct spd_packet *p, uint8_t *family,
+                      uint8_t peer[16])
+{
+	memset(peer, 0, 16);
+	*family = m->tunnel ? 0 : p->family;
+	if (!m->tunnel)
+		memcpy(peer, p->dst, p->family == AF_INET ? 4 : 16);
+}
+
+static int pend_find(struct driver *d, uint32_t rule_id, uint8_t family, const uint8_t *peer,
+                     bool create, uint64_t now_ms)
 {
 	int free_slot = -1;
 	for (int i = 0; i < DRV_QUEUES; i++) {
-		if (d->pend[i].used && d->pend[i].rule_id == rule_id)
+		if (d->pend[i].used && d->pend[i].rule_id == rule_id &&
+		    d->pend[i].family == family && !memcmp(d->pend[i].peer, peer, 16))
 			return i;
 		if (!d->pend[i].used && free_slot < 0)
 			free_slot = i;
@@ -216,6 +231,8 @@ static int pend_find(struct driver *d, uint32_t rule_id, bool create, uint64_t n
 		return -1;
 	d->pend[free_slot].used = true;
 	d->pend[free_slot].rule_id = rule_id;
+	d->pend[free_slot].family = family;
+	memcpy(d->pend[free_slot].peer, peer, 16);
 	d->pend[free_slot].n = 0;
 	d->pend[free_slot].since_ms = now_ms;
 	return free_slot;
@@ -226,17 +243,19 @@ static uint8_t *pend_slot(struct driver *d, int q, unsigned i)
 	return d->pend_buf + ((size_t)q * d->cfg.queue_len + i) * DRV_BUF;
 }
 
-/* Holds a Negotiate packet until an SA for its rule exists (IKE's acquire
- * will start here), or drops it with a counter. */
-static void tx_hold(struct tx *t, uint32_t rule_id, const struct spd_packet *p,
+/* Holds a Negotiate packet until an SA for its rule and peer exists (IKE's
+ * acquire will start here), or drops it with a counter. */
+static void tx_hold(struct tx *t, const struct spd_match *m, const struct spd_packet *p,
                     const uint8_t *data, size_t len, uint64_t now_ms)
 {
 	struct driver *d = t->d;
-	bool fresh = pend_find(d, rule_id, false, now_ms) < 0;
-	int q = pend_find(d, rule_id, true, now_ms);
+	uint8_t family, peer[16];
+	pend_peer(m, p, &family, peer);
+	bool fresh = pend_find(d, m->rule_id, family, peer, false, now_ms) < 0;
+	int q = pend_find(d, m->rule_id, family, peer, true, now_ms);
 	if (fresh && q >= 0) {
-		/* The first packet of the rule's queue asks IKE for an SA. */
-		struct driver_acquire a = { .rule_id = rule_id, .pkt = *p };
+		/* The first packet of the queue asks IKE for an SA. */
+		struct driver_acquire a = { .rule_id = m->rule_id, .pkt = *p };
 		if (write(d->acquire[1], &a, sizeof(a)) != (ssize_t)sizeof(a)) {
 			/* the agent is behind: the next queue asks again */
 		}
@@ -286,7 +305,7 @@ static bool tx_packet(struct tx *t, uint8_t *buf, size_t len, bool held, uint64_
 	struct child_sa *cs = sa_index_find(d->outbound, &p, m.rule_id, now_ms / 1000);
 	if (!cs) {
 		if (!held)
-			tx_hold(t, m.rule_id, &p, data, len, now_ms);
+			tx_hold(t, &m, &p, data, len, now_ms);
 		return false;
 	}
 	struct pkt pk = { .buf = buf, .cap = DRV_BUF, .off = DRV_HEAD, .len = len };
