@@ -52,9 +52,14 @@
  *          from port 4500 (answer_sealed()).
  *        1 REQUEST [opts][exchange][first][length:16][chain]: a sealed
  *          request of the harness (CREATE_CHILD_SA, INFORMATIONAL, ...)
- *          with, by bit 3, a valid prefix: a rekey of the newest Child SA
- *          (REKEY_SA, proposal, nonce, KE with PFS, selectors) or a
- *          Delete of it (bit 4: of the IKE SA) (request_sealed()).
+ *          on the SA of the engine's last request (bit 5: on the SA the
+ *          harness keyed last) with, by bit 3, a valid prefix: a rekey of
+ *          the newest Child SA (REKEY_SA, proposal, nonce, KE with PFS,
+ *          selectors), or (bit 4) of the IKE SA -- the harness derives the
+ *          new SA's keys from the engine's answer and is its original
+ *          initiator -- or a Delete of the Child SA (bit 4: of the IKE
+ *          SA); bit 0 the wrong message ID, 1 the ICV broken, 2 as
+ *          fragments, 6 port 4500, 7 twice (request_sealed()).
  *        2 TICK [step]: the clock advances by tick_steps[step % 8].
  *        3 RAW: a datagram as in mode 0.
  *        4 ENGINE [sub]: an acquire for the other rule (a second IKE SA),
@@ -66,7 +71,10 @@
  *   - every datagram the engine sends decodes, goes from its address
  *     (port 500 or 4500) to the peer's, is at most 8192 octets;
  *   - mode 1: every message the engine sends on an IKE SA the harness
- *     keyed carries the Initiator flag (the engine started them all), and
+ *     keyed carries the Initiator flag exactly when the engine is that
+ *     SA's original initiator (RFC 7296 §3.1: not after a rekey by the
+ *     harness), an IKE SA rekey it accepts has a new non-zero SPI, a KE
+ *     of the chosen group and a nonce, and the message
  *     verifies and decrypts with the harness's keys (SK or SKF) into inner
  *     payloads that decode; an AEAD IV is never used for two messages;
  *   - each Child SA installed has an inbound SPI >= 256, keys of its
@@ -181,10 +189,11 @@ static uint8_t scratch_buf[MSG_MAX + 64];
 
 struct hsa {
 	bool used;
+	bool we_init;                 /* the harness is its original initiator (its IKE SA rekey) */
 	uint64_t spi_i, spi_r;
 	struct ike_suite suite;
 	struct ike_sa_keys keys;
-	struct ike_sk_key seal, open; /* SK_er/SK_ar, SK_ei/SK_ai: the harness responds */
+	struct ike_sk_key seal, open; /* SK_er/SK_ar, SK_ei/SK_ai (reversed when we_init) */
 	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
 	size_t ni_len, nr_len;
 	uint8_t init_r[MSG_MAX];      /* our IKE_SA_INIT answer (the AUTH signs it) */
@@ -197,6 +206,12 @@ struct hsa {
 	uint8_t req_first;
 	uint8_t req_inner[MSG_MAX];
 	size_t req_inner_len;
+	/* The engine's last response on it (to a rekey of the harness). */
+	bool resp_valid;
+	uint32_t resp_mid;
+	uint8_t resp_first;
+	uint8_t resp_inner[MSG_MAX];
+	size_t resp_inner_len;
 	struct ike_frag_reasm reasm;  /* the engine's fragments */
 	struct { uint8_t iv[8]; uint64_t h; } ivs[IV_LOG];
 	size_t nivs;
@@ -205,6 +220,7 @@ struct hsa {
 static struct hsa hsas[MAX_HSA];
 static size_t nhsa;
 static struct hsa *cur;               /* the SA the engine last sent a request on */
+static struct hsa *newest;            /* the SA the harness keyed last */
 
 /* The harness's last datagram, for a byte-identical resend. */
 static uint8_t last_sent[MSG_MAX + 1024];
@@ -245,6 +261,7 @@ static struct hsa *hsa_new(const struct hsa *keep)
 	}
 	if (s == cur)
 		cur = NULL;
+	newest = s;
 	memset(s, 0, offsetof(struct hsa, reasm));
 	ike_frag_init(&s->reasm);
 	s->nivs = 0;
@@ -253,11 +270,15 @@ static struct hsa *hsa_new(const struct hsa *keep)
 
 static bool hsa_key(struct hsa *s, const char **why)
 {
-	if (!ike_sk_key_init(&s->seal, s->suite.enc, s->keys.er.octets, s->keys.er.len,
-	                     s->suite.integ, s->keys.ar.octets, s->keys.ar.len, true, false, why))
+	const struct ike_key *se = s->we_init ? &s->keys.ei : &s->keys.er,
+	                     *sa = s->we_init ? &s->keys.ai : &s->keys.ar,
+	                     *oe = s->we_init ? &s->keys.er : &s->keys.ei,
+	                     *oa = s->we_init ? &s->keys.ar : &s->keys.ai;
+	if (!ike_sk_key_init(&s->seal, s->suite.enc, se->octets, se->len, s->suite.integ,
+	                     sa->octets, sa->len, true, false, why))
 		return false;
-	if (!ike_sk_key_init(&s->open, s->suite.enc, s->keys.ei.octets, s->keys.ei.len,
-	                     s->suite.integ, s->keys.ai.octets, s->keys.ai.len, false, false, why)) {
+	if (!ike_sk_key_init(&s->open, s->suite.enc, oe->octets, oe->len, s->suite.integ,
+	                     oa->octets, oa->len, false, false, why)) {
 		ike_sk_key_free(&s->seal);
 		return false;
 	}
@@ -269,8 +290,8 @@ static bool hsa_key(struct hsa *s, const char **why)
  * decrypt with the harness's keys, and a request is kept for the answer. */
 static void hsa_check(struct hsa *s, const uint8_t *msg, size_t len)
 {
-	if (!(scratch_m.hdr.flags & IKE_FLAG_INITIATOR))
-		fail("the engine's message on an IKE SA it started lacks the Initiator flag");
+	if (!(scratch_m.hdr.flags & IKE_FLAG_INITIATOR) != s->we_init)
+		fail("the engine's message has the Initiator flag of the wrong side (RFC 7296 §3.1)");
 	uint8_t *buf = malloc(len);
 	if (!buf)
 		return;
@@ -331,6 +352,13 @@ static void hsa_check(struct hsa *s, const uint8_t *msg, size_t len)
 			memcpy(s->req_inner, inner, inner_len);
 			s->req_inner_len = inner_len;
 			cur = s;
+		}
+		if ((m.hdr.flags & IKE_FLAG_RESPONSE) && inner_len <= sizeof(s->resp_inner)) {
+			s->resp_valid = true;
+			s->resp_mid = m.hdr.message_id;
+			s->resp_first = first;
+			memcpy(s->resp_inner, inner, inner_len);
+			s->resp_inner_len = inner_len;
 		}
 		if ((m.hdr.flags & IKE_FLAG_RESPONSE) && m.hdr.message_id == s->next_mid)
 			s->next_mid++;
@@ -550,7 +578,7 @@ static void world_begin(uint8_t flags)
 	rng_reset();
 	memset(&elast, 0, sizeof(elast));
 	nhsa = 0;
-	cur = NULL;
+	cur = newest = NULL;
 	last_sent_len = 0;
 	memset(&eng, 0, sizeof(eng));
 	eng.me.family = eng.peer.family = AF_INET;
@@ -1120,7 +1148,8 @@ static void answer_sealed(struct hsa *s, uint8_t opts, uint8_t first, const uint
 	}
 	uint32_t mid = s->req_mid + (opts & 0x10 ? 1 : 0);
 	uint16_t port = opts & 0x80 ? IKE_NATT_PORT : elast.req_remote.port;
-	seal_send(s, s->req_exch, IKE_FLAG_RESPONSE, mid, w.first, plain, w.len, opts & 8,
+	uint8_t flags = IKE_FLAG_RESPONSE | (s->we_init ? IKE_FLAG_INITIATOR : 0);
+	seal_send(s, s->req_exch, flags, mid, w.first, plain, w.len, opts & 8,
 	          opts & 0x20, opts & 0x40, port, now);
 }
 
@@ -1129,16 +1158,112 @@ static void answer_sealed(struct hsa *s, uint8_t opts, uint8_t first, const uint
  * valid prefix for the exchange (see the header). The flags carry no I:
  * the engine started the SA.
  */
+/*
+ * The harness rekeys the IKE SA s (RFC 7296 §1.3.2): a proposal of
+ * HARNESS_MM[pick] with its new SPI, a nonce and a KE into w; *dh keeps
+ * the key pair for rekey_finish(). False if it cannot.
+ */
+static bool rekey_request(struct ike_writer *w, uint8_t pick, struct dh *dh, uint64_t *spi,
+                          uint8_t ni[32])
+{
+	struct ike_proposal p = harness_ike[pick & 3].prop[0];
+	uint16_t group = 0;
+	for (size_t k = 0; k < p.count; k++)
+		if (p.xf[k].type == IKE_XF_DH)
+			group = p.xf[k].id;
+	const char *why = NULL;
+	if (!dh_init(dh, group, false, &why))
+		return false;
+	uint8_t pub[DH_MAX_PUBLIC];
+	size_t publen = dh_public_len(group);
+	if (publen > sizeof(pub) || !dh_public(dh, pub, publen)) {
+		dh_free(dh);
+		return false;
+	}
+	do
+		rng_fill((uint8_t *)spi, sizeof(*spi));
+	while (!*spi);
+	p.spi_size = 8;
+	put64(p.spi, *spi);
+	rng_fill(ni, 32);
+	ike_put_sa(w, &p, 1);
+	ike_put_nonce(w, ni, 32);
+	ike_put_ke(w, &(struct ike_ke){ .group = group, .data = pub, .len = publen });
+	return true;
+}
+
+/* The engine's answer (mid) to the harness's IKE SA rekey of s: the new
+ * SA's keys, the harness its original initiator. */
+static void rekey_finish(struct hsa *s, uint32_t mid, uint8_t pick, struct dh *dh, uint64_t spi_i,
+                         const uint8_t ni[32])
+{
+	static struct ike_message m;
+	static struct ike_sa theirs;
+	static uint8_t buf[MSG_MAX];
+	if (!s->resp_valid || s->resp_mid != mid)
+		return;
+	memcpy(buf, s->resp_inner, s->resp_inner_len);
+	memset(&m, 0, sizeof(m));
+	if (ike_decode_inner(buf, s->resp_inner_len, s->resp_first, &m, NULL) != IKE_DECODE_OK ||
+	    !get_sa(&m, &theirs))
+		return;   /* refused: an error notification */
+	const struct ike_payload *pke = ike_find(&m, IKE_PL_KE), *pn = ike_find(&m, IKE_PL_NONCE);
+	struct ike_ke ke;
+	struct ike_data nr;
+	struct ike_choice c;
+	struct ike_suite suite;
+	char reason[128];
+	if (!pke || !pn || !ike_decode_ke(pke, &ke, NULL) || !ike_decode_nonce(pn, &nr, NULL))
+		fail("the engine accepted an IKE SA rekey without KE or Nonce");
+	if (theirs.count != 1 || theirs.prop[0].spi_size != 8 || !be64(theirs.prop[0].spi))
+		fail("the engine accepted an IKE SA rekey with no new SPI of its own");
+	if (!ike_select(&harness_ike[pick & 3], &theirs, &c, reason, sizeof(reason)) ||
+	    !ike_suite_of(&c, &suite))
+		fail("the engine answered an IKE SA rekey with a proposal we did not make");
+	uint8_t secret[IKE_SECRET_MAX];
+	size_t slen = sizeof(secret);
+	const char *why = NULL;
+	if (ke.group != c.dh || !dh_derive(dh, ke.data, ke.len, secret, &slen, &why))
+		fail("the engine's rekey KE does not derive");
+	struct hsa *ns = hsa_new(s);
+	ns->we_init = true;
+	ns->spi_i = spi_i;
+	ns->spi_r = be64(theirs.prop[0].spi);
+	ns->suite = suite;
+	memcpy(ns->ni, ni, 32);
+	ns->ni_len = 32;
+	memcpy(ns->nr, nr.data, nr.len);
+	ns->nr_len = nr.len;
+	uint8_t si[8], sr[8];
+	put64(si, ns->spi_i);
+	put64(sr, ns->spi_r);
+	struct ike_nonces n = { ns->ni, ns->nr, ns->ni_len, ns->nr_len };
+	if (!ike_sa_keys_rekey(&ns->keys, &s->keys, &suite, &n, secret, slen, si, sr, false, &why) ||
+	    !hsa_key(ns, &why))
+		fail(why ? why : "the harness cannot key the rekeyed IKE SA");
+	crypto_wipe(secret, sizeof(secret));
+}
+
+/*
+ * REQUEST: a sealed request of the harness on the current SA (bit 5: on
+ * the one it keyed last); with bit 3 a valid prefix for the exchange (see
+ * the header; CREATE_CHILD_SA with bit 4: the harness rekeys the IKE SA,
+ * suite HARNESS_MM[first % 4], and goes on over the new SA).
+ */
 static void request_sealed(uint8_t opts, uint8_t exch, uint8_t first, const uint8_t *chain,
                            size_t clen, uint64_t now)
 {
-	struct hsa *s = cur;
+	struct hsa *s = opts & 0x20 ? newest : cur;
 	if (!s || !s->used)
 		return;
 	static uint8_t plain[MSG_MAX];
 	struct ike_writer w;
 	ike_writer_init(&w, plain, sizeof(plain));
 	const struct install *ch = newest_child();
+	struct dh rk_dh;
+	bool rk = false;
+	uint64_t rk_spi = 0;
+	uint8_t rk_ni[32];
 	if ((opts & 8) && exch == IKE_INFORMATIONAL) {
 		uint8_t spi[4];
 		if (opts & 0x10 || !ch) {
@@ -1148,6 +1273,8 @@ static void request_sealed(uint8_t opts, uint8_t exch, uint8_t first, const uint
 			put32(spi, ch->out);
 			ike_put_delete(&w, &(struct ike_delete){ IKE_PROTO_ESP, 4, 1, spi });
 		}
+	} else if ((opts & 0x18) == 0x18 && exch == IKE_CREATE_CHILD_SA) {
+		rk = rekey_request(&w, first, &rk_dh, &rk_spi, rk_ni);
 	} else if ((opts & 8) && exch == IKE_CREATE_CHILD_SA && ch) {
 		uint8_t old[4];
 		put32(old, ch->out);
@@ -1188,14 +1315,22 @@ static void request_sealed(uint8_t opts, uint8_t exch, uint8_t first, const uint
 		if (ch->rule == RULE_T)
 			notify(&w, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
 	}
-	if (!finish_with(&w, first, chain, clen))
+	if (!finish_with(&w, first, chain, clen)) {
+		if (rk)
+			dh_free(&rk_dh);
 		return;
+	}
 	uint32_t mid = s->next_mid + (opts & 1);
-	uint8_t flags = opts & 0x20 ? IKE_FLAG_INITIATOR : 0;
+	uint8_t flags = s->we_init ? IKE_FLAG_INITIATOR : 0;
+	s->resp_valid = false;
 	seal_send(s, exch, flags, mid, w.first, plain, w.len, opts & 2, opts & 4, opts & 0x80,
 	          opts & 0x40 ? IKE_NATT_PORT : elast.req_remote.port ? elast.req_remote.port
 	                                                               : IKE_PORT,
 	          now);
+	if (rk) {
+		rekey_finish(s, mid, first, &rk_dh, rk_spi, rk_ni);
+		dh_free(&rk_dh);
+	}
 }
 
 static void answer_op(struct in *in, uint64_t now)
@@ -1548,6 +1683,36 @@ static void write_seeds(void)
 		sb_answer(s, 0, 0, NULL, 0);
 		sb_u8(s, 5);                   /* our last again */
 		seed_write("sealed-expiry-delete", s->b, s->n);
+
+		/* The harness rekeys the IKE SA, deletes the old one, rekeys the
+		 * Child SA over the new one; then the engine rekeys the new IKE
+		 * SA, whose original initiator it is not. */
+		s->n = 0;
+		sb_u8(s, 1);
+		sb_answer(s, 0, 0, NULL, 0);
+		sb_answer(s, 0x03, 0, NULL, 0);
+		sb_request(s, 0x18, IKE_CREATE_CHILD_SA, 0, NULL, 0);
+		sb_request(s, 0x18, IKE_INFORMATIONAL, 0, NULL, 0);
+		sb_request(s, 0x28, IKE_CREATE_CHILD_SA, 0, NULL, 0);
+		sb_request(s, 0x20, IKE_INFORMATIONAL, 0, NULL, 0);
+		sb_tick(s, 6);
+		sb_answer(s, 0x02, 0, NULL, 0);
+		sb_answer(s, 0x00, 0, NULL, 0);
+		sb_tick(s, 3);
+		sb_answer(s, 0x00, 0, NULL, 0);
+		seed_write("sealed-peer-ike-rekey", s->b, s->n);
+
+		/* Both rekey the IKE SA at once: the engine's is out (520 s) when
+		 * the harness's arrives, then the engine's is answered. */
+		s->n = 0;
+		sb_u8(s, 1);
+		sb_answer(s, 0, 0, NULL, 0);
+		sb_answer(s, 0x03, 0, NULL, 0);
+		sb_tick(s, 6);
+		sb_request(s, 0x18, IKE_CREATE_CHILD_SA, 0, NULL, 0);
+		sb_answer(s, 0x02, 0, NULL, 0);
+		sb_answer(s, 0x00, 0, NULL, 0);
+		seed_write("sealed-ike-rekey-collision", s->b, s->n);
 	}
 	/* Mode 0: an IKE_SA_INIT answer (the engine's SPI patched in) with a
 	 * KE for group 31 (the engine keys the SA from it and sends IKE_AUTH),
