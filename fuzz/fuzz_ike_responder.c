@@ -11,7 +11,8 @@
  * checks after 10 s. The peer is 192.0.2.1. Randomness is deterministic
  * and reset for every input: the host's random callback and OpenSSL's
  * (RAND_set_rand_method, so that the Diffie-Hellman key pairs OpenSSL
- * generates and the CBC IVs are the same from run to run too).
+ * generates and the CBC IVs are the same from run to run too; shared with
+ * fuzz_ike_initiator in fuzz_ike_common.c).
  *
  * The responder's Child SAs live 300 s and its IKE SAs 600 s, so that the
  * clock reaches its own CREATE_CHILD_SA rekeys (at 92% of the lifetime).
@@ -99,8 +100,8 @@
 #include <sys/stat.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
+#include "fuzz_ike_common.h"
 #include "ike/ike.h"
 #include "ike/keys.h"
 #include "ike/message.h"
@@ -135,123 +136,6 @@ __attribute__((noreturn)) static void fail(const char *what)
 }
 
 static bool verbose;
-
-/* ---- deterministic randomness ------------------------------------------ */
-
-static uint64_t rng_state;
-
-static void rng_reset(void)
-{
-	rng_state = 0x5ec901f022ull;
-}
-
-static void rng_fill(uint8_t *out, size_t len)
-{
-	while (len) {
-		uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		size_t n = len < 8 ? len : 8;
-		memcpy(out, &z, n);
-		out += n;
-		len -= n;
-	}
-}
-
-static bool host_random(void *ctx, uint8_t *out, size_t len)
-{
-	(void)ctx;
-	rng_fill(out, len);
-	return true;
-}
-
-static int ossl_bytes(unsigned char *buf, int num)
-{
-	if (num > 0)
-		rng_fill(buf, (size_t)num);
-	return 1;
-}
-
-static int ossl_seed(const void *buf, int num)
-{
-	(void)buf;
-	(void)num;
-	return 1;
-}
-
-static int ossl_add(const void *buf, int num, double entropy)
-{
-	(void)buf;
-	(void)num;
-	(void)entropy;
-	return 1;
-}
-
-static void ossl_cleanup(void)
-{
-}
-
-static int ossl_status(void)
-{
-	return 1;
-}
-
-static RAND_METHOD det_rand = { ossl_seed, ossl_bytes, ossl_cleanup, ossl_add, ossl_bytes,
-                                ossl_status };
-
-/* ---- input reader ------------------------------------------------------- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct in *in)
-{
-	uint16_t hi = get8(in);
-	return (uint16_t)(hi << 8 | get8(in));
-}
-
-/* Up to want octets (fewer at the end of the input). */
-static size_t take(struct in *in, size_t want, const uint8_t **out)
-{
-	size_t n = want < in->n ? want : in->n;
-	*out = in->p;
-	in->p += n;
-	in->n -= n;
-	return n;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
 
 /* ---- the two sides ------------------------------------------------------ */
 
@@ -1880,12 +1764,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	verbose = getenv("FUZZ_IKE_VERBOSE") != NULL;
 	lax_resend = getenv("FUZZ_IKE_LAX_RESEND") != NULL;
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wdeprecated-declarations"
 	/* Deterministic OpenSSL randomness: this process is a fuzzer only. */
-	if (RAND_set_rand_method(&det_rand) != 1)
-		fail("RAND_set_rand_method failed");
-#pragma clang diagnostic pop
+	fuzz_ike_deterministic_openssl();
 	devnull = fopen("/dev/null", "w");
 	if (!devnull)
 		fail("cannot open /dev/null");

@@ -21,7 +21,7 @@ build="$root/build-fuzz"
 secs=${1:-60}
 targets=${FUZZ_TARGETS:-"fuzz_netsh_line fuzz_import fuzz_secmethod fuzz_esp_input fuzz_control
 	fuzz_classify fuzz_dynamic_line fuzz_ike_message fuzz_cert_import fuzz_ike_frag fuzz_ike_responder
-	fuzz_metrics_http fuzz_monitor_json fuzz_nft_counters"}
+	fuzz_ike_initiator fuzz_metrics_http fuzz_monitor_json fuzz_nft_counters"}
 
 case $secs in
 	''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;

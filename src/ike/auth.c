@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "ike/sa.h"
+#include "ike/ts.h"
 
 static void put_ts_pair(struct ike_writer *w, const struct ike_ts *tsi, const struct ike_ts *tsr)
 {
@@ -133,6 +134,16 @@ static void auth_child_response(struct ike_engine *e, struct ike_ikesa *sa,
 	     (uint32_t)theirs->prop[0].spi[2] << 8 | theirs->prop[0].spi[3]) < 256 ||
 	    !sa->child_offer || !ike_select(sa->child_offer, theirs, &c, why, sizeof(why))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "the responder chose a Child SA proposal we did not make");
+		goto out;
+	}
+	/* §2.9: the responder may narrow our selectors, never widen them --
+	 * the SA would carry (and accept) traffic the rule does not cover.
+	 * What we offered is what auth_start() computed from the same SA. */
+	struct ike_ts offered[2];
+	child_ts_initiator(sa, r, &sa->trigger, &offered[0], &offered[1]);
+	if (!ike_ts_subset(&ts[0], &offered[0]) || !ike_ts_subset(&ts[1], &offered[1])) {
+		ike_fail(e, sa, NULL, STEP_CHILD,
+		         "the responder's traffic selectors are not within the ones we proposed");
 		goto out;
 	}
 	bool transport = ike_find_notify(m, IKE_N_USE_TRANSPORT_MODE, NULL);

@@ -22,6 +22,7 @@
 #include <syslog.h>
 
 #include "ike/sa.h"
+#include "ike/ts.h"
 
 #define RETRY_MS 2000             /* after a refused rekey */
 
@@ -133,6 +134,8 @@ static void child_rekey_start(struct ike_engine *e, struct ike_ikesa *sa, struct
 		ike_put_dh(&w, &p->dh, p->dh_group);
 	struct ike_ts tsi = { .count = 1, .sel = { old->local } };
 	struct ike_ts tsr = { .count = 1, .sel = { old->remote } };
+	p->ts_i = old->local;
+	p->ts_r = old->remote;
 	ike_put_ts(&w, IKE_PL_TSI, &tsi);
 	ike_put_ts(&w, IKE_PL_TSR, &tsr);
 	if (!old->tunnel)
@@ -188,6 +191,17 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 	    (c.dh && !dh_secret(&p->dh, m, p->dh_group, secret, &slen, &why))) {
 		ike_fail(e, sa, NULL, STEP_CHILD, "rekey of Child SA %08x: a bad answer (%s)",
 		         p->old_spi_in, why ? why : "a proposal we did not make");
+		sa->retry_at_ms = e->now_ms + RETRY_MS;
+		goto out;
+	}
+	/* §2.9: within what we proposed (the old pair's selectors), or the
+	 * new SA would carry traffic the old one never did. */
+	struct ike_ts offered_i = { .count = 1, .sel = { p->ts_i } };
+	struct ike_ts offered_r = { .count = 1, .sel = { p->ts_r } };
+	if (!ike_ts_subset(&ts[0], &offered_i) || !ike_ts_subset(&ts[1], &offered_r)) {
+		ike_fail(e, sa, NULL, STEP_CHILD,
+		         "rekey of Child SA %08x: the responder's traffic selectors are not within ours",
+		         p->old_spi_in);
 		sa->retry_at_ms = e->now_ms + RETRY_MS;
 		goto out;
 	}

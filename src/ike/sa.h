@@ -72,6 +72,8 @@ struct ike_pending {
 	uint32_t rule_id;             /* ... its rule and mode */
 	bool tunnel;
 	uint32_t new_spi;             /* child rekey: our inbound SPI of the new one */
+	struct ike_ts_sel ts_i, ts_r; /* child rekey: the selectors we proposed (the answer
+	                               * must lie within them, §2.9) */
 	/* The peer rekeyed the same Child SA meanwhile (RFC 7296 §2.8.1): the
 	 * lower nonce of its exchange. */
 	bool collided;

@@ -60,6 +60,29 @@ bool ike_ts_contains(const struct ike_ts_sel *s, const uint8_t *addr, uint8_t pr
 	       memcmp(addr, s->end, n) <= 0;
 }
 
+/* a inside b: same family, b's protocol (unless any), ports and addresses. */
+static bool sel_within(const struct ike_ts_sel *a, const struct ike_ts_sel *b)
+{
+	size_t n = addr_len(a->type);
+	return a->type == b->type && (!b->protocol || a->protocol == b->protocol) &&
+	       a->start_port >= b->start_port && a->end_port <= b->end_port &&
+	       memcmp(a->start, b->start, n) >= 0 && memcmp(a->end, b->end, n) <= 0;
+}
+
+bool ike_ts_subset(const struct ike_ts *answer, const struct ike_ts *offered)
+{
+	if (!answer->count)
+		return false;
+	for (size_t i = 0; i < answer->count; i++) {
+		bool inside = false;
+		for (size_t k = 0; k < offered->count && !inside; k++)
+			inside = sel_within(&answer->sel[i], &offered->sel[k]);
+		if (!inside)
+			return false;
+	}
+	return true;
+}
+
 static void describe(const struct ike_ts_sel *s, char *buf, size_t len)
 {
 	char a[64], b[64];

@@ -24,6 +24,13 @@ bool ike_ts_intersect(const struct ike_ts_sel *a, const struct ike_ts_sel *b,
 bool ike_ts_contains(const struct ike_ts_sel *s, const uint8_t *addr, uint8_t protocol,
                      uint16_t port);
 
+/*
+ * Initiator: whether every selector of the responder's answer lies inside
+ * one of those we offered (RFC 7296 §2.9: a responder may narrow, never
+ * widen). False for an empty answer.
+ */
+bool ike_ts_subset(const struct ike_ts *answer, const struct ike_ts *offered);
+
 /* One Child SA's selectors as the policy allows them: the initiator's
  * side (TSi) and the responder's (TSr) of one filter. */
 struct ike_ts_pair {

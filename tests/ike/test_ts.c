@@ -107,12 +107,40 @@ static void test_narrow(void **state)
 	                         "ports 0-65535");
 }
 
+/* The initiator's check of a responder's answer (RFC 7296 §2.9): narrowed
+ * is fine, widened is not (fuzz/crashes/fuzz_ike_initiator-ts-widened-*:
+ * 0.0.0.0/0 both ways answered to a transport-mode host pair was
+ * installed as is). */
+static void test_subset(void **state)
+{
+	(void)state;
+	struct ike_ts offered = { 2, { sel("198.51.100.0", 24, 0, 0), sel("192.0.2.1", 32, 6, 0) } };
+	struct ike_ts same = { 1, { sel("198.51.100.0", 24, 0, 0) } };
+	assert_true(ike_ts_subset(&same, &offered));
+	struct ike_ts narrowed = { 2, { sel("198.51.100.64", 26, 17, 53), sel("192.0.2.1", 32, 6, 443) } };
+	assert_true(ike_ts_subset(&narrowed, &offered));
+	struct ike_ts wide = { 1, { sel("0.0.0.0", 0, 0, 0) } };
+	assert_false(ike_ts_subset(&wide, &offered));                 /* widened */
+	struct ike_ts one_out = { 2, { sel("198.51.100.1", 32, 0, 0), sel("203.0.113.1", 32, 0, 0) } };
+	assert_false(ike_ts_subset(&one_out, &offered));              /* every one must be inside */
+	struct ike_ts any_proto = { 1, { sel("192.0.2.1", 32, 0, 0) } };
+	assert_false(ike_ts_subset(&any_proto, &offered));            /* TCP only was offered */
+	struct ike_ts ports = { 1, { sel("192.0.2.1", 32, 6, 443) } };
+	ports.sel[0].end_port = 0xffff;
+	assert_true(ike_ts_subset(&ports, &offered));
+	struct ike_ts v6 = { 1, { sel("::", 128, 0, 0) } };
+	assert_false(ike_ts_subset(&v6, &offered));                   /* another family */
+	struct ike_ts none = { 0 };
+	assert_false(ike_ts_subset(&none, &offered));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_prefix),
 		cmocka_unit_test(test_intersect),
 		cmocka_unit_test(test_narrow),
+		cmocka_unit_test(test_subset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
