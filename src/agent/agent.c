@@ -1191,6 +1191,11 @@ int agent_run(const struct agent_options *o)
 	log_opts = o;
 	a.listen_fd = a.lock_fd = a.addr_fd = -1;
 	a.started_ms = mono_ms();
+	char perr[256];
+	if (!agent_drop_privileges(perr, sizeof(perr))) {
+		alog(LOG_LEVEL_ERROR, "%s", perr);
+		return 1;
+	}
 	const char *env = getenv("SECPOL_STORE");
 	a.store_path = o->store ? o->store : env && env[0] ? env : STORE_DEFAULT_PATH;
 	a.control_path = control_path(o->control);

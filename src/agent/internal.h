@@ -20,6 +20,10 @@ struct host_addrs {
 	struct ip_address *gateway;    /* default routes' next hops */
 	size_t ngateway;
 };
+/* Gives up every capability but CAP_NET_ADMIN, CAP_NET_RAW and
+ * CAP_NET_BIND_SERVICE, for good (privileges.c). Before any thread. */
+bool agent_drop_privileges(char *err, size_t errlen);
+
 bool host_addrs_read(struct host_addrs *h);
 void host_addrs_free(struct host_addrs *h);
 bool host_addrs_is_me(const struct host_addrs *h, const struct ip_address *a);

@@ -73,6 +73,25 @@ check "the policy table replaced the boot table" bash -c \
 check "the options win over the environment" bash -c \
 	"ip netns exec $A env SECPOL_CONTROL=/nonexistent '$SECPOL' --control '$DA/ctl' dynamic show stats"
 
+# ---- What it may still do: CAP_NET_ADMIN (bit 12), CAP_NET_RAW (13) and
+# CAP_NET_BIND_SERVICE (10), in every thread, for good (bounding set,
+# no_new_privs); nothing else of root's.
+caps_ok=1
+for st in /proc/"$PID"/task/*/status; do
+	for f in CapEff CapPrm CapBnd; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' "$st")
+		[ "$v" = 0000000000003400 ] || { caps_ok=0; echo "    $st: $f $v" >&2; }
+	done
+	for f in CapInh CapAmb; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' "$st")
+		[ "$v" = 0000000000000000 ] || { caps_ok=0; echo "    $st: $f $v" >&2; }
+	done
+	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$st")" = 1 ] || caps_ok=0
+done
+expect_eq "secpold keeps only NET_ADMIN, NET_RAW, NET_BIND_SERVICE, in every thread" "$caps_ok" 1
+expect_ge "... and it has threads to check (the data path's workers)" \
+	"$(ls /proc/"$PID"/task | wc -l)" 3
+
 # ---- One secpold per store.
 ip netns exec "$A" timeout 10 "$SECPOLD" --foreground --store "$DA/policy.db" \
 	--control "$DA/ctl2" --tun secpol1 --state-dir "$DA" 2>"$E2E_T/second" &
