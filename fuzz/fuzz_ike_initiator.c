@@ -91,16 +91,12 @@
  * fuzz_ike_initiator) to DIR and exits.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include <openssl/evp.h>
 
 #include "fuzz_ike_common.h"
 #include "ike/frag.h"
@@ -118,7 +114,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MSG_MAX 8192              /* the engine's IKE_MSG_MAX */
 #define MAX_OPS 48                /* operations per input */
-#define MAX_INSTALLS 32
 #define MAX_HSA 6                 /* IKE SAs the harness keeps keys for */
 #define RULE_T 7                  /* transport mode */
 #define RULE_U 8                  /* tunnel mode, PFS */
@@ -137,33 +132,17 @@ static const char *const HARNESS_MM[4] = { "AESGCM128-SHA256-31", "AES128-SHA256
                                            "AES256-SHA512-14", "AESGCM256-SHA384-19" };
 static const char HARNESS_QM[] = "ESP[AESGCM128] ESP[AES128,SHA256] ESP[AES256,SHA1] ESP[AESGCM256]";
 
-__attribute__((noreturn)) static void fail(const char *what)
-{
-	fprintf(stderr, "INVARIANT BROKEN: %s\n", what);
-	abort();
-}
-
-static bool verbose;
-static FILE *devnull;
-
 static struct mm_methods engine_mm, harness_mm[4];
 static struct qm_methods qm_t, qm_u, harness_qm;
 static struct ike_offer harness_ike[4];
 
 /* ---- the engine and what it did ----------------------------------------- */
 
-struct install {
-	uint32_t rule, in, out;
-	bool live;                    /* one of its halves is still there */
-	bool in_gone, out_gone;
-};
-
 static struct {
 	struct ike_engine *e;
 	struct ike_addr me, peer;     /* port 500 */
 	struct ike_rule rules[2];
-	struct install inst[MAX_INSTALLS];
-	size_t ninst;
+	struct installs inst;
 	bool refuse_install;
 } eng;
 
@@ -213,7 +192,7 @@ struct hsa {
 	uint8_t resp_inner[MSG_MAX];
 	size_t resp_inner_len;
 	struct ike_frag_reasm reasm;  /* the engine's fragments */
-	struct { uint8_t iv[8]; uint64_t h; } ivs[IV_LOG];
+	struct aead_iv ivs[IV_LOG];
 	size_t nivs;
 };
 
@@ -304,20 +283,9 @@ static void hsa_check(struct hsa *s, const uint8_t *msg, size_t len)
 		fail("the engine sent an IKE SA's message without SK or SKF");
 	const struct ike_payload *q = p ? p : f;
 	size_t iv_off = p ? 0 : 4;    /* SKF: Fragment Number, Total Fragments first */
-	if (s->suite.enc != ENC_NULL && crypto_enc_info(s->suite.enc)->aead && q->len >= iv_off + 8) {
-		uint64_t h = fnv(q->body + iv_off + 8, (size_t)(buf + len - (q->body + iv_off + 8)));
-		size_t k;
-		for (k = 0; k < s->nivs; k++)
-			if (memcmp(s->ivs[k].iv, q->body + iv_off, 8) == 0) {
-				if (s->ivs[k].h != h)
-					fail("the engine used an AEAD IV twice under one key");
-				break;
-			}
-		if (k == s->nivs && s->nivs < IV_LOG) {
-			memcpy(s->ivs[s->nivs].iv, q->body + iv_off, 8);
-			s->ivs[s->nivs++].h = h;
-		}
-	}
+	if (s->suite.enc != ENC_NULL && crypto_enc_info(s->suite.enc)->aead && q->len >= iv_off + 8 &&
+	    !aead_iv_unique(s->ivs, &s->nivs, IV_LOG, q->body + iv_off, buf + len))
+		fail("the engine used an AEAD IV twice under one key");
 	const char *why = NULL;
 	uint8_t *inner = NULL, first = 0;
 	size_t inner_len = 0;
@@ -367,12 +335,6 @@ static void hsa_check(struct hsa *s, const uint8_t *msg, size_t len)
 }
 
 /* ---- host callbacks ------------------------------------------------------ */
-
-static bool addr_same(const struct ike_addr *a, const struct ike_addr *b)
-{
-	return a->family == b->family &&
-	       memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
-}
 
 static void on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
                     const uint8_t *msg, size_t len)
@@ -453,24 +415,13 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 		snprintf(err, errlen, "the fuzz harness refuses this install");
 		return false;
 	}
-	if (c->in.sa.spi < 256)
-		fail("an inbound SPI below 256 installed");
-	if (!c->in.sa.inbound || c->out.sa.inbound)
-		fail("a Child SA install without one inbound and one outbound half");
+	install_check_halves(c);
 	if (c->rule_id != RULE_T && c->rule_id != RULE_U)
 		fail("a Child SA installed for a rule the policy does not have");
 	for (int d = 0; d < 2; d++) {
 		const struct child_sa_config *cc = d ? &c->out : &c->in;
-		const struct sa_config *sa = &cc->sa;
-		const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
-		size_t ml = sa->integ == MAC_NONE ? 0 : crypto_mac_info(sa->integ)->key_len;
-		if (sa->proto == SA_PROTO_ESP && sa->enc_key_len != ei->key_len + ei->salt_len)
-			fail("a Child SA's encryption key is not of its algorithm's length");
-		if (sa->auth_key_len != ml)
-			fail("a Child SA's integrity key is not of its algorithm's length");
-		if (sa->proto == SA_PROTO_ESP && !ei->aead && sa->integ == MAC_NONE)
-			fail("an ESP SA without integrity installed");
-		if ((sa->mode == SA_TUNNEL) != (c->rule_id == RULE_U))
+		install_check_keys(&cc->sa);
+		if ((cc->sa.mode == SA_TUNNEL) != (c->rule_id == RULE_U))
 			fail("a Child SA installed in another mode than its rule's");
 		/* RFC 7296 §2.9: the responder may narrow the selectors, never
 		 * widen them; the data path matches the prefixes installed. */
@@ -488,12 +439,7 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 			fail("a Child SA installed with selectors wider than its rule's");
 		}
 	}
-	for (size_t i = 0; i < eng.ninst; i++)
-		if (eng.inst[i].live && eng.inst[i].in == c->in.sa.spi)
-			fail("an inbound SPI installed twice");
-	if (eng.ninst < MAX_INSTALLS)
-		eng.inst[eng.ninst++] =
-			(struct install){ c->rule_id, c->in.sa.spi, c->out.sa.spi, true, false, false };
+	installs_add(&eng.inst, c);
 	return true;
 }
 
@@ -505,50 +451,27 @@ static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
 	(void)proto;
 	(void)local;
 	(void)remote;
-	/* The outbound half may go first (spi_in 0), the inbound a moment
-	 * later (spi_out 0), or both at once. */
-	for (size_t i = 0; i < eng.ninst; i++) {
-		struct install *x = &eng.inst[i];
-		if (!x->live || (spi_in && x->in != spi_in) || (spi_out && x->out != spi_out) ||
-		    (!spi_in && !spi_out))
-			continue;
-		if ((spi_out && x->out_gone) || (spi_in && x->in_gone))
-			continue;
-		x->out_gone = x->out_gone || spi_out;
-		x->in_gone = x->in_gone || spi_in;
-		x->live = !(x->out_gone && x->in_gone);
-		return;
-	}
-	if (eng.ninst < MAX_INSTALLS)
-		fail("a Child SA removed that is not installed");
+	installs_remove(&eng.inst, spi_in, spi_out);
 }
 
 static void on_log(void *ctx, int level, const char *line)
 {
 	(void)ctx;
 	(void)level;
-	if (verbose)
+	if (fuzz_ike_verbose)
 		fprintf(stderr, "[I] %s\n", line);
 }
 
 /* The newest Child SA still fully installed (NULL: none). */
 static const struct install *newest_child(void)
 {
-	for (size_t i = eng.ninst; i-- > 0;)
-		if (eng.inst[i].live && !eng.inst[i].in_gone && !eng.inst[i].out_gone)
-			return &eng.inst[i];
+	for (size_t i = eng.inst.n; i-- > 0;)
+		if (eng.inst.e[i].live && !eng.inst.e[i].in_gone && !eng.inst.e[i].out_gone)
+			return &eng.inst.e[i];
 	return NULL;
 }
 
 /* ---- setting up --------------------------------------------------------- */
-
-static void parse_or_die(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_ike_initiator: cannot parse %s\n", what);
-		exit(1);
-	}
-}
 
 static void rule_init(struct ike_rule *r, uint32_t id, bool tunnel)
 {
@@ -624,8 +547,8 @@ static void world_end(uint64_t now)
 	ike_engine_stats(eng.e, &st);
 	if (st.half_open_sas > st.active_ike_sas)
 		fail("more half-open IKE SAs than IKE SAs");
-	ike_engine_show_sas(eng.e, devnull, now);
-	ike_engine_show_failures(eng.e, devnull);
+	ike_engine_show_sas(eng.e, fuzz_ike_devnull, now);
+	ike_engine_show_failures(eng.e, fuzz_ike_devnull);
 	ike_engine_flush(eng.e, now);
 	ike_engine_stats(eng.e, &st);
 	if (st.active_ike_sas != 0)
@@ -635,8 +558,8 @@ static void world_end(uint64_t now)
 	nhsa = 0;
 	ike_engine_free(eng.e);
 	eng.e = NULL;
-	for (size_t i = 0; i < eng.ninst; i++)
-		if (eng.inst[i].live)
+	for (size_t i = 0; i < eng.inst.n; i++)
+		if (eng.inst.e[i].live)
 			fail("a Child SA stays installed after ike_engine_free");
 }
 
@@ -686,13 +609,8 @@ static const uint64_t tick_steps[8] = { 0, 600, 2100, 11000, 31000, 260000, 5200
 static void raw_op(struct in *in, uint64_t *now)
 {
 	uint8_t ctl = get8(in);
-	uint16_t want = get16(in);
-	const uint8_t *src;
-	size_t len = take(in, want, &src);
 	static uint8_t msg[MSG_MAX + 4096];
-	if (len > sizeof(msg))
-		len = sizeof(msg);
-	memcpy(msg, src, len);
+	size_t len = take_chunk_copy(in, msg, sizeof(msg));
 	if ((ctl & 1) && elast.any && len >= 8)
 		put64(msg, elast.h.spi_i);
 	if ((ctl & 2) && elast.any && elast.h.spi_r && len >= 16)
@@ -718,25 +636,6 @@ static void raw_op(struct in *in, uint64_t *now)
 }
 
 /* ---- mode 1: the harness as the responder --------------------------------- */
-
-static bool nat_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a, uint8_t out[20])
-{
-	uint8_t buf[8 + 8 + 16 + 2];
-	size_t alen = a->family == AF_INET ? 4 : 16;
-	put64(buf, spi_i);
-	put64(buf + 8, spi_r);
-	memcpy(buf + 16, a->bytes, alen);
-	buf[16 + alen] = (uint8_t)(a->port >> 8);
-	buf[17 + alen] = (uint8_t)a->port;
-	unsigned int n = 0;
-	return EVP_Digest(buf, 18 + alen, out, &n, EVP_sha1(), NULL) == 1 && n == 20;
-}
-
-static void notify(struct ike_writer *w, uint16_t type, const uint8_t *data, size_t len)
-{
-	struct ike_notify n = { .type = type, .data = data, .len = len };
-	ike_put_notify(w, &n);
-}
 
 /* Finishes what w holds (the harness's own payloads, checked by the
  * writer), then puts the raw chain behind it unchecked -- fuzz input need
@@ -1078,8 +977,8 @@ static void seal_send(struct hsa *s, uint8_t exch, uint8_t flags, uint32_t mid, 
                       const uint8_t *plain, size_t plen, bool corrupt, bool frag, bool twice,
                       uint16_t port, uint64_t now)
 {
-	const char *why = NULL;
 	if (frag) {
+		const char *why = NULL;
 		static uint8_t bufs[IKE_FRAG_MAX][400];
 		struct ike_frag_buf fb[IKE_FRAG_MAX];
 		for (size_t i = 0; i < IKE_FRAG_MAX; i++)
@@ -1098,23 +997,10 @@ static void seal_send(struct hsa *s, uint8_t exch, uint8_t flags, uint32_t mid, 
 		return;
 	}
 	static uint8_t msg[MSG_MAX + 1024];
-	put64(msg, s->spi_i);
-	put64(msg + 8, s->spi_r);
-	msg[16] = IKE_PL_SK;
-	msg[17] = 0x20;
-	msg[18] = exch;
-	msg[19] = flags;
-	put32(msg + 20, mid);
-	put32(msg + 24, 0);
-	size_t sk = IKE_HEADER_LEN, ivl = crypto_enc_info(s->suite.enc)->iv_len;
-	if (sk + 4 + ivl + plen + ike_sk_overhead(&s->seal, plen) > sizeof(msg))
-		return;
-	msg[sk] = plen ? first : IKE_PL_NONE;
-	msg[sk + 1] = 0;
-	memcpy(msg + sk + 4 + ivl, plain, plen);
-	size_t n = ike_sk_seal(&s->seal, msg, sizeof(msg), sk, plen, &why);
+	size_t n = seal_sk(&s->seal, s->suite.enc, s->spi_i, s->spi_r, exch, flags, mid,
+	                   plen ? first : IKE_PL_NONE, plain, plen, msg, sizeof(msg));
 	if (!n)
-		fail(why ? why : "the harness cannot seal");
+		return;
 	if (corrupt)
 		msg[n - 1] ^= 1;
 	send_peer(msg, n, port, now);
@@ -1336,9 +1222,8 @@ static void request_sealed(uint8_t opts, uint8_t exch, uint8_t first, const uint
 static void answer_op(struct in *in, uint64_t now)
 {
 	uint8_t opts = get8(in), first = get8(in);
-	uint16_t want = get16(in);
 	const uint8_t *chain;
-	size_t clen = take(in, want, &chain);
+	size_t clen = take_chunk(in, &chain);
 	if (!elast.req_seen)
 		return;
 	if (elast.req.exchange == IKE_SA_INIT) {
@@ -1353,9 +1238,8 @@ static void answer_op(struct in *in, uint64_t now)
 static void request_op(struct in *in, uint64_t now)
 {
 	uint8_t opts = get8(in), exch = (uint8_t)(IKE_SA_INIT + get8(in) % 4), first = get8(in);
-	uint16_t want = get16(in);
 	const uint8_t *chain;
-	size_t clen = take(in, want, &chain);
+	size_t clen = take_chunk(in, &chain);
 	request_sealed(opts, exch, first, chain, clen, now);
 }
 
@@ -1429,52 +1313,12 @@ static void run(uint8_t flags, struct in *in)
 
 /* ---- the seed corpus ---------------------------------------------------- */
 
-static const char *seed_dir;
-
-static void seed_write(const char *name, const uint8_t *p, size_t n)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-struct sbuf {
-	uint8_t b[16384];
-	size_t n;
-};
-
-static void sb_put(struct sbuf *s, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	if (s->n + n > sizeof(s->b))
-		exit(1);
-	memcpy(s->b + s->n, p, n);
-	s->n += n;
-}
-
-static void sb_u8(struct sbuf *s, uint8_t v)
-{
-	sb_put(s, &v, 1);
-}
-
-static void sb_u16(struct sbuf *s, uint16_t v)
-{
-	sb_u8(s, (uint8_t)(v >> 8));
-	sb_u8(s, (uint8_t)v);
-}
-
 static void sb_answer(struct sbuf *s, uint8_t opts, uint8_t first, const uint8_t *chain, size_t n)
 {
 	sb_u8(s, 0);
 	sb_u8(s, opts);
 	sb_u8(s, first);
-	sb_u16(s, (uint16_t)n);
-	sb_put(s, chain, n);
+	sb_chunk(s, chain, n);
 }
 
 static void sb_request(struct sbuf *s, uint8_t opts, uint8_t exch, uint8_t first,
@@ -1484,8 +1328,7 @@ static void sb_request(struct sbuf *s, uint8_t opts, uint8_t exch, uint8_t first
 	sb_u8(s, opts);
 	sb_u8(s, (uint8_t)(exch - IKE_SA_INIT));
 	sb_u8(s, first);
-	sb_u16(s, (uint16_t)n);
-	sb_put(s, chain, n);
+	sb_chunk(s, chain, n);
 }
 
 static void sb_tick(struct sbuf *s, uint8_t step)
@@ -1740,8 +1583,7 @@ static void write_seeds(void)
 		s->n = 0;
 		sb_u8(s, 0);
 		sb_u8(s, 0x01 | 0x04);
-		sb_u16(s, (uint16_t)w.len);
-		sb_put(s, msg, w.len);
+		sb_chunk(s, msg, w.len);
 		uint8_t f[28 + 4 + 40] = { 0 };
 		f[16] = IKE_PL_SK;
 		f[17] = 0x20;
@@ -1749,15 +1591,12 @@ static void write_seeds(void)
 		f[28] = IKE_PL_IDR;
 		f[31] = 44;
 		sb_u8(s, 0x01 | 0x02 | 0x04 | 0x08);
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		f[18] = IKE_INFORMATIONAL;
 		sb_u8(s, 0x01 | 0x02 | 0x08 | 0x80);
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		sb_u8(s, 0x01 | 0x02 | 0x08 | 0x20);   /* 0.6 s later: a retransmission first */
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		seed_write("raw-init-answer-forgeries", s->b, s->n);
 
 		n = chain_notify(chain, sizeof(chain), IKE_N_INVALID_KE_PAYLOAD,
@@ -1769,11 +1608,9 @@ static void write_seeds(void)
 		s->n = 0;
 		sb_u8(s, 0);
 		sb_u8(s, 0x01 | 0x04);
-		sb_u16(s, (uint16_t)w.len);
-		sb_put(s, msg, w.len);
+		sb_chunk(s, msg, w.len);
 		sb_u8(s, 0x01 | 0x04 | 0x40);   /* 11 s later, again (the SA has the new group) */
-		sb_u16(s, (uint16_t)w.len);
-		sb_put(s, msg, w.len);
+		sb_chunk(s, msg, w.len);
 		seed_write("raw-invalid-ke", s->b, s->n);
 	}
 	free(s);
@@ -1785,12 +1622,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	verbose = getenv("FUZZ_IKE_VERBOSE") != NULL;
-	/* Deterministic OpenSSL randomness: this process is a fuzzer only. */
-	fuzz_ike_deterministic_openssl();
-	devnull = fopen("/dev/null", "w");
-	if (!devnull)
-		fail("cannot open /dev/null");
+	fuzz_ike_init();
 	struct diag d;
 	diag_init(&d);
 	parse_or_die(policy_parse_mmsec("mmsecmethods", ENGINE_MM, &engine_mm, &d), ENGINE_MM);
@@ -1804,14 +1636,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (harness_ike[i].count != 1)
 			fail("a harness suite is not one proposal");
 	}
-	if ((seed_dir = getenv("SECPOL_FUZZ_SEEDS"))) {
-		if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST) {
-			perror(seed_dir);
-			exit(1);
-		}
-		write_seeds();
-		exit(0);
-	}
+	fuzz_ike_seed_corpus(write_seeds);
 	return 0;
 }
 

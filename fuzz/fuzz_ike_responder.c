@@ -91,15 +91,11 @@
  * fuzz_ike_responder) to DIR and exits.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include <openssl/evp.h>
 
 #include "fuzz_ike_common.h"
 #include "ike/ike.h"
@@ -116,7 +112,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MSG_MAX 8192              /* the engine's IKE_MSG_MAX */
 #define QMAX 32                   /* datagrams in flight between the engines */
 #define MAX_OPS 48                /* script operations per input */
-#define MAX_INSTALLS 32
 #define RULE_ID 7
 #define T0 1000                   /* ms: the clock at the start */
 
@@ -129,31 +124,16 @@ static const char RESPONDER_MM[] =
 static const char RESPONDER_QM[] = "ESP[AESGCM128]:100000k/300s ESP[AES128,SHA256]:100000k/300s";
 #define RESPONDER_IKE_LIFE_S 600
 
-__attribute__((noreturn)) static void fail(const char *what)
-{
-	fprintf(stderr, "INVARIANT BROKEN: %s\n", what);
-	abort();
-}
-
-static bool verbose;
-
 /* ---- the two sides ------------------------------------------------------ */
 
 enum { RESP = 0, INIT = 1 };
-
-struct install {
-	uint32_t in, out;
-	bool live;                        /* one of its halves is still there */
-	bool in_gone, out_gone;
-};
 
 struct side {
 	int id;
 	struct ike_engine *e;
 	struct ike_addr addr;         /* its address, port 500 */
 	struct ike_rule rule;
-	struct install inst[MAX_INSTALLS];
-	size_t ninst;
+	struct installs inst;
 	bool refuse_install;
 };
 
@@ -258,7 +238,7 @@ struct manual {
 	struct ike_sa_keys keys;
 	struct ike_sk_key seal, open;
 	uint32_t next_mid;            /* of our next request */
-	struct { uint8_t iv[8]; uint64_t h; } ivs[IV_LOG];
+	struct aead_iv ivs[IV_LOG];
 	size_t nivs;
 };
 
@@ -295,21 +275,9 @@ static void manual_check(const uint8_t *msg, size_t len)
 	if (!p)
 		fail("the responder sent an IKE SA's message without an SK payload");
 	size_t sk_off = (size_t)(p->body - 4 - buf);
-	const struct crypto_enc_info *ei = crypto_enc_info(man.su->enc);
-	if (ei->aead && p->len >= 8) {
-		uint64_t h = fnv(p->body + 8, (size_t)(buf + len - (p->body + 8)));
-		size_t k;
-		for (k = 0; k < man.nivs; k++)
-			if (memcmp(man.ivs[k].iv, p->body, 8) == 0) {
-				if (man.ivs[k].h != h)
-					fail("the responder used an AEAD IV twice under one key");
-				break;
-			}
-		if (k == man.nivs && man.nivs < IV_LOG) {
-			memcpy(man.ivs[man.nivs].iv, p->body, 8);
-			man.ivs[man.nivs++].h = h;
-		}
-	}
+	if (crypto_enc_info(man.su->enc)->aead && p->len >= 8 &&
+	    !aead_iv_unique(man.ivs, &man.nivs, IV_LOG, p->body, buf + len))
+		fail("the responder used an AEAD IV twice under one key");
 	uint8_t next = p->next;
 	uint8_t *inner;
 	size_t inner_len;
@@ -321,12 +289,6 @@ static void manual_check(const uint8_t *msg, size_t len)
 }
 
 /* ---- host callbacks ------------------------------------------------------ */
-
-static bool addr_same(const struct ike_addr *a, const struct ike_addr *b)
-{
-	return a->family == b->family &&
-	       memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
-}
 
 static void check_responder_send(const struct ike_addr *local, const struct ike_addr *remote,
                                  const uint8_t *msg, size_t len)
@@ -406,26 +368,10 @@ static bool on_install(void *ctx, const struct ike_child_install *c, char *err, 
 		snprintf(err, errlen, "the fuzz harness refuses this install");
 		return false;
 	}
-	if (c->in.sa.spi < 256)
-		fail("an inbound SPI below 256 installed");
-	if (!c->in.sa.inbound || c->out.sa.inbound)
-		fail("a Child SA install without one inbound and one outbound half");
-	for (int d = 0; d < 2; d++) {
-		const struct sa_config *sa = d ? &c->out.sa : &c->in.sa;
-		const struct crypto_enc_info *ei = crypto_enc_info(sa->enc);
-		size_t ml = sa->integ == MAC_NONE ? 0 : crypto_mac_info(sa->integ)->key_len;
-		if (sa->proto == SA_PROTO_ESP && sa->enc_key_len != ei->key_len + ei->salt_len)
-			fail("a Child SA's encryption key is not of its algorithm's length");
-		if (sa->auth_key_len != ml)
-			fail("a Child SA's integrity key is not of its algorithm's length");
-		if (sa->proto == SA_PROTO_ESP && !ei->aead && sa->integ == MAC_NONE)
-			fail("an ESP SA without integrity installed");
-	}
-	for (size_t i = 0; i < s->ninst; i++)
-		if (s->inst[i].live && s->inst[i].in == c->in.sa.spi)
-			fail("an inbound SPI installed twice");
-	if (s->ninst < MAX_INSTALLS)
-		s->inst[s->ninst++] = (struct install){ c->in.sa.spi, c->out.sa.spi, true, false, false };
+	install_check_halves(c);
+	install_check_keys(&c->in.sa);
+	install_check_keys(&c->out.sa);
+	installs_add(&s->inst, c);
 	return true;
 }
 
@@ -437,28 +383,13 @@ static void on_remove(void *ctx, enum sa_proto proto, uint32_t spi_in,
 	(void)local;
 	(void)remote;
 	struct side *s = ctx;
-	/* The engine removes the outbound half first (spi_in 0) and the
-	 * inbound half a moment later (spi_out 0), or both at once. */
-	for (size_t i = 0; i < s->ninst; i++) {
-		struct install *x = &s->inst[i];
-		if (!x->live || (spi_in && x->in != spi_in) || (spi_out && x->out != spi_out) ||
-		    (!spi_in && !spi_out))
-			continue;
-		if ((spi_out && x->out_gone) || (spi_in && x->in_gone))
-			continue;
-		x->out_gone = x->out_gone || spi_out;
-		x->in_gone = x->in_gone || spi_in;
-		x->live = !(x->out_gone && x->in_gone);
-		return;
-	}
-	if (s->ninst < MAX_INSTALLS)
-		fail("a Child SA removed that is not installed");
+	installs_remove(&s->inst, spi_in, spi_out);
 }
 
 static void on_log(void *ctx, int level, const char *line)
 {
 	(void)level;
-	if (verbose)
+	if (fuzz_ike_verbose)
 		fprintf(stderr, "[%s] %s\n", ((struct side *)ctx)->id == RESP ? "R" : "I", line);
 }
 
@@ -488,14 +419,6 @@ static struct qm_methods init_qm_p[4];
 static bool variant_ok(uint8_t v)
 {
 	return (v & 7) != 6 && (v >> 3 & 3) != 2 && !(v & 0xe0);
-}
-
-static void parse_or_die(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_ike_responder: cannot parse %s\n", what);
-		exit(1);
-	}
 }
 
 static bool resp_pfs;              /* mode 3: the responder's rule asks for PFS */
@@ -573,12 +496,10 @@ static void side_end(struct side *s)
 		return;
 	ike_engine_free(s->e);
 	s->e = NULL;
-	for (size_t i = 0; i < s->ninst; i++)
-		if (s->inst[i].live)
+	for (size_t i = 0; i < s->inst.n; i++)
+		if (s->inst.e[i].live)
 			fail("a Child SA stays installed after ike_engine_free");
 }
-
-static FILE *devnull;
 
 static void world_end(uint64_t now)
 {
@@ -587,8 +508,8 @@ static void world_end(uint64_t now)
 	ike_engine_stats(sides[RESP].e, &st);
 	if (st.half_open_sas > st.active_ike_sas)
 		fail("more half-open IKE SAs than IKE SAs");
-	ike_engine_show_sas(sides[RESP].e, devnull, now);
-	ike_engine_show_failures(sides[RESP].e, devnull);
+	ike_engine_show_sas(sides[RESP].e, fuzz_ike_devnull, now);
+	ike_engine_show_failures(sides[RESP].e, fuzz_ike_devnull);
 	/* Deletes for what is established (checked like every send), then free. */
 	ike_engine_flush(sides[RESP].e, now);
 	ike_engine_stats(sides[RESP].e, &st);
@@ -830,8 +751,8 @@ static void run_auth_edit(struct in *in)
 		struct ike_stats st;
 		ike_engine_stats(sides[RESP].e, &st);
 		bool up = false;
-		for (size_t i = 0; i < sides[INIT].ninst; i++)
-			up = up || (sides[INIT].inst[i].live && !sides[INIT].inst[i].out_gone);
+		for (size_t i = 0; i < sides[INIT].inst.n; i++)
+			up = up || (sides[INIT].inst.e[i].live && !sides[INIT].inst.e[i].out_gone);
 		if (st.main_mode_sas != 1 || st.quick_mode_sas != 1 || !up)
 			fail("an edited IKE_AUTH request kept the real one from establishing the SA");
 	}
@@ -874,13 +795,8 @@ static const uint64_t tick_steps[8] = { 0, 600, 2100, 11000, 31000, 280000, 5600
 static void raw_op(struct in *in, uint64_t *now)
 {
 	uint8_t ctl = get8(in);
-	uint16_t want = get16(in);
-	const uint8_t *src;
-	size_t len = take(in, want, &src);
 	static uint8_t msg[MSG_MAX + 4096];
-	if (len > sizeof(msg))
-		len = sizeof(msg);
-	memcpy(msg, src, len);
+	size_t len = take_chunk_copy(in, msg, sizeof(msg));
 	if ((ctl & 1) && rlast.any && len >= 16) {
 		put64(msg, rlast.spi_i);
 		put64(msg + 8, rlast.spi_r);
@@ -919,25 +835,6 @@ static void run_raw_sequence(struct in *in)
 }
 
 /* ---- mode 3: the sealed script -------------------------------------------- */
-
-static bool nat_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a, uint8_t out[20])
-{
-	uint8_t buf[8 + 8 + 16 + 2];
-	size_t alen = a->family == AF_INET ? 4 : 16;
-	put64(buf, spi_i);
-	put64(buf + 8, spi_r);
-	memcpy(buf + 16, a->bytes, alen);
-	buf[16 + alen] = (uint8_t)(a->port >> 8);
-	buf[17 + alen] = (uint8_t)a->port;
-	unsigned int n = 0;
-	return EVP_Digest(buf, 18 + alen, out, &n, EVP_sha1(), NULL) == 1 && n == 20;
-}
-
-static void notify(struct ike_writer *w, uint16_t type, const uint8_t *data, size_t len)
-{
-	struct ike_notify n = { .type = type, .data = data, .len = len };
-	ike_put_notify(w, &n);
-}
 
 /*
  * Our IKE_SA_INIT request for the suite, sent from port; opt bit 0: NAT
@@ -1075,24 +972,10 @@ static bool seal_send(uint8_t exch, uint8_t hf, uint32_t mid, uint8_t first, con
                       size_t plen, bool corrupt, uint16_t port, uint64_t now)
 {
 	uint8_t *msg = last_sealed;
-	put64(msg, man.spi_i);
-	put64(msg + 8, man.spi_r);
-	msg[16] = IKE_PL_SK;
-	msg[17] = 0x20;
-	msg[18] = exch;
-	msg[19] = hf;
-	put32(msg + 20, mid);
-	put32(msg + 24, 0);
-	size_t sk = IKE_HEADER_LEN, ivl = crypto_enc_info(man.su->enc)->iv_len;
-	if (sk + 4 + ivl + plen + ike_sk_overhead(&man.seal, plen) > sizeof(last_sealed))
-		return false;
-	msg[sk] = first;
-	msg[sk + 1] = 0;
-	memcpy(msg + sk + 4 + ivl, plain, plen);
-	const char *why = NULL;
-	size_t n = ike_sk_seal(&man.seal, msg, sizeof(last_sealed), sk, plen, &why);
+	size_t n = seal_sk(&man.seal, man.su->enc, man.spi_i, man.spi_r, exch, hf, mid, first, plain,
+	                   plen, msg, sizeof(last_sealed));
 	if (!n)
-		fail(why ? why : "the harness cannot seal");
+		return false;
 	if (corrupt)
 		msg[n - 1] ^= 1;
 	last_sealed_len = n;
@@ -1115,9 +998,8 @@ static bool seal_send(uint8_t exch, uint8_t hf, uint32_t mid, uint8_t first, con
 static void sealed_op(struct in *in, uint64_t now)
 {
 	uint8_t flags = get8(in), exch = (uint8_t)(IKE_SA_INIT + get8(in) % 4), first = get8(in);
-	uint16_t want = get16(in);
 	const uint8_t *chain;
-	size_t clen = take(in, want, &chain);
+	size_t clen = take_chunk(in, &chain);
 	if (!man.keyed)
 		return;
 	static uint8_t plain[MSG_MAX];
@@ -1334,45 +1216,6 @@ static void run_sealed(struct in *in)
 
 /* ---- the seed corpus ---------------------------------------------------- */
 
-static const char *seed_dir;
-
-static void seed_write(const char *name, const uint8_t *p, size_t n)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-struct sbuf {
-	uint8_t b[16384];
-	size_t n;
-};
-
-static void sb_put(struct sbuf *s, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	if (s->n + n > sizeof(s->b))
-		exit(1);
-	memcpy(s->b + s->n, p, n);
-	s->n += n;
-}
-
-static void sb_u8(struct sbuf *s, uint8_t v)
-{
-	sb_put(s, &v, 1);
-}
-
-static void sb_u16(struct sbuf *s, uint16_t v)
-{
-	sb_u8(s, (uint8_t)(v >> 8));
-	sb_u8(s, (uint8_t)v);
-}
-
 /* The initiator engine's first IKE_SA_INIT request for variant v. */
 static size_t capture_init(uint8_t v, uint8_t *out)
 {
@@ -1481,8 +1324,7 @@ static void sb_sealed(struct sbuf *s, uint8_t flags, uint8_t exch, uint8_t first
 	sb_u8(s, flags);
 	sb_u8(s, (uint8_t)(exch - IKE_SA_INIT));
 	sb_u8(s, first);
-	sb_u16(s, (uint16_t)n);
-	sb_put(s, chain, n);
+	sb_chunk(s, chain, n);
 }
 
 static void write_seeds(void)
@@ -1717,8 +1559,7 @@ static void write_seeds(void)
 		s->n = 0;
 		sb_u8(s, 4);
 		sb_u8(s, 0);
-		sb_u16(s, (uint16_t)n);
-		sb_put(s, msg, n);
+		sb_chunk(s, msg, n);
 		uint8_t f[28 + 4 + 40] = { 0 };
 		f[16] = IKE_PL_SK;
 		f[17] = 0x20;
@@ -1728,29 +1569,23 @@ static void write_seeds(void)
 		f[30] = 0;
 		f[31] = 44;
 		sb_u8(s, 0x07);
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		f[18] = IKE_INFORMATIONAL;
 		sb_u8(s, 0x07 | 0x10);
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		f[18] = IKE_CREATE_CHILD_SA;
 		sb_u8(s, 0x07 | 0x80);
-		sb_u16(s, sizeof(f));
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		sb_u8(s, 0x41 | 0x20);   /* after 11 s: an answer to its request */
-		sb_u16(s, sizeof(f));
 		f[18] = IKE_INFORMATIONAL;
-		sb_put(s, f, sizeof(f));
+		sb_chunk(s, f, sizeof(f));
 		seed_write("raw-seq-init-forgeries", s->b, s->n);
 		s->n = 0;
 		sb_u8(s, 4);
 		sb_u8(s, 0x80);          /* twice */
-		sb_u16(s, (uint16_t)n);
-		sb_put(s, msg, n);
+		sb_chunk(s, msg, n);
 		sb_u8(s, 0x30);          /* 31 s later: expired; again */
-		sb_u16(s, (uint16_t)n);
-		sb_put(s, msg, n);
+		sb_chunk(s, msg, n);
 		seed_write("raw-seq-init-twice-expire", s->b, s->n);
 	}
 	free(s);
@@ -1762,13 +1597,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	verbose = getenv("FUZZ_IKE_VERBOSE") != NULL;
+	fuzz_ike_init();
 	lax_resend = getenv("FUZZ_IKE_LAX_RESEND") != NULL;
-	/* Deterministic OpenSSL randomness: this process is a fuzzer only. */
-	fuzz_ike_deterministic_openssl();
-	devnull = fopen("/dev/null", "w");
-	if (!devnull)
-		fail("cannot open /dev/null");
 	struct diag d;
 	diag_init(&d);
 	parse_or_die(policy_parse_mmsec("mmsecmethods", RESPONDER_MM, &responder_mm, &d),
@@ -1788,14 +1618,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (suites[i].offer.count != 1)
 			fail("a harness suite is not one proposal");
 	}
-	if ((seed_dir = getenv("SECPOL_FUZZ_SEEDS"))) {
-		if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST) {
-			perror(seed_dir);
-			exit(1);
-		}
-		write_seeds();
-		exit(0);
-	}
+	fuzz_ike_seed_corpus(write_seeds);
 	return 0;
 }
 
