@@ -319,6 +319,14 @@ struct ike_child *child_install(struct ike_engine *e, struct ike_ikesa *sa,
 	ch->encap = sa->encap && proto == SA_PROTO_ESP;
 	ch->local = mine->sel[0];
 	ch->remote = theirs->sel[0];
+	ch->ts_local = *mine;
+	ch->ts_remote = *theirs;
+	/* Address ranges only (narrowed, or checked within ours): nothing
+	 * points into the message, which is gone after this. */
+	for (size_t t = 0; t < IKE_MAX_TS; t++) {
+		ch->ts_local.sel[t].raw = ch->ts_remote.sel[t].raw = NULL;
+		ch->ts_local.sel[t].raw_len = ch->ts_remote.sel[t].raw_len = 0;
+	}
 	ch->created_ms = e->now_ms;
 	ch->pfs_group = p->g_ir ? p->choice->dh : 0;
 	if (sm) {

@@ -132,12 +132,11 @@ static void child_rekey_start(struct ike_engine *e, struct ike_ikesa *sa, struct
 	ike_put_nonce(&w, p->nonce, sizeof(p->nonce));
 	if (p->dh_group)
 		ike_put_dh(&w, &p->dh, p->dh_group);
-	struct ike_ts tsi = { .count = 1, .sel = { old->local } };
-	struct ike_ts tsr = { .count = 1, .sel = { old->remote } };
-	p->ts_i = old->local;
-	p->ts_r = old->remote;
-	ike_put_ts(&w, IKE_PL_TSI, &tsi);
-	ike_put_ts(&w, IKE_PL_TSR, &tsr);
+	/* Every selector the old SA carries, not its first only. */
+	p->ts_i = old->ts_local;
+	p->ts_r = old->ts_remote;
+	ike_put_ts(&w, IKE_PL_TSI, &p->ts_i);
+	ike_put_ts(&w, IKE_PL_TSR, &p->ts_r);
 	if (!old->tunnel)
 		ike_put_notify_simple(&w, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
 	sa->pend = p;
@@ -196,9 +195,7 @@ static enum ike_state child_rekey_response(struct ike_engine *e, struct ike_ikes
 	}
 	/* §2.9: within what we proposed (the old pair's selectors), or the
 	 * new SA would carry traffic the old one never did. */
-	struct ike_ts offered_i = { .count = 1, .sel = { p->ts_i } };
-	struct ike_ts offered_r = { .count = 1, .sel = { p->ts_r } };
-	if (!ike_ts_subset(&ts[0], &offered_i) || !ike_ts_subset(&ts[1], &offered_r)) {
+	if (!ike_ts_subset(&ts[0], &p->ts_i) || !ike_ts_subset(&ts[1], &p->ts_r)) {
 		ike_fail(e, sa, NULL, STEP_CHILD,
 		         "rekey of Child SA %08x: the responder's traffic selectors are not within ours",
 		         p->old_spi_in);

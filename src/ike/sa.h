@@ -51,6 +51,9 @@ struct ike_child {
 	uint32_t spi_in, spi_out;
 	bool tunnel, encap;
 	struct ike_ts_sel local, remote;  /* its selectors, this host's side first */
+	/* All of them, as installed: a rekey proposes every one again (a
+	 * tunnel to two subnets stays one). local/remote: the first. */
+	struct ike_ts ts_local, ts_remote;
 	uint64_t created_ms;
 	uint64_t rekey_at_ms, expire_at_ms;   /* 0: never */
 	bool rekeying;                /* our CREATE_CHILD_SA for it is out */
@@ -72,7 +75,7 @@ struct ike_pending {
 	uint32_t rule_id;             /* ... its rule and mode */
 	bool tunnel;
 	uint32_t new_spi;             /* child rekey: our inbound SPI of the new one */
-	struct ike_ts_sel ts_i, ts_r; /* child rekey: the selectors we proposed (the answer
+	struct ike_ts ts_i, ts_r;     /* child rekey: the selectors we proposed (the answer
 	                               * must lie within them, §2.9) */
 	/* The peer rekeyed the same Child SA meanwhile (RFC 7296 §2.8.1): the
 	 * lower nonce of its exchange. */

@@ -1428,8 +1428,8 @@ static void test_default_response_filter(void **state)
 static void test_tunnel_two_subnets(void **state)
 {
 	(void)state;
-	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM256]",
-	            "ESP[AESGCM256]", true);
+	setup_sides("AES128-SHA256-31", "AES128-SHA256-31", "k", "k", "ESP[AESGCM256]:20480k/300s",
+	            "ESP[AESGCM256]:20480k/300s", true);
 	for (int i = 0; i < 2; i++) {
 		struct ike_rule *r = &sides[i].rule;
 		r->nsel = 2;
@@ -1446,22 +1446,33 @@ static void test_tunnel_two_subnets(void **state)
 	pump(0);
 	assert_int_equal(sides[0].ninst, 1);
 	assert_int_equal(sides[1].ninst, 1);
-	const struct child_sa_config *a_out = &sides[0].inst[0].out, *b_in = &sides[1].inst[0].in;
 	static const char *const src[] = { "198.51.100.7", "192.0.2.200" };
 	static const char *const dst[] = { "203.0.113.9", "192.0.2.33" };
-	for (int x = 0; x < 2; x++)
-		for (int y = 0; y < 2; y++) {
-			struct spd_packet p = { .family = AF_INET, .protocol = 6, .dst_port = 80 };
-			inet_pton(AF_INET, src[x], p.src);
-			inet_pton(AF_INET, dst[y], p.dst);
-			assert_true(spd_traffic_carries(&a_out->traffic, &p));
-			assert_true(spd_traffic_carries(&b_in->traffic, &p));
+	/* The first pair, and the one the Child SA rekey (A's, at 85-92 % of
+	 * 300 s) made: a rekey proposes every selector again. */
+	for (int gen = 0; gen < 2; gen++) {
+		if (gen == 1) {
+			run_at(256000);
+			run_at(258000);
+			assert_int_equal(sides[0].ninst, 2);
+			assert_int_equal(sides[1].ninst, 2);
 		}
-	struct spd_packet out_of = { .family = AF_INET, .protocol = 6 };
-	inet_pton(AF_INET, "198.51.100.7", out_of.src);
-	inet_pton(AF_INET, "192.0.2.64", out_of.dst);   /* past B's /26 */
-	assert_false(spd_traffic_carries(&a_out->traffic, &out_of));
-	assert_false(spd_traffic_carries(&b_in->traffic, &out_of));
+		const struct child_sa_config *a_out = &sides[0].inst[gen].out;
+		const struct child_sa_config *b_in = &sides[1].inst[gen].in;
+		for (int x = 0; x < 2; x++)
+			for (int y = 0; y < 2; y++) {
+				struct spd_packet p = { .family = AF_INET, .protocol = 6, .dst_port = 80 };
+				inet_pton(AF_INET, src[x], p.src);
+				inet_pton(AF_INET, dst[y], p.dst);
+				assert_true(spd_traffic_carries(&a_out->traffic, &p));
+				assert_true(spd_traffic_carries(&b_in->traffic, &p));
+			}
+		struct spd_packet out_of = { .family = AF_INET, .protocol = 6 };
+		inet_pton(AF_INET, "198.51.100.7", out_of.src);
+		inet_pton(AF_INET, "192.0.2.64", out_of.dst);   /* past B's /26 */
+		assert_false(spd_traffic_carries(&a_out->traffic, &out_of));
+		assert_false(spd_traffic_carries(&b_in->traffic, &out_of));
+	}
 	teardown_sides();
 }
 
