@@ -60,11 +60,14 @@ bool ike_ts_contains(const struct ike_ts_sel *s, const uint8_t *addr, uint8_t pr
 	       memcmp(addr, s->end, n) <= 0;
 }
 
-/* a inside b: same family, b's protocol (unless any), ports and addresses. */
+/* a inside b: same family, b's protocol (unless any), ports and addresses.
+ * An upside-down a (start past end) is no selector at all: its ends can lie
+ * inside b while it names nothing, and its prefix would be /0. */
 static bool sel_within(const struct ike_ts_sel *a, const struct ike_ts_sel *b)
 {
 	size_t n = addr_len(a->type);
 	return a->type == b->type && (!b->protocol || a->protocol == b->protocol) &&
+	       a->start_port <= a->end_port && memcmp(a->start, a->end, n) <= 0 &&
 	       a->start_port >= b->start_port && a->end_port <= b->end_port &&
 	       memcmp(a->start, b->start, n) >= 0 && memcmp(a->end, b->end, n) <= 0;
 }

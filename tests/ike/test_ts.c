@@ -132,6 +132,13 @@ static void test_subset(void **state)
 	assert_false(ike_ts_subset(&v6, &offered));                   /* another family */
 	struct ike_ts none = { 0 };
 	assert_false(ike_ts_subset(&none, &offered));
+	/* Upside down, both ends inside what was offered (the fuzzer's find). */
+	struct ike_ts inverted = { 1, { sel("198.51.100.200", 32, 0, 0) } };
+	inverted.sel[0].end[3] = 100;
+	assert_false(ike_ts_subset(&inverted, &offered));
+	struct ike_ts ports_down = { 1, { sel("192.0.2.1", 32, 6, 443) } };
+	ports_down.sel[0].start_port = 444;
+	assert_false(ike_ts_subset(&ports_down, &offered));
 }
 
 int main(void)
